@@ -1,0 +1,43 @@
+# marketplace-mesh: `make run` starts the whole system; `make test` runs every check.
+SHELL := /bin/bash
+PY := .venv/bin/python
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+
+.PHONY: install run gen lint check-gen buf-lint buf-breaking test test-fast clean
+
+install: .venv/.installed
+
+.venv/.installed: pyproject.toml uv.lock
+	@command -v uv >/dev/null || python3 -m pip install --quiet uv==0.13.8
+	uv sync --frozen
+	@touch $@
+
+run: install
+	$(PY) -m services up
+
+gen: install
+	tools/gen.sh
+
+check-gen: install
+	tools/check_gen_fresh.sh
+
+buf-lint: install
+	$(PY) tools/extract_validate.py third_party/validate.binpb
+	buf lint gen/descriptors/marketplace.binpb
+
+buf-breaking: install
+	tools/buf_breaking.sh $${BUF_AGAINST:-HEAD~1}
+
+lint: install buf-lint
+	ruff check .
+	ruff format --check .
+	mypy services tests tools
+
+test: install check-gen lint buf-breaking
+	$(PY) -m pytest -q
+
+test-fast: install
+	$(PY) -m pytest -q -x
+
+clean:
+	rm -rf .venv third_party .mypy_cache .ruff_cache .pytest_cache
