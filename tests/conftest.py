@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from services.kit.db import drop_database, ensure_database
 from services.kit.embedded import start_postgres, start_valkey
 
 
@@ -40,3 +42,21 @@ def infra() -> Iterator[Infra]:
         finally:
             for stop in reversed(stoppers):
                 stop()
+
+
+@pytest.fixture
+async def fresh_database(infra: Infra) -> AsyncIterator[Callable[[str], Awaitable[str]]]:
+    """A factory: `await fresh_database("auth")` creates an empty, uniquely named database and returns its URL.
+
+    Every database it made is dropped when the test ends.
+    """
+    made: list[str] = []
+
+    async def make(prefix: str) -> str:
+        name = f"t_{prefix}_{uuid.uuid4().hex[:12]}"
+        made.append(name)
+        return await ensure_database(infra.database_url, name)
+
+    yield make
+    for name in made:
+        await drop_database(infra.database_url, name)

@@ -8,16 +8,21 @@ SITE=$($PY -c 'import google.api, pathlib; print(pathlib.Path(google.api.__path_
 VALIDATE=third_party/validate.binpb
 $PY tools/extract_validate.py "$VALIDATE"
 
-rm -rf gen/python gen/descriptors
-mkdir -p gen/python gen/descriptors
+# Generate into a scratch folder and swap it in, so a failed run leaves gen/ as it was.
+OUT=$(mktemp -d gen.tmp.XXXXXX)
+trap 'rm -rf "$OUT"' EXIT
+mkdir -p "$OUT/python" "$OUT/descriptors"
 mapfile -t PROTOS < <(cd proto && find marketplace -name '*.proto' | LC_ALL=C sort)
 
 $PY -m grpc_tools.protoc -Iproto -I"$SITE" --descriptor_set_in="$VALIDATE" \
-  --python_out=gen/python --pyi_out=gen/python --grpc_python_out=gen/python "${PROTOS[@]}"
+  --python_out="$OUT/python" --pyi_out="$OUT/python" --grpc_python_out="$OUT/python" "${PROTOS[@]}"
 $PY -m grpc_tools.protoc -I"$SITE" --descriptor_set_in="$VALIDATE" \
-  --python_out=gen/python --pyi_out=gen/python buf/validate/validate.proto
+  --python_out="$OUT/python" --pyi_out="$OUT/python" buf/validate/validate.proto
 $PY -m grpc_tools.protoc -Iproto -I"$SITE" --descriptor_set_in="$VALIDATE" \
-  --include_imports --include_source_info -o gen/descriptors/marketplace.binpb "${PROTOS[@]}"
+  --include_imports --include_source_info -o "$OUT/descriptors/marketplace.binpb" "${PROTOS[@]}"
 
 # Generated packages are plain namespace-free packages so mypy and importers resolve them.
-find gen/python -mindepth 1 -type d -exec touch {}/__init__.py \;
+find "$OUT/python" -mindepth 1 -type d -exec touch {}/__init__.py \;
+mkdir -p gen
+rm -rf gen/python gen/descriptors
+mv "$OUT/python" "$OUT/descriptors" gen/

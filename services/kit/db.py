@@ -1,0 +1,82 @@
+"""Database: SQLAlchemy 2 async engines on asyncpg, one database per service."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import asyncpg
+from sqlalchemy import text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
+
+_SAFE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def async_url(url: str) -> URL:
+    """`url` with the asyncpg driver (accepts plain postgresql:// URLs, including unix-socket ones)."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    return parsed
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 10)
+    return create_async_engine(async_url(url), **kwargs)
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def ping(engine: AsyncEngine, timeout: float = 2.0) -> None:
+    """Raises when the database does not answer `SELECT 1` within `timeout` seconds."""
+    async with asyncio.timeout(timeout), engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
+def _asyncpg_kwargs(url: URL) -> dict[str, Any]:
+    host = url.query.get("host") or url.host
+    if isinstance(host, tuple):
+        host = host[0]
+    return {
+        "host": host,
+        "port": url.port,
+        "user": url.username,
+        "password": url.password or None,
+        "database": url.database,
+    }
+
+
+async def ensure_database(server_url: str, name: str) -> str:
+    """Creates database `name` on the server of `server_url` unless it exists; returns its URL."""
+    if not _SAFE_NAME.match(name):
+        raise ValueError(f"unsafe database name {name!r}")
+    url = async_url(server_url)
+    connection = await asyncpg.connect(**_asyncpg_kwargs(url.set(database="postgres")))
+    try:
+        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            try:
+                await connection.execute(f'CREATE DATABASE "{name}"')
+            except asyncpg.DuplicateDatabaseError:
+                pass  # created concurrently by another process
+    finally:
+        await connection.close()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_database(server_url: str, name: str) -> None:
+    if not _SAFE_NAME.match(name):
+        raise ValueError(f"unsafe database name {name!r}")
+    url = async_url(server_url)
+    connection = await asyncpg.connect(**_asyncpg_kwargs(url.set(database="postgres")))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
