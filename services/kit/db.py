@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from typing import Any
 
@@ -62,10 +63,9 @@ async def ensure_database(server_url: str, name: str) -> str:
     try:
         exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
-            try:
+            # Another process may create it at the same moment.
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
                 await connection.execute(f'CREATE DATABASE "{name}"')
-            except asyncpg.DuplicateDatabaseError:
-                pass  # created concurrently by another process
     finally:
         await connection.close()
     return url.set(database=name).render_as_string(hide_password=False)
