@@ -65,10 +65,12 @@ class Embedder:
             self._embed_batch(texts[start : start + self._batch_size])
             for start in range(0, len(texts), self._batch_size)
         ]
-        return np.concatenate(batches, axis=0)
+        together: Vectors = np.concatenate(batches, axis=0)
+        return together
 
     def embed_one(self, text: str) -> Vectors:
-        return self.embed([text])[0]
+        row: Vectors = self.embed([text])[0]
+        return row
 
     def _embed_batch(self, texts: Sequence[str]) -> Vectors:
         encodings = self._tokenizer.encode_batch(list(texts))
@@ -83,4 +85,5 @@ class Embedder:
         summed = (np.asarray(hidden, dtype=np.float32) * mask).sum(axis=1)
         pooled = summed / np.clip(mask.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        unit: Vectors = (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        return unit
