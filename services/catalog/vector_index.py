@@ -1,0 +1,169 @@
+"""An in-process index of product vectors for semantic search, with the browsing filters applied exactly.
+
+Brute force on purpose: at 100,000 products × 384 dimensions one query is a single matrix-vector product
+(a few milliseconds), always exact, and the filters (category, seller, price range, in stock, active) are
+evaluated on columns kept beside the vectors, so a filter can never be violated by an approximate search.
+The catalog fills it from the database at start and keeps it fresh from its product events.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from services.catalog.embeddings import DIMENSIONS
+
+
+@dataclass(frozen=True)
+class IndexedProduct:
+    """What the index keeps of a product besides its vector: the fields filters look at."""
+
+    product_id: str
+    category: str
+    seller_id: str
+    price_units: int
+    stock: int
+    active: bool
+
+
+@dataclass(frozen=True)
+class VectorFilter:
+    """Every condition is optional; a product must meet all that are set."""
+
+    category: str | None = None
+    seller_id: str | None = None
+    min_price_units: int | None = None
+    max_price_units: int | None = None
+    in_stock_only: bool = False
+    include_inactive: bool = False
+
+
+class VectorIndex:
+    """Thread-safe: searches may run in worker threads while events update the index."""
+
+    def __init__(self, dimensions: int = DIMENSIONS, initial_capacity: int = 1024) -> None:
+        self._dimensions = dimensions
+        self._lock = threading.RLock()
+        self._size = 0
+        self._vectors = np.zeros((initial_capacity, dimensions), dtype=np.float32)
+        self._price = np.zeros(initial_capacity, dtype=np.int64)
+        self._stock = np.zeros(initial_capacity, dtype=np.int64)
+        self._active = np.zeros(initial_capacity, dtype=bool)
+        self._category = np.zeros(initial_capacity, dtype=np.int32)
+        self._seller = np.zeros(initial_capacity, dtype=np.int32)
+        self._ids: list[str] = []
+        self._row_of: dict[str, int] = {}
+        # Categories and sellers are stored as small integer codes so filtering is a vector comparison.
+        self._codes: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __contains__(self, product_id: object) -> bool:
+        return product_id in self._row_of
+
+    def _code(self, value: str) -> int:
+        code = self._codes.get(value)
+        if code is None:
+            code = len(self._codes) + 1
+            self._codes[value] = code
+        return code
+
+    def _grow(self) -> None:
+        capacity = max(1024, 2 * len(self._vectors))
+
+        def grown(array: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
+            bigger = np.zeros((capacity, *array.shape[1:]), dtype=array.dtype)
+            bigger[: self._size] = array[: self._size]
+            return bigger
+
+        self._vectors = grown(self._vectors)  # type: ignore[assignment]
+        self._price = grown(self._price)  # type: ignore[assignment]
+        self._stock = grown(self._stock)  # type: ignore[assignment]
+        self._active = grown(self._active)  # type: ignore[assignment]
+        self._category = grown(self._category)  # type: ignore[assignment]
+        self._seller = grown(self._seller)  # type: ignore[assignment]
+
+    def upsert(self, product: IndexedProduct, vector: npt.NDArray[np.float32] | None = None) -> None:
+        """Adds or updates a product. Without a vector, only the filter fields of a known product change."""
+        with self._lock:
+            row = self._row_of.get(product.product_id)
+            if row is None:
+                if vector is None:
+                    raise KeyError(f"no vector for new product {product.product_id}")
+                if self._size == len(self._vectors):
+                    self._grow()
+                row = self._size
+                self._size += 1
+                self._ids.append(product.product_id)
+                self._row_of[product.product_id] = row
+            if vector is not None:
+                if vector.shape != (self._dimensions,):
+                    raise ValueError(f"vector of shape {vector.shape}, expected ({self._dimensions},)")
+                self._vectors[row] = vector
+            self._price[row] = product.price_units
+            self._stock[row] = product.stock
+            self._active[row] = product.active
+            self._category[row] = self._code(product.category)
+            self._seller[row] = self._code(product.seller_id)
+
+    def update_stock(self, product_id: str, stock: int) -> None:
+        with self._lock:
+            row = self._row_of.get(product_id)
+            if row is not None:
+                self._stock[row] = stock
+
+    def remove(self, product_id: str) -> None:
+        """Removes a product (no-op when absent); the last row moves into the hole."""
+        with self._lock:
+            row = self._row_of.pop(product_id, None)
+            if row is None:
+                return
+            last = self._size - 1
+            if row != last:
+                moved = self._ids[last]
+                for array in (self._vectors, self._price, self._stock, self._active, self._category, self._seller):
+                    array[row] = array[last]
+                self._ids[row] = moved
+                self._row_of[moved] = row
+            self._ids.pop()
+            self._size -= 1
+
+    def _mask(self, where: VectorFilter) -> npt.NDArray[np.bool_]:
+        size = self._size
+        mask = np.ones(size, dtype=bool)
+        if not where.include_inactive:
+            mask &= self._active[:size]
+        if where.in_stock_only:
+            mask &= self._stock[:size] > 0
+        if where.min_price_units is not None:
+            mask &= self._price[:size] >= where.min_price_units
+        if where.max_price_units is not None:
+            mask &= self._price[:size] <= where.max_price_units
+        if where.category is not None:
+            mask &= self._category[:size] == self._codes.get(where.category, -1)
+        if where.seller_id is not None:
+            mask &= self._seller[:size] == self._codes.get(where.seller_id, -1)
+        return mask
+
+    def search(
+        self, query: npt.NDArray[np.float32], limit: int, where: VectorFilter | None = None
+    ) -> list[tuple[str, float]]:
+        """The `limit` products most similar to `query` (cosine, best first) among those `where` admits."""
+        with self._lock:
+            if self._size == 0 or limit <= 0:
+                return []
+            scores = self._vectors[: self._size] @ query.astype(np.float32)
+            candidates = np.flatnonzero(self._mask(where or VectorFilter()))
+            if candidates.size == 0:
+                return []
+            candidate_scores = scores[candidates]
+            if candidates.size > limit:
+                top = np.argpartition(-candidate_scores, limit - 1)[:limit]
+            else:
+                top = np.arange(candidates.size)
+            ordered = top[np.argsort(-candidate_scores[top], kind="stable")]
+            return [(self._ids[int(candidates[i])], float(candidate_scores[i])) for i in ordered]

@@ -1,0 +1,78 @@
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from services.catalog.vector_index import IndexedProduct, VectorFilter, VectorIndex
+
+
+def unit(rng: np.random.Generator, dims: int = 8) -> np.ndarray:
+    v = rng.normal(size=dims).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def product(i: int, **overrides) -> IndexedProduct:
+    made = IndexedProduct(
+        product_id=f"p{i}",
+        category=["mugs", "shoes", "books"][i % 3],
+        seller_id=f"s{i % 2}",
+        price_units=1000 + 100 * i,
+        stock=i % 4,
+        active=i % 5 != 0,
+    )
+    return replace(made, **overrides)
+
+
+@pytest.fixture
+def filled():
+    rng = np.random.default_rng(1)
+    index = VectorIndex(dimensions=8, initial_capacity=4)  # small, so growth is exercised
+    vectors = {}
+    for i in range(300):
+        vectors[f"p{i}"] = unit(rng)
+        index.upsert(product(i), vectors[f"p{i}"])
+    return index, vectors, rng
+
+
+def brute_force(index_products, vectors, query, where, limit):
+    scored = [(pid, float(vectors[pid] @ query)) for pid, p in index_products.items() if where(p)]
+    return sorted(scored, key=lambda s: -s[1])[:limit]
+
+
+def test_search_matches_brute_force_under_every_filter(filled):
+    index, vectors, rng = filled
+    products = {f"p{i}": product(i) for i in range(300)}
+    query = unit(rng)
+    cases = [
+        (VectorFilter(), lambda p: p.active),
+        (VectorFilter(category="mugs"), lambda p: p.active and p.category == "mugs"),
+        (VectorFilter(seller_id="s1", in_stock_only=True), lambda p: p.active and p.seller_id == "s1" and p.stock > 0),
+        (
+            VectorFilter(min_price_units=5000, max_price_units=12000, include_inactive=True),
+            lambda p: 5000 <= p.price_units <= 12000,
+        ),
+        (VectorFilter(category="unknown"), lambda p: False),
+    ]
+    for where, predicate in cases:
+        got = index.search(query, 10, where)
+        expected = brute_force(products, vectors, query, predicate, 10)
+        assert [pid for pid, _ in got] == [pid for pid, _ in expected]
+        assert np.allclose([s for _, s in got], [s for _, s in expected], atol=1e-6)
+
+
+def test_remove_and_update_keep_rows_consistent(filled):
+    index, vectors, _ = filled
+    for i in range(0, 300, 2):
+        index.remove(f"p{i}")
+    index.remove("p0")  # absent: no-op
+    assert len(index) == 150
+    target = vectors["p7"]
+    assert index.search(target, 1, VectorFilter(include_inactive=True))[0][0] == "p7"
+    index.update_stock("p7", 0)
+    assert "p7" not in [pid for pid, _ in index.search(target, 5, VectorFilter(in_stock_only=True))]
+    index.upsert(product(7, category="books", stock=3), None)
+    assert index.search(target, 1, VectorFilter(category="books"))[0][0] == "p7"
+    with pytest.raises(KeyError):
+        index.upsert(product(1000), None)
+    with pytest.raises(ValueError):
+        index.upsert(product(1001), np.zeros(3, dtype=np.float32))
