@@ -41,9 +41,7 @@ CATEGORIES: tuple[Category, ...] = (
         "SHO",
         ("Stride", "Pacer", "Ridgeway", "Northfold", "Urbanite"),
         (
-            Kind(
-                "Running Shoe", "a responsive foam midsole and a breathable mesh upper for road runs", (55, 160)
-            ),
+            Kind("Running Shoe", "a responsive foam midsole and a breathable mesh upper for road runs", (55, 160)),
             Kind("Trail Runner", "a lugged outsole and a rock plate for rough, muddy paths", (80, 150)),
             Kind("Hiking Boot", "a waterproof membrane and ankle support for day hikes and wet trails", (90, 210)),
             Kind("Canvas Sneaker", "a vulcanised rubber sole and a cushioned insole for everyday wear", (35, 80)),
@@ -181,9 +179,7 @@ CATEGORIES: tuple[Category, ...] = (
         "OFF",
         ("Deskwise", "Ergon", "Lumen", "Paperline"),
         (
-            Kind(
-                "Ergonomic Office Chair", "adjustable lumbar support and a breathable mesh back", (150, 600)
-            ),
+            Kind("Ergonomic Office Chair", "adjustable lumbar support and a breathable mesh back", (150, 600)),
             Kind("Standing Desk", "a dual-motor frame that rises from sitting to standing height", (250, 800)),
             Kind("LED Desk Lamp", "dimmable warm to cool light and a USB charging port", (25, 90)),
             Kind("Mechanical Keyboard", "hot-swappable switches and a compact 75% layout", (60, 200)),
