@@ -1,0 +1,1 @@
+"""Local stand-ins for paid outside APIs, speaking their wire protocols to the real SDKs."""
