@@ -1,0 +1,212 @@
+"""Redis Streams consumers: consumer groups, claim of stuck messages, bounded retries, dead letters, inbox.
+
+Each message carries one serialized `Envelope` in the field `envelope`. A handler runs in a unit of work whose
+transaction also inserts the (event id, group) inbox row, so an event is handled at most once per group even
+when Redis delivers it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from google.protobuf.message import DecodeError, Message
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from marketplace.events.v1.envelope_pb2 import Envelope
+from services.kit.outbox import dead_letter_stream, record_inbox, wait_for_stop
+from services.kit.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+
+ENVELOPE_FIELD = b"envelope"
+
+Handler = Callable[[UnitOfWork, Any, Any], Awaitable[None]]  # (uow, envelope, payload)
+
+
+class StreamConsumer:
+    """Reads `stream` as a member `consumer` of `group` and dispatches payloads to `handlers` by message class.
+
+    A message whose handler raises stays pending; once idle for `claim_idle` seconds a consumer of the group claims
+    it (XAUTOCLAIM) and tries again. After `max_deliveries` tries it goes to `<stream>.dead` with the error and is
+    acknowledged. Payload types without a handler are acknowledged and ignored.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        uow_factory: Callable[[], UnitOfWork],
+        *,
+        stream: str,
+        group: str,
+        consumer: str,
+        handlers: Mapping[type[Message], Handler],
+        batch_size: int = 50,
+        block: float = 0.2,
+        claim_idle: float = 30.0,
+        claim_interval: float = 1.0,
+        max_deliveries: int = 5,
+        max_backoff: float = 5.0,
+    ) -> None:
+        if redis.connection_pool.connection_kwargs.get("decode_responses"):
+            raise ValueError("the bus reads binary envelopes: use a Redis client without decode_responses")
+        self._redis = redis
+        self._uow_factory = uow_factory
+        self.stream = stream
+        self.group = group
+        self.consumer = consumer
+        self._handlers = {
+            message_type.DESCRIPTOR.full_name: (message_type, handler) for message_type, handler in handlers.items()
+        }
+        self._batch_size = batch_size
+        self._block_ms = max(1, int(block * 1000))
+        self._claim_idle_ms = int(claim_idle * 1000)
+        self._claim_interval = claim_interval
+        self._max_deliveries = max_deliveries
+        self._max_backoff = max_backoff
+        self._claim_cursor = "0-0"
+        self._last_claim = 0.0
+
+    async def ensure_group(self) -> None:
+        """Creates the group (and the stream) unless it exists; a new group starts at the stream's beginning."""
+        try:
+            await self._redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consumes until `stop` is set; Redis or database errors are logged and retried with backoff."""
+        backoff = 0.1
+        group_ready = False
+        while not stop.is_set():
+            try:
+                if not group_ready:
+                    await self.ensure_group()
+                    group_ready = True
+                await self.poll_once()
+                backoff = 0.1
+            except Exception as error:
+                if isinstance(error, ResponseError) and "NOGROUP" in str(error):
+                    group_ready = False  # the stream or group was deleted: create it again
+                log.exception("consumer %s/%s failed; retrying in %.1f s", self.stream, self.group, backoff)
+                await wait_for_stop(stop, backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+
+    async def poll_once(self) -> int:
+        """Claims stuck messages when due, then reads new ones (blocking up to `block`); returns how many it saw."""
+        seen = 0
+        now = time.monotonic()
+        if now - self._last_claim >= self._claim_interval:
+            self._last_claim = now
+            seen += await self._claim_stuck()
+        response = await self._redis.xreadgroup(
+            self.group, self.consumer, {self.stream: ">"}, count=self._batch_size, block=self._block_ms
+        )
+        for _stream, entries in response or []:
+            for message_id, fields in entries:
+                await self._process(message_id, fields, deliveries=1)
+                seen += 1
+        return seen
+
+    async def _claim_stuck(self) -> int:
+        cursor, entries, *_deleted = await self._redis.xautoclaim(
+            self.stream,
+            self.group,
+            self.consumer,
+            self._claim_idle_ms,
+            start_id=self._claim_cursor,
+            count=self._batch_size,
+        )
+        self._claim_cursor = cursor.decode() if isinstance(cursor, bytes) else str(cursor)
+        entries = [(message_id, fields) for message_id, fields in entries if fields is not None]
+        if not entries:
+            return 0
+        deliveries = await self._delivery_counts([message_id for message_id, _fields in entries])
+        for message_id, fields in entries:
+            await self._process(message_id, fields, deliveries=deliveries.get(message_id, self._max_deliveries))
+        return len(entries)
+
+    async def _delivery_counts(self, message_ids: list[bytes]) -> dict[bytes, int]:
+        pending = await self._redis.xpending_range(
+            self.stream,
+            self.group,
+            min=message_ids[0],
+            max=message_ids[-1],
+            count=len(message_ids) + 100,
+            consumername=self.consumer,
+        )
+        return {entry["message_id"]: int(entry["times_delivered"]) for entry in pending}
+
+    async def _process(self, message_id: bytes, fields: Mapping[bytes, bytes], *, deliveries: int) -> None:
+        raw = fields.get(ENVELOPE_FIELD, b"")
+        envelope = Envelope()
+        try:
+            envelope.ParseFromString(raw)
+        except DecodeError:
+            await self._dead_letter(message_id, raw, "malformed envelope", deliveries)
+            return
+        if deliveries > self._max_deliveries:
+            # Delivered again and again without an ack (the consumer died each time): stop trying.
+            await self._dead_letter(message_id, raw, f"not acknowledged after {deliveries - 1} deliveries", deliveries)
+            return
+        registered = self._handlers.get(envelope.payload.TypeName())
+        if registered is None:
+            log.debug("ignoring %s %s on %s", envelope.type, envelope.id, self.stream)
+            await self._redis.xack(self.stream, self.group, message_id)
+            return
+        message_type, handler = registered
+        try:
+            await self._handle(envelope, message_type, handler)
+        except Exception as error:
+            if deliveries >= self._max_deliveries:
+                log.exception(
+                    "event %s failed %d times; moving it to %s",
+                    envelope.id,
+                    deliveries,
+                    dead_letter_stream(self.stream),
+                )
+                await self._dead_letter(message_id, raw, f"{type(error).__name__}: {error}", deliveries)
+            else:
+                log.warning("event %s failed (try %d of %d): %r", envelope.id, deliveries, self._max_deliveries, error)
+            return
+        await self._redis.xack(self.stream, self.group, message_id)
+
+    async def _handle(self, envelope: Any, message_type: type[Message], handler: Handler) -> None:
+        payload = message_type()
+        if not envelope.payload.Unpack(payload):
+            raise ValueError(f"payload is not a {message_type.DESCRIPTOR.full_name}")
+        parent = propagate.extract({"traceparent": envelope.traceparent} if envelope.traceparent else {})
+        token = otel_context.attach(parent)
+        try:
+            with tracer.start_as_current_span(f"consume {envelope.type}", kind=trace.SpanKind.CONSUMER):
+                async with self._uow_factory() as uow:
+                    if await record_inbox(uow.session, envelope.id, self.group):
+                        await handler(uow, envelope, payload)
+                    else:
+                        log.debug("event %s already handled by %s", envelope.id, self.group)
+                    await uow.commit()
+        finally:
+            otel_context.detach(token)
+
+    async def _dead_letter(self, message_id: bytes, raw: bytes, error: str, deliveries: int) -> None:
+        async with self._redis.pipeline(transaction=True) as pipeline:
+            pipeline.xadd(
+                dead_letter_stream(self.stream),
+                {
+                    "envelope": raw,
+                    "group": self.group,
+                    "error": error[:2000],
+                    "deliveries": str(deliveries),
+                    "original_id": message_id,
+                },
+            )
+            pipeline.xack(self.stream, self.group, message_id)
+            await pipeline.execute()

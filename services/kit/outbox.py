@@ -1,0 +1,296 @@
+"""The transactional outbox: the `outbox` and `inbox` tables, event envelopes, and the relay to Redis Streams.
+
+A unit of work writes one outbox row per event in the same transaction as the change; `OutboxRelay` then adds
+each row to the stream `events.<source>` and marks it published. Consumers record handled event ids in `inbox`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from google.protobuf.any_pb2 import Any as AnyMessage
+from google.protobuf.message import Message
+from opentelemetry import propagate
+from redis.asyncio import Redis
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    bindparam,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from marketplace.events.v1.envelope_pb2 import Envelope
+from services.kit.ids import new_id
+
+log = logging.getLogger(__name__)
+
+OUTBOX_TABLE = "outbox"
+INBOX_TABLE = "inbox"
+UNPUBLISHED_INDEX = "ix_outbox_unpublished"
+UNPUBLISHED_SUBJECT_INDEX = "ix_outbox_unpublished_subject"
+
+
+def stream_for(source: str) -> str:
+    """The stream a service's events go to: one stream per producing service."""
+    return f"events.{source}"
+
+
+def dead_letter_stream(stream: str) -> str:
+    return f"{stream}.dead"
+
+
+async def wait_for_stop(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleeps up to `seconds`, returning early (True) when `stop` is set."""
+    if stop.is_set():
+        return True
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    return stop.is_set()
+
+
+# --- tables ---------------------------------------------------------------------------------------------------
+
+
+def outbox_columns() -> list[Column[Any]]:
+    """Fresh column objects of the `outbox` table (a Column belongs to one Table, so each caller gets new ones)."""
+    return [
+        Column("id", String(36), primary_key=True),  # the event id (Envelope.id)
+        # Commit order is not known in advance; this sequence gives the order the relay publishes in.
+        Column("position", BigInteger, Identity(always=True), nullable=False, unique=True),
+        Column("stream", Text, nullable=False),
+        Column("subject", Text, nullable=False),
+        Column("type", Text, nullable=False),
+        Column("envelope", LargeBinary, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("published_at", DateTime(timezone=True), nullable=True),
+    ]
+
+
+def inbox_columns() -> list[Column[Any]]:
+    return [
+        Column("event_id", String(36), primary_key=True),
+        Column("consumer_group", Text, primary_key=True),
+        Column("handled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    ]
+
+
+def outbox_indexes(outbox: Table) -> list[Index]:
+    unpublished = outbox.c.published_at.is_(None)
+    return [
+        Index(UNPUBLISHED_INDEX, outbox.c.position, postgresql_where=unpublished),
+        Index(UNPUBLISHED_SUBJECT_INDEX, outbox.c.subject, outbox.c.position, postgresql_where=unpublished),
+    ]
+
+
+def add_kit_tables(metadata: MetaData) -> tuple[Table, Table]:
+    """Adds the `outbox` and `inbox` tables to a service's `metadata`; returns them."""
+    outbox = Table(OUTBOX_TABLE, metadata, *outbox_columns())
+    outbox_indexes(outbox)  # an Index on a table's columns attaches itself to that table
+    inbox = Table(INBOX_TABLE, metadata, *inbox_columns())
+    return outbox, inbox
+
+
+# The kit's own handles on the tables, for its queries; every service's tables have this same shape.
+_kit_metadata = MetaData()
+outbox_table, inbox_table = add_kit_tables(_kit_metadata)
+
+
+# --- envelopes ------------------------------------------------------------------------------------------------
+
+
+def make_envelope(source: str, subject: str, payload: Message, *, occurred_at: datetime | None = None) -> Any:
+    """An `Envelope` around `payload`, carrying the current trace context (empty when no span is active)."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    packed = AnyMessage()
+    packed.Pack(payload)
+    envelope = Envelope(
+        id=new_id(),
+        type=payload.DESCRIPTOR.full_name,
+        source=source,
+        subject=subject,
+        traceparent=carrier.get("traceparent", ""),
+        payload=packed,
+    )
+    envelope.occurred_at.FromDatetime(occurred_at or datetime.now(UTC))
+    return envelope
+
+
+def outbox_row(envelope: Any) -> dict[str, Any]:
+    return {
+        "id": envelope.id,
+        "stream": stream_for(envelope.source),
+        "subject": envelope.subject,
+        "type": envelope.type,
+        "envelope": envelope.SerializeToString(),
+    }
+
+
+async def write_outbox(session: AsyncSession, envelopes: list[Any]) -> None:
+    if envelopes:
+        await session.execute(outbox_table.insert(), [outbox_row(envelope) for envelope in envelopes])
+
+
+async def record_inbox(session: AsyncSession, event_id: str, group: str) -> bool:
+    """Records that `group` handles `event_id` in the session's transaction; False when it was handled already.
+
+    A concurrent handler of the same event waits on the primary key until the first one commits or rolls back.
+    """
+    statement = (
+        pg_insert(inbox_table)
+        .values(event_id=event_id, consumer_group=group)
+        .on_conflict_do_nothing()
+        .returning(inbox_table.c.event_id)
+    )
+    result = await session.execute(statement)
+    return result.first() is not None
+
+
+# --- relay ----------------------------------------------------------------------------------------------------
+
+# KEYS: stream1, dedupe1, stream2, dedupe2, ...; ARGV: ttl seconds, maxlen, envelope1, envelope2, ...
+# One script per batch keeps the batch's order: if an XADD fails, the later ones never run. The dedupe key is
+# set only after its XADD succeeded, so an entry is added exactly once however often a batch is retried.
+_PUBLISH_SCRIPT = """
+local added = {}
+for i = 1, #KEYS, 2 do
+  local dedupe = KEYS[i + 1]
+  local existing = redis.call('GET', dedupe)
+  if existing then
+    added[#added + 1] = existing
+  else
+    local id = redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[2], '*', 'envelope', ARGV[(i + 1) / 2 + 2])
+    redis.call('SET', dedupe, id, 'EX', ARGV[1])
+    added[#added + 1] = id
+  end
+end
+return added
+"""
+
+
+def dedupe_key(event_id: str) -> str:
+    return f"outbox:sent:{event_id}"
+
+
+@dataclass(frozen=True)
+class PendingRow:
+    id: str
+    position: int
+    stream: str
+    subject: str
+    envelope: bytes
+
+
+class OutboxRelay:
+    """Publishes a service's outbox to Redis Streams, at least once from PostgreSQL and exactly once on the stream.
+
+    Several relays may run: rows are locked with `FOR UPDATE SKIP LOCKED`, and a row is published only when no
+    earlier unpublished row of the same subject is held by another relay, so each subject's order is kept.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        redis: Redis,
+        *,
+        batch_size: int = 100,
+        poll_interval: float = 0.1,
+        max_backoff: float = 5.0,
+        max_stream_length: int = 100_000,
+        dedupe_ttl: timedelta = timedelta(days=7),
+    ) -> None:
+        self._engine = engine
+        self._redis = redis
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._max_backoff = max_backoff
+        self._max_stream_length = max_stream_length
+        self._dedupe_ttl_seconds = int(dedupe_ttl.total_seconds())
+        self._publish_script = redis.register_script(_PUBLISH_SCRIPT)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Publishes until `stop` is set; errors (PostgreSQL or Redis down) are logged and retried with backoff."""
+        backoff = self._poll_interval
+        while not stop.is_set():
+            try:
+                published = await self.publish_batch()
+            except Exception:
+                log.exception("outbox relay failed; retrying in %.1f s", backoff)
+                await wait_for_stop(stop, backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+                continue
+            backoff = self._poll_interval
+            if published < self._batch_size:
+                await wait_for_stop(stop, self._poll_interval)
+
+    async def publish_batch(self) -> int:
+        """Publishes one batch of unpublished rows; returns how many were published."""
+        async with self._engine.begin() as connection:
+            rows = await self._lock_batch(connection)
+            if not rows:
+                return 0
+            publishable = await self._in_subject_order(connection, rows)
+            if not publishable:
+                return 0
+            await self._add_to_streams(publishable)
+            await self.mark_published(connection, [row.id for row in publishable])
+        return len(publishable)
+
+    async def _lock_batch(self, connection: AsyncConnection) -> list[PendingRow]:
+        table = outbox_table
+        statement = (
+            select(table.c.id, table.c.position, table.c.stream, table.c.subject, table.c.envelope)
+            .where(table.c.published_at.is_(None))
+            .order_by(table.c.position)
+            .limit(self._batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        result = await connection.execute(statement)
+        return [PendingRow(*row) for row in result.all()]
+
+    async def _in_subject_order(self, connection: AsyncConnection, rows: list[PendingRow]) -> list[PendingRow]:
+        """The rows of `rows` that may go now: for each subject, those before its first row another relay holds."""
+        subjects = sorted({row.subject for row in rows})
+        last_position = rows[-1].position
+        # Unpublished rows of these subjects up to our last one, locked by us or not (a plain read sees them all).
+        statement = text(
+            "SELECT subject, position FROM outbox "
+            "WHERE published_at IS NULL AND subject = ANY(:subjects) AND position <= :last ORDER BY position"
+        ).bindparams(bindparam("subjects", subjects), bindparam("last", last_position))
+        ours = {row.position for row in rows}
+        # A subject is blocked from its first row that another relay holds; rows after it wait for a later batch.
+        first_foreign: dict[str, int] = {}
+        for subject, position in (await connection.execute(statement)).all():
+            if position not in ours and subject not in first_foreign:
+                first_foreign[subject] = position
+        return [row for row in rows if row.position < first_foreign.get(row.subject, last_position + 1)]
+
+    async def _add_to_streams(self, rows: list[PendingRow]) -> None:
+        keys: list[str] = []
+        envelopes: list[bytes] = []
+        for row in rows:
+            keys += [row.stream, dedupe_key(row.id)]
+            envelopes.append(row.envelope)
+        await self._publish_script(keys=keys, args=[self._dedupe_ttl_seconds, self._max_stream_length, *envelopes])
+
+    async def mark_published(self, connection: AsyncConnection, ids: list[str]) -> None:
+        """Marks rows published; runs after their XADD, in the transaction that locked them."""
+        await connection.execute(update(outbox_table).where(outbox_table.c.id.in_(ids)).values(published_at=func.now()))
