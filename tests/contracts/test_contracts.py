@@ -43,7 +43,7 @@ DESIGN_RPCS: dict[str, tuple[list[str], list[str]]] = {
             "ListUsers",
             "SetUserRole",
         ],
-        ["IssueServiceToken", "ExchangeToken"],
+        ["IssueServiceToken", "ExchangeToken", "EnsureSeller"],
     ),
     "catalog": (
         [

@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"marketplace/common/v1/access.proto\x12\x15marketplace.common.v1\x1a google/protobuf/descriptor.proto\"J\n\nAccessRule\x12-\n\x06\x61\x63\x63\x65ss\x18\x01 \x01(\x0e\x32\x1d.marketplace.common.v1.Access\x12\r\n\x05scope\x18\x02 \x01(\t*\x87\x01\n\x06\x41\x63\x63\x65ss\x12\x16\n\x12\x41\x43\x43\x45SS_UNSPECIFIED\x10\x00\x12\x11\n\rACCESS_PUBLIC\x10\x01\x12\x18\n\x14\x41\x43\x43\x45SS_AUTHENTICATED\x10\x02\x12\x11\n\rACCESS_SELLER\x10\x03\x12\x10\n\x0c\x41\x43\x43\x45SS_ADMIN\x10\x04\x12\x13\n\x0f\x41\x43\x43\x45SS_INTERNAL\x10\x05:Q\n\x04rule\x12\x1e.google.protobuf.MethodOptions\x18\xb9\x8e\x03 \x01(\x0b\x32!.marketplace.common.v1.AccessRuleb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"marketplace/common/v1/access.proto\x12\x15marketplace.common.v1\x1a google/protobuf/descriptor.proto\"a\n\nAccessRule\x12-\n\x06\x61\x63\x63\x65ss\x18\x01 \x01(\x0e\x32\x1d.marketplace.common.v1.Access\x12\r\n\x05scope\x18\x02 \x01(\t\x12\x15\n\rinternal_only\x18\x03 \x01(\x08*\x87\x01\n\x06\x41\x63\x63\x65ss\x12\x16\n\x12\x41\x43\x43\x45SS_UNSPECIFIED\x10\x00\x12\x11\n\rACCESS_PUBLIC\x10\x01\x12\x18\n\x14\x41\x43\x43\x45SS_AUTHENTICATED\x10\x02\x12\x11\n\rACCESS_SELLER\x10\x03\x12\x10\n\x0c\x41\x43\x43\x45SS_ADMIN\x10\x04\x12\x13\n\x0f\x41\x43\x43\x45SS_INTERNAL\x10\x05:Q\n\x04rule\x12\x1e.google.protobuf.MethodOptions\x18\xb9\x8e\x03 \x01(\x0b\x32!.marketplace.common.v1.AccessRuleb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'marketplace.common.v1.access_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ACCESS']._serialized_start=172
-  _globals['_ACCESS']._serialized_end=307
+  _globals['_ACCESS']._serialized_start=195
+  _globals['_ACCESS']._serialized_end=330
   _globals['_ACCESSRULE']._serialized_start=95
-  _globals['_ACCESSRULE']._serialized_end=169
+  _globals['_ACCESSRULE']._serialized_end=192
 # @@protoc_insertion_point(module_scope)

@@ -24,9 +24,11 @@ RULE_FIELD_NUMBER: _ClassVar[int]
 rule: _descriptor.FieldDescriptor
 
 class AccessRule(_message.Message):
-    __slots__ = ("access", "scope")
+    __slots__ = ("access", "scope", "internal_only")
     ACCESS_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
+    INTERNAL_ONLY_FIELD_NUMBER: _ClassVar[int]
     access: Access
     scope: str
-    def __init__(self, access: _Optional[_Union[Access, str]] = ..., scope: _Optional[str] = ...) -> None: ...
+    internal_only: bool
+    def __init__(self, access: _Optional[_Union[Access, str]] = ..., scope: _Optional[str] = ..., internal_only: _Optional[bool] = ...) -> None: ...

@@ -1,0 +1,1 @@
+"""The auth service: accounts, sessions, signing keys and tokens."""

@@ -1,0 +1,216 @@
+"""The AuthService servicer: protobuf <-> domain translation only. Errors are mapped by the kit's interceptor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from google.protobuf.field_mask_pb2 import FieldMask
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
+from services.auth import domain, handlers
+from services.auth.domain import Address, User
+from services.auth.handlers import ROLE_NAMES, ROLE_VALUES, Deps, SessionTokens
+from services.kit.errors import FieldViolation, InvalidArgument
+from services.kit.principal import current_principal
+
+
+def _user(user: User) -> auth_pb2.User:
+    created = Timestamp()
+    created.FromDatetime(user.created_at)
+    return auth_pb2.User(
+        id=user.id,
+        email=user.email,
+        username=user.username,
+        display_name=user.display_name,
+        role=ROLE_VALUES[user.role],
+        store_name=user.store_name,
+        create_time=created,
+    )
+
+
+def _tokens(tokens: SessionTokens) -> auth_pb2.SessionTokens:
+    return auth_pb2.SessionTokens(
+        access_token=tokens.access_token,
+        expires_in=tokens.expires_in,
+        refresh_token=tokens.refresh_token,
+        refresh_expires_in=tokens.refresh_expires_in,
+        token_type="Bearer",
+    )
+
+
+def _address(address: Address) -> auth_pb2.Address:
+    return auth_pb2.Address(
+        id=address.id,
+        recipient_name=address.recipient_name,
+        line1=address.line1,
+        line2=address.line2,
+        city=address.city,
+        region=address.region,
+        postal_code=address.postal_code,
+        country_code=address.country_code,
+        phone=address.phone,
+        is_default=address.is_default,
+    )
+
+
+def _masked(message: Message, mask: FieldMask, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """The values of `message` named by the mask's paths; unknown paths are refused by name."""
+    unknown = [path for path in mask.paths if path not in allowed]
+    if unknown or not mask.paths:
+        raise InvalidArgument(
+            "update_mask names no field that can be changed",
+            violations=[FieldViolation("update_mask", f"allowed paths: {', '.join(allowed)}")],
+        )
+    return {path: getattr(message, path) for path in dict.fromkeys(mask.paths)}
+
+
+class AuthApi(auth_pb2_grpc.AuthServiceServicer):  # type: ignore[misc]  # generated base is untyped
+    def __init__(self, deps: Deps):
+        self._deps = deps
+
+    async def Register(
+        self, request: auth_pb2.RegisterRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> auth_pb2.RegisterResponse:
+        user, tokens = await handlers.register(
+            self._deps,
+            email=request.email,
+            username=request.username,
+            password=request.password,
+            display_name=request.display_name,
+            role=ROLE_NAMES.get(request.role, domain.BUYER),
+            store_name=request.store_name,
+        )
+        return auth_pb2.RegisterResponse(user=_user(user), tokens=_tokens(tokens))
+
+    async def Login(
+        self, request: auth_pb2.LoginRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> auth_pb2.LoginResponse:
+        user, tokens = await handlers.login(self._deps, login=request.login, password=request.password)
+        return auth_pb2.LoginResponse(user=_user(user), tokens=_tokens(tokens))
+
+    async def RefreshToken(
+        self, request: auth_pb2.RefreshTokenRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> auth_pb2.RefreshTokenResponse:
+        tokens = await handlers.refresh(self._deps, refresh_token=request.refresh_token)
+        return auth_pb2.RefreshTokenResponse(tokens=_tokens(tokens))
+
+    async def Logout(
+        self, request: auth_pb2.LogoutRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> auth_pb2.LogoutResponse:
+        await handlers.logout(self._deps, current_principal(), refresh_token=request.refresh_token)
+        return auth_pb2.LogoutResponse()
+
+    async def GetMe(
+        self, request: auth_pb2.GetMeRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> auth_pb2.GetMeResponse:
+        return auth_pb2.GetMeResponse(user=_user(await handlers.get_me(self._deps, current_principal())))
+
+    async def UpdateMe(
+        self, request: auth_pb2.UpdateMeRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> auth_pb2.UpdateMeResponse:
+        changes = _masked(request.user, request.update_mask, domain.PROFILE_FIELDS)
+        user = await handlers.update_me(self._deps, current_principal(), changes)
+        return auth_pb2.UpdateMeResponse(user=_user(user))
+
+    async def ChangePassword(
+        self, request: auth_pb2.ChangePasswordRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> auth_pb2.ChangePasswordResponse:
+        tokens = await handlers.change_password(
+            self._deps,
+            current_principal(),
+            current_password=request.current_password,
+            new_password=request.new_password,
+        )
+        return auth_pb2.ChangePasswordResponse(tokens=_tokens(tokens))
+
+    async def RequestPasswordReset(
+        self, request: auth_pb2.RequestPasswordResetRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> auth_pb2.RequestPasswordResetResponse:
+        await handlers.request_password_reset(self._deps, email=request.email)
+        return auth_pb2.RequestPasswordResetResponse()
+
+    async def ResetPassword(
+        self, request: auth_pb2.ResetPasswordRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> auth_pb2.ResetPasswordResponse:
+        await handlers.reset_password(self._deps, reset_token=request.reset_token, new_password=request.new_password)
+        return auth_pb2.ResetPasswordResponse()
+
+    async def ListAddresses(
+        self, request: auth_pb2.ListAddressesRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> auth_pb2.ListAddressesResponse:
+        addresses = await handlers.list_addresses(self._deps, current_principal())
+        return auth_pb2.ListAddressesResponse(addresses=[_address(address) for address in addresses])
+
+    async def CreateAddress(
+        self, request: auth_pb2.CreateAddressRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> auth_pb2.CreateAddressResponse:
+        fields = {name: getattr(request.address, name) for name in domain.ADDRESS_FIELDS}
+        address = await handlers.create_address(self._deps, current_principal(), fields)
+        return auth_pb2.CreateAddressResponse(address=_address(address))
+
+    async def UpdateAddress(
+        self, request: auth_pb2.UpdateAddressRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> auth_pb2.UpdateAddressResponse:
+        changes = _masked(request.address, request.update_mask, domain.ADDRESS_FIELDS)
+        address = await handlers.update_address(self._deps, current_principal(), request.address.id, changes)
+        return auth_pb2.UpdateAddressResponse(address=_address(address))
+
+    async def DeleteAddress(
+        self, request: auth_pb2.DeleteAddressRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> auth_pb2.DeleteAddressResponse:
+        await handlers.delete_address(self._deps, current_principal(), request.id)
+        return auth_pb2.DeleteAddressResponse()
+
+    async def GetJwks(
+        self, request: auth_pb2.GetJwksRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> auth_pb2.GetJwksResponse:
+        return auth_pb2.GetJwksResponse(keys=[auth_pb2.JsonWebKey(**key) for key in handlers.jwks(self._deps)])
+
+    async def ListUsers(
+        self, request: auth_pb2.ListUsersRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> auth_pb2.ListUsersResponse:
+        users, next_page_token = await handlers.list_users(
+            self._deps,
+            role=ROLE_NAMES.get(request.role),
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return auth_pb2.ListUsersResponse(users=[_user(user) for user in users], next_page_token=next_page_token)
+
+    async def SetUserRole(
+        self, request: auth_pb2.SetUserRoleRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> auth_pb2.SetUserRoleResponse:
+        user = await handlers.set_user_role(self._deps, user_id=request.user_id, role=ROLE_NAMES[request.role])
+        return auth_pb2.SetUserRoleResponse(user=_user(user))
+
+    async def RotateSigningKey(
+        self, request: auth_pb2.RotateSigningKeyRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> auth_pb2.RotateSigningKeyResponse:
+        return auth_pb2.RotateSigningKeyResponse(kid=await handlers.rotate_signing_key(self._deps))
+
+    async def IssueServiceToken(
+        self, request: auth_pb2.IssueServiceTokenRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> auth_pb2.IssueServiceTokenResponse:
+        token, expires_in = await handlers.issue_service_token(
+            self._deps, client_id=request.client_id, client_secret=request.client_secret
+        )
+        return auth_pb2.IssueServiceTokenResponse(access_token=token, expires_in=expires_in)
+
+    async def ExchangeToken(
+        self, request: auth_pb2.ExchangeTokenRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> auth_pb2.ExchangeTokenResponse:
+        token, expires_in, scopes = await handlers.exchange_token(
+            self._deps, current_principal(), subject_token=request.subject_token, scopes=list(request.scopes)
+        )
+        return auth_pb2.ExchangeTokenResponse(access_token=token, expires_in=expires_in, scope=" ".join(scopes))
+
+    async def EnsureSeller(
+        self, request: auth_pb2.EnsureSellerRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> auth_pb2.EnsureSellerResponse:
+        user_id, created = await handlers.ensure_seller(
+            self._deps, current_principal(), email=request.email, store_name=request.store_name
+        )
+        return auth_pb2.EnsureSellerResponse(user_id=user_id, created=created)

@@ -1,0 +1,75 @@
+"""The auth service's definition: what the kit's server runs."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
+from services.auth import handlers
+from services.auth.api import AuthApi
+from services.auth.handlers import Deps, SigningKeyHolder, retired_key_lifetime
+from services.auth.passwords import Passwords
+from services.auth.settings import AuthSettings
+from services.kit.outbox import OutboxRelay, wait_for_stop
+from services.kit.server import Runtime, ServiceDefinition
+from services.kit.tokens import RevocationList, TokenVerifier
+
+# Other auth processes may rotate the key; each reloads the ring this often.
+KEY_RELOAD_SECONDS = 30.0
+
+
+async def setup(runtime: Runtime) -> None:
+    settings = runtime.settings
+    if not isinstance(settings, AuthSettings):
+        raise TypeError("the auth service needs AuthSettings")
+    if runtime.engine is None or runtime.sessions is None or runtime.redis is None:
+        raise RuntimeError("the auth service needs its database and Redis")
+    revocations = RevocationList(runtime.redis)
+    passwords = await asyncio.to_thread(
+        Passwords,
+        time_cost=settings.auth_argon2_time_cost,
+        memory_cost_kib=settings.auth_argon2_memory_cost_kib,
+        parallelism=settings.auth_argon2_parallelism,
+    )
+
+    async def own_jwks() -> dict[str, object]:
+        return await handlers.jwks_for_verifier(deps)
+
+    # Auth verifies tokens with its own key store: it never calls itself over the network.
+    # Its key source is in memory, so an unknown kid may be looked up at once (right after a rotation).
+    verifier = TokenVerifier(
+        own_jwks,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        revocations=revocations,
+        refetch_interval_seconds=0.0,
+    )
+    deps = Deps(
+        settings=settings,
+        sessions=runtime.sessions,
+        redis=runtime.redis,
+        passwords=passwords,
+        keys=SigningKeyHolder(retired_key_lifetime(settings)),
+        verifier=verifier,
+        revocations=revocations,
+    )
+    runtime.verifier = verifier
+    await handlers.load_signing_keys(deps)
+
+    async def reload_keys(stop: asyncio.Event) -> None:
+        while not await wait_for_stop(stop, KEY_RELOAD_SECONDS):
+            await handlers.reload_signing_keys(deps)
+
+    runtime.add_task("signing-keys", reload_keys)
+    runtime.add_task("outbox-relay", OutboxRelay(runtime.engine, runtime.redis).run)
+    auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthApi(deps), runtime.server)
+
+
+DEFINITION = ServiceDefinition(
+    name="auth",
+    settings_type=AuthSettings,
+    grpc_services=[auth_pb2.DESCRIPTOR.services_by_name["AuthService"]],
+    setup=setup,
+    migrations=Path(__file__).resolve().parent / "migrations",
+)

@@ -1,0 +1,429 @@
+"""Server interceptors shared by every service, outermost first:
+
+1. `ErrorInterceptor`: correlation id, one structured log line per RPC, and the single place where errors
+   become statuses: a `DomainError` becomes its status code with `google.rpc.ErrorInfo` (plus `RetryInfo` or
+   `BadRequest` where they apply); anything else becomes INTERNAL "internal error (ref <correlation id>)",
+   its traceback going only to the log.
+2. `AuthInterceptor`: verifies the bearer token, enforces the method's access rule
+   `(marketplace.common.v1.rule)` and sets the principal for the handler.
+3. `ValidationInterceptor`: protovalidate on every request message (each message of a client stream), so a
+   handler only ever sees valid input.
+
+All four RPC kinds go through the same chain. Each layer wraps the handler's behaviour; handlers must be
+coroutines (unary responses) or async generators (streamed responses) and read client streams through the
+request iterator (not `context.read()`), so that every message is validated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import grpc
+import grpc.aio
+import protovalidate
+from buf.validate import validate_pb2
+from google.protobuf import any_pb2, descriptor_pool, duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from marketplace.common.v1 import access_pb2
+from services.kit import errors
+from services.kit.ids import new_id
+from services.kit.logs import reset_correlation_id, set_correlation_id
+from services.kit.principal import Principal, current_principal_or_none, reset_principal, set_principal
+from services.kit.tokens import TokenVerifier
+
+log = logging.getLogger("services.kit.rpc")
+
+if TYPE_CHECKING:
+    Context = grpc.aio.ServicerContext[Any, Any]
+    ServerInterceptor = grpc.aio.ServerInterceptor[Any, Any]
+else:
+    Context = grpc.aio.ServicerContext
+    ServerInterceptor = grpc.aio.ServerInterceptor
+
+UnaryBehavior = Callable[[Any, Context], Awaitable[Any]]
+StreamBehavior = Callable[[Any, Context], AsyncIterator[Any]]
+
+# Health and reflection answer anyone: load balancers and tools call them without a token.
+PUBLIC_SERVICES = frozenset(
+    {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection", "grpc.reflection.v1.ServerReflection"}
+)
+# Not worth a log line each: probes call them every few seconds.
+QUIET_SERVICES = frozenset({"grpc.health.v1.Health"})
+
+_CORRELATION_HEADER = "x-request-id"
+_SAFE_CORRELATION = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+# --- wrapping the four kinds of handlers -----------------------------------------------------------------
+
+
+class _Layer(ServerInterceptor):
+    """An interceptor that wraps a handler's behaviour; subclasses implement `unary` and `stream`."""
+
+    def unary(self, method: str, behavior: UnaryBehavior, request_streaming: bool) -> UnaryBehavior:
+        raise NotImplementedError
+
+    def stream(self, method: str, behavior: StreamBehavior, request_streaming: bool) -> StreamBehavior:
+        raise NotImplementedError
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Any:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        return _wrap(handler, handler_call_details.method, self)
+
+
+def _as_stream(behavior: Callable[..., Any]) -> StreamBehavior:
+    """A streamed-response behaviour as an async generator, whether it yields or writes with context.write."""
+
+    async def run(request: Any, context: Context) -> AsyncIterator[Any]:
+        result = behavior(request, context)
+        if hasattr(result, "__aiter__"):
+            async for response in result:
+                yield response
+        else:
+            await result
+
+    return run
+
+
+def _wrap(handler: Any, method: str, layer: _Layer) -> Any:
+    # `Any`: the stubs describe the synchronous handler; these behaviours are coroutines and async generators.
+    codec: dict[str, Any] = {
+        "request_deserializer": handler.request_deserializer,
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.request_streaming and handler.response_streaming:
+        behavior = layer.stream(method, _as_stream(handler.stream_stream), True)
+        return grpc.stream_stream_rpc_method_handler(behavior, **codec)
+    if handler.request_streaming:
+        return grpc.stream_unary_rpc_method_handler(layer.unary(method, handler.stream_unary, True), **codec)
+    if handler.response_streaming:
+        behavior = layer.stream(method, _as_stream(handler.unary_stream), False)
+        return grpc.unary_stream_rpc_method_handler(behavior, **codec)
+    return grpc.unary_unary_rpc_method_handler(layer.unary(method, handler.unary_unary, False), **codec)
+
+
+# --- errors and logs -------------------------------------------------------------------------------------
+
+_STATUS_CODES: Sequence[tuple[type[errors.DomainError], grpc.StatusCode]] = (
+    (errors.NotFound, grpc.StatusCode.NOT_FOUND),
+    (errors.PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
+    (errors.Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
+    (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.Conflict, grpc.StatusCode.ABORTED),
+    (errors.AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
+    (errors.RateLimited, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (errors.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
+)
+
+
+def status_code_for(error: errors.DomainError) -> grpc.StatusCode:
+    for error_type, code in _STATUS_CODES:
+        if isinstance(error, error_type):
+            return code
+    return grpc.StatusCode.FAILED_PRECONDITION
+
+
+def _packed(message: Any) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)
+    return packed
+
+
+def error_status(error: errors.DomainError, service: str) -> status_pb2.Status:
+    """The `google.rpc.Status` a domain error becomes: code, message and rich details."""
+    code = status_code_for(error)
+    details = [
+        _packed(
+            error_details_pb2.ErrorInfo(reason=error.reason, domain=f"marketplace.{service}", metadata=error.metadata)
+        )
+    ]
+    if isinstance(error, errors.RateLimited):
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(int(error.retry_after_seconds * 1e9))
+        details.append(_packed(error_details_pb2.RetryInfo(retry_delay=delay)))
+    if isinstance(error, errors.InvalidArgument):
+        violations = [
+            error_details_pb2.BadRequest.FieldViolation(field=item.field, description=item.description)
+            for item in error.violations
+        ]
+        details.append(_packed(error_details_pb2.BadRequest(field_violations=violations)))
+    return status_pb2.Status(code=code.value[0], message=error.message, details=details)
+
+
+@dataclass
+class _Call:
+    method: str
+    correlation_id: str
+    started: float
+    principal_token: object
+    correlation_token: object
+    code: grpc.StatusCode = grpc.StatusCode.OK
+
+
+def _incoming_correlation_id(context: Context) -> str:
+    for key, value in context.invocation_metadata() or ():
+        if key == _CORRELATION_HEADER and isinstance(value, str) and _SAFE_CORRELATION.match(value):
+            return value
+    return new_id()
+
+
+class ErrorInterceptor(_Layer):
+    """Outermost: correlation id, the RPC's log line, and errors turned into statuses (once, for all)."""
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+
+    def unary(self, method: str, behavior: UnaryBehavior, request_streaming: bool) -> UnaryBehavior:
+        async def run(request: Any, context: Context) -> Any:
+            call = self._begin(method, context)
+            try:
+                return await behavior(request, context)
+            except BaseException as error:
+                await self._fail(call, context, error)
+            finally:
+                self._end(call)
+
+        return run
+
+    def stream(self, method: str, behavior: StreamBehavior, request_streaming: bool) -> StreamBehavior:
+        async def run(request: Any, context: Context) -> AsyncIterator[Any]:
+            call = self._begin(method, context)
+            try:
+                async for response in behavior(request, context):
+                    yield response
+            except BaseException as error:
+                await self._fail(call, context, error)
+            finally:
+                self._end(call)
+
+        return run
+
+    def _begin(self, method: str, context: Context) -> _Call:
+        correlation_id = _incoming_correlation_id(context)
+        return _Call(
+            method=method,
+            correlation_id=correlation_id,
+            started=time.perf_counter(),
+            principal_token=set_principal(None),
+            correlation_token=set_correlation_id(correlation_id),
+        )
+
+    async def _fail(self, call: _Call, context: Context, error: BaseException) -> NoReturn:
+        if isinstance(error, grpc.aio.AbortError):
+            # A handler aborted by itself; the status is already set.
+            call.code = _context_code(context)
+            raise error
+        if isinstance(error, errors.DomainError):
+            status = rpc_status.to_status(error_status(error, self._service))
+            call.code = status.code
+            await context.abort(status.code, status.details, status.trailing_metadata)
+        if not isinstance(error, Exception):
+            # Cancellation or a closing stream: nothing can be sent any more.
+            call.code = grpc.StatusCode.CANCELLED
+            raise error
+        call.code = grpc.StatusCode.INTERNAL
+        log.error(
+            "unexpected error",
+            exc_info=error,
+            extra={"fields": {"method": call.method, "correlation_id": call.correlation_id}},
+        )
+        status = rpc_status.to_status(
+            status_pb2.Status(code=code_pb2.INTERNAL, message=f"internal error (ref {call.correlation_id})")
+        )
+        await context.abort(status.code, status.details, status.trailing_metadata)
+        raise AssertionError("unreachable: abort raises")
+
+    def _end(self, call: _Call) -> None:
+        principal = current_principal_or_none()
+        fields = {
+            "method": call.method,
+            "code": call.code.name,
+            "duration_ms": round((time.perf_counter() - call.started) * 1000, 3),
+            "subject": principal.subject if principal else "",
+            "correlation_id": call.correlation_id,
+        }
+        quiet = call.method.lstrip("/").rpartition("/")[0] in QUIET_SERVICES and call.code == grpc.StatusCode.OK
+        log.log(logging.DEBUG if quiet else logging.INFO, "rpc", extra={"fields": fields})
+        # A stream closed from another context cannot reset; that context ends with the RPC anyway.
+        with contextlib.suppress(ValueError):
+            reset_principal(call.principal_token)
+            reset_correlation_id(call.correlation_token)
+
+
+def _context_code(context: Context) -> grpc.StatusCode:
+    code = getattr(context, "code", lambda: None)()
+    return code if isinstance(code, grpc.StatusCode) else grpc.StatusCode.UNKNOWN
+
+
+# --- authentication and access rules -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MethodRule:
+    access: int  # a marketplace.common.v1.Access value; never ACCESS_UNSPECIFIED
+    scope: str = ""
+
+
+@functools.cache
+def method_rule(method: str) -> MethodRule:
+    """The access rule of "/pkg.Service/Method" from its descriptor; AUTHENTICATED when absent or unknown."""
+    service_name, _, method_name = method.lstrip("/").rpartition("/")
+    if service_name in PUBLIC_SERVICES:
+        return MethodRule(access_pb2.ACCESS_PUBLIC)
+    try:
+        descriptor = descriptor_pool.Default().FindServiceByName(service_name).methods_by_name[method_name]
+    except KeyError:
+        return MethodRule(access_pb2.ACCESS_AUTHENTICATED)
+    options = descriptor.GetOptions()
+    extension: Any = access_pb2.rule
+    if not options.HasExtension(extension):
+        return MethodRule(access_pb2.ACCESS_AUTHENTICATED)
+    rule: access_pb2.AccessRule = options.Extensions[extension]
+    return MethodRule(rule.access or access_pb2.ACCESS_AUTHENTICATED, rule.scope)
+
+
+def check_access(rule: MethodRule, principal: Principal | None) -> None:
+    """Raises Unauthenticated or PermissionDenied unless `principal` may call a method with `rule`."""
+    if principal is None:
+        if rule.access == access_pb2.ACCESS_PUBLIC:
+            return
+        raise errors.Unauthenticated("authentication required")
+    if principal.scopes is not None and (not rule.scope or rule.scope not in principal.scopes):
+        raise errors.PermissionDenied("the token's scope does not cover this method", reason="SCOPE_INSUFFICIENT")
+    if rule.access == access_pb2.ACCESS_PUBLIC:
+        return
+    if rule.access == access_pb2.ACCESS_INTERNAL:
+        if not principal.is_service:
+            raise errors.PermissionDenied("only services may call this method")
+        return
+    if principal.is_service:
+        raise errors.PermissionDenied("service tokens may only call internal methods")
+    if rule.access == access_pb2.ACCESS_SELLER and not (principal.has_role("seller") or principal.is_admin):
+        raise errors.PermissionDenied("sellers only")
+    if rule.access == access_pb2.ACCESS_ADMIN and not principal.is_admin:
+        raise errors.PermissionDenied("admins only")
+
+
+def bearer_token(context: Context) -> str | None:
+    """The token of the `authorization: Bearer <token>` metadata, None when absent."""
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization":
+            scheme, _, token = str(value).partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise errors.Unauthenticated("malformed authorization header")
+            return token.strip()
+    return None
+
+
+class AuthInterceptor(_Layer):
+    """Verifies the caller's token and applies the method's access rule before the handler runs."""
+
+    def __init__(self, verifier: Callable[[], TokenVerifier]) -> None:
+        # A getter: a service may replace its verifier during setup (auth verifies with its own keys).
+        self._verifier = verifier
+
+    async def _authorize(self, method: str, context: Context) -> None:
+        rule = method_rule(method)
+        token = bearer_token(context)
+        principal = await self._verifier().verify(token) if token is not None else None
+        check_access(rule, principal)
+        set_principal(principal)
+
+    def unary(self, method: str, behavior: UnaryBehavior, request_streaming: bool) -> UnaryBehavior:
+        async def run(request: Any, context: Context) -> Any:
+            await self._authorize(method, context)
+            return await behavior(request, context)
+
+        return run
+
+    def stream(self, method: str, behavior: StreamBehavior, request_streaming: bool) -> StreamBehavior:
+        async def run(request: Any, context: Context) -> AsyncIterator[Any]:
+            await self._authorize(method, context)
+            async for response in behavior(request, context):
+                yield response
+
+        return run
+
+
+# --- validation ----------------------------------------------------------------------------------------
+
+
+def _field_path(violation: validate_pb2.Violation) -> str:
+    path = ""
+    for element in violation.field.elements:
+        path = f"{path}.{element.field_name}" if path else element.field_name
+        subscript = element.WhichOneof("subscript")
+        if subscript == "index":
+            path += f"[{element.index}]"
+        elif subscript == "string_key":
+            path += f'["{element.string_key}"]'
+        elif subscript is not None:
+            path += f"[{getattr(element, subscript)}]"
+    return path
+
+
+class ValidationInterceptor(_Layer):
+    """Innermost: every request message is checked against the contract's protovalidate rules."""
+
+    def __init__(self) -> None:
+        self._validator = protovalidate.Validator()
+
+    def check(self, message: Any) -> None:
+        """Raises InvalidArgument naming every offending field."""
+        found = self._validator.collect_violations(message)
+        if not found:
+            return
+        violations = []
+        for item in found:
+            violation = validate_pb2.Violation.FromString(item.proto.to_binary())
+            violations.append(
+                errors.FieldViolation(
+                    field=_field_path(violation), description=violation.message, reason=violation.rule_id
+                )
+            )
+        raise errors.InvalidArgument("invalid request", violations=violations)
+
+    async def _checked_stream(self, requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async for request in requests:
+            self.check(request)
+            yield request
+
+    def unary(self, method: str, behavior: UnaryBehavior, request_streaming: bool) -> UnaryBehavior:
+        async def run(request: Any, context: Context) -> Any:
+            if request_streaming:
+                return await behavior(self._checked_stream(request), context)
+            self.check(request)
+            return await behavior(request, context)
+
+        return run
+
+    def stream(self, method: str, behavior: StreamBehavior, request_streaming: bool) -> StreamBehavior:
+        async def run(request: Any, context: Context) -> AsyncIterator[Any]:
+            if request_streaming:
+                request = self._checked_stream(request)
+            else:
+                self.check(request)
+            async for response in behavior(request, context):
+                yield response
+
+        return run
+
+
+def kit_interceptors(service: str, verifier: Callable[[], TokenVerifier]) -> list[ServerInterceptor]:
+    """The chain every service runs, outermost first."""
+    return [ErrorInterceptor(service), AuthInterceptor(verifier), ValidationInterceptor()]

@@ -1,0 +1,38 @@
+"""A configured signing key is used; the migrations build exactly the tables the code declares."""
+
+from __future__ import annotations
+
+import jwt
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection
+
+from marketplace.auth.v1 import auth_pb2
+from services.auth.keys import generate_private_pem, key_id
+from services.auth.store import metadata
+from services.kit.db import create_engine
+from tests.auth.conftest import StartAuth
+
+
+async def test_configured_signing_key_signs_tokens(start_auth: StartAuth) -> None:
+    pem = generate_private_pem()
+    auth = await start_auth(auth_signing_key_pem=pem)
+    registered, _ = await auth.register()
+    assert jwt.get_unverified_header(registered.tokens.access_token)["kid"] == key_id(pem)
+    jwks = await auth.stub.GetJwks(auth_pb2.GetJwksRequest())
+    assert [key.kid for key in jwks.keys] == [key_id(pem)]
+
+
+async def test_migrations_match_the_declared_tables(start_auth: StartAuth) -> None:
+    auth = await start_auth()
+    engine = create_engine(auth.settings.service_database_url)
+
+    def differences(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, metadata))
+
+    try:
+        async with engine.connect() as connection:
+            assert await connection.run_sync(differences) == []
+    finally:
+        await engine.dispose()
