@@ -1,0 +1,151 @@
+"""The real auth service for tests: on a free port, against a fresh database and the real Redis.
+
+Used by the auth tests and by every service whose tests need real tokens (a test package's conftest.py
+re-exports the fixtures it needs).
+"""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from hashlib import sha256
+from typing import Any
+
+import grpc
+import pytest
+from sqlalchemy import text
+
+from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
+from marketplace.common.v1 import roles_pb2
+from services.auth.service import DEFINITION
+from services.auth.settings import AuthSettings
+from services.kit.migrate import migrate
+from services.kit.server import RunningService, started
+
+CREDENTIALS_KEY = "test-service-credentials-key"
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Auth:
+    running: RunningService
+    channel: grpc.aio.Channel
+    stub: auth_pb2_grpc.AuthServiceStub
+    settings: AuthSettings
+
+    async def sql(self, statement: str, **params: Any) -> list[Any]:
+        sessions = self.running.runtime.sessions
+        assert sessions is not None
+        async with sessions() as session, session.begin():
+            result = await session.execute(text(statement), params)
+            return list(result.all()) if result.returns_rows else []  # type: ignore[attr-defined]
+
+    async def register(
+        self, *, role: roles_pb2.Role = roles_pb2.ROLE_BUYER, store_name: str = "", password: str = PASSWORD
+    ) -> tuple[auth_pb2.RegisterResponse, str]:
+        name = "u" + uuid.uuid4().hex[:12]
+        response = await self.stub.Register(
+            auth_pb2.RegisterRequest(
+                email=f"{name}@example.com", username=name, password=password, role=role, store_name=store_name
+            )
+        )
+        return response, name
+
+    async def admin_token(self) -> str:
+        response, name = await self.register()
+        await self.sql("UPDATE users SET role = 'admin' WHERE id = :id", id=response.user.id)
+        login = await self.stub.Login(auth_pb2.LoginRequest(login=name, password=PASSWORD))
+        return str(login.tokens.access_token)
+
+    async def user_token(self, *, role: roles_pb2.Role = roles_pb2.ROLE_BUYER, store_name: str = "") -> tuple[str, str]:
+        """A new user's (access token, user id)."""
+        response, _ = await self.register(
+            role=role, store_name=store_name or ("Shop" if role == roles_pb2.ROLE_SELLER else "")
+        )
+        return str(response.tokens.access_token), str(response.user.id)
+
+    async def admin(self) -> tuple[str, str]:
+        """A new admin's (access token, user id)."""
+        response, name = await self.register()
+        await self.sql("UPDATE users SET role = 'admin' WHERE id = :id", id=response.user.id)
+        login = await self.stub.Login(auth_pb2.LoginRequest(login=name, password=PASSWORD))
+        return str(login.tokens.access_token), str(response.user.id)
+
+
+def bearer(token: str) -> tuple[tuple[str, str]]:
+    return (("authorization", f"Bearer {token}"),)
+
+
+def service_secret(client_id: str, key: str = CREDENTIALS_KEY) -> str:
+    """The client secret the auth service expects from `client_id`: HMAC-SHA256(key, client_id) hex."""
+    return hmac.new(key.encode(), client_id.encode(), sha256).hexdigest()
+
+
+async def service_token(auth: Auth, name: str) -> str:
+    """A service token for the service `name` (e.g. "order"), through the real IssueServiceToken."""
+    response = await auth.stub.IssueServiceToken(
+        auth_pb2.IssueServiceTokenRequest(
+            client_id=name, client_secret=service_secret(name, auth.settings.service_credentials_key)
+        )
+    )
+    return str(response.access_token)
+
+
+def auth_settings(database_url: str, redis_url: str, url: str, **overrides: Any) -> AuthSettings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "redis_url": redis_url,
+        "service_database_url": url,
+        "port": 0,
+        "service_credentials_key": CREDENTIALS_KEY,
+        "auth_argon2_time_cost": 1,
+        "auth_argon2_memory_cost_kib": 8 * 1024,
+        "auth_login_delay_base_seconds": 0.01,
+        "auth_login_delay_max_seconds": 0.05,
+        "auth_login_max_failures": 3,
+        "log_format": "text",
+        "log_level": "WARNING",
+    }
+    values.update(overrides)
+    return AuthSettings(**values)
+
+
+StartAuth = Callable[..., Awaitable[Auth]]
+
+
+@pytest.fixture
+async def start_auth(infra: Any, fresh_database: Any) -> AsyncIterator[StartAuth]:
+    """`auth = await start_auth(**setting_overrides)`: a migrated database and a running service."""
+    exits: list[Any] = []
+
+    async def start(**overrides: Any) -> Auth:
+        url = overrides.pop("service_database_url", None) or await fresh_database("auth")
+        assert DEFINITION.migrations is not None
+        await migrate(DEFINITION.migrations, url)
+        settings = auth_settings(infra.database_url, infra.redis_url, url, **overrides)
+        context = _serving(settings)
+        auth = await context.__aenter__()
+        exits.append(context)
+        return auth
+
+    yield start
+    for context in reversed(exits):
+        await context.__aexit__(None, None, None)
+
+
+@asynccontextmanager
+async def _serving(settings: AuthSettings) -> AsyncIterator[Auth]:
+    async with started(DEFINITION, settings) as running:
+        channel = grpc.aio.insecure_channel(running.address)
+        try:
+            yield Auth(running, channel, auth_pb2_grpc.AuthServiceStub(channel), settings)
+        finally:
+            await channel.close(None)
+
+
+@pytest.fixture
+async def auth(start_auth: StartAuth) -> Auth:
+    return await start_auth()
