@@ -293,6 +293,7 @@ def token_claims(
     token_id: str,
     scopes: Sequence[str] | None = None,
     actor: str | None = None,
+    session_id: str | None = None,
 ) -> dict[str, Any]:
     """The claims of an access token, as documented in docs/kit.md."""
     issued = int(now.timestamp())
@@ -311,6 +312,8 @@ def token_claims(
         claims["scope"] = " ".join(scopes)
     if actor is not None:
         claims["act"] = {"sub": actor}
+    if session_id:
+        claims["sid"] = session_id
     return claims
 
 

@@ -6,7 +6,7 @@ import asyncio
 import base64
 import binascii
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -53,6 +53,8 @@ KEY_RETIREMENT_MARGIN = timedelta(minutes=1)
 DEFAULT_PAGE_SIZE = 50
 KEY_RELOAD_MIN_SECONDS = 1.0
 MAX_EXCHANGE_TTL_SECONDS = 300
+# Session revocations outlive the access tokens they refuse by this much (clock leeway of verifiers).
+SESSION_REVOCATION_MARGIN_SECONDS = 60
 
 ROLE_NAMES = {
     roles_pb2.ROLE_BUYER: domain.BUYER,
@@ -171,7 +173,7 @@ def _sign(deps: Deps, **claims: Any) -> str:
     )
 
 
-def _user_access_token(deps: Deps, user: User, now: datetime) -> str:
+def _user_access_token(deps: Deps, user: User, now: datetime, session_id: str) -> str:
     return _sign(
         deps,
         subject=user.id,
@@ -179,6 +181,14 @@ def _user_access_token(deps: Deps, user: User, now: datetime) -> str:
         roles=user.roles,
         now=now,
         ttl_seconds=deps.settings.auth_access_token_ttl_seconds,
+        session_id=session_id,
+    )
+
+
+async def _end_sessions(deps: Deps, session_ids: Iterable[str]) -> None:
+    """Refuses, from now on, every access token of these sessions (refresh tokens end in the database)."""
+    await deps.revocations.revoke_sessions(
+        session_ids, deps.settings.auth_access_token_ttl_seconds + SESSION_REVOCATION_MARGIN_SECONDS
     )
 
 
@@ -195,7 +205,7 @@ async def _issue_refresh(session: AsyncSession, deps: Deps, user: User, family_i
         )
     )
     return SessionTokens(
-        access_token=_user_access_token(deps, user, now),
+        access_token=_user_access_token(deps, user, now, family_id),
         expires_in=deps.settings.auth_access_token_ttl_seconds,
         refresh_token=token,
         refresh_expires_in=ttl,
@@ -299,6 +309,7 @@ async def refresh(deps: Deps, *, refresh_token: str) -> SessionTokens:
             # A rotated token came back: someone holds a copy. End the whole session, for both holders.
             await tokens.revoke_family(record.family_id, now)
             await uow.commit()
+            await _end_sessions(deps, [record.family_id])
             raise Unauthenticated("the refresh token was already used; sign in again", reason="REFRESH_TOKEN_REUSED")
         if verdict is not RefreshVerdict.ROTATE or record is None:
             raise Unauthenticated("invalid refresh token", reason="INVALID_REFRESH_TOKEN")
@@ -317,11 +328,14 @@ async def logout(deps: Deps, principal: Principal, *, refresh_token: str) -> Non
     async with deps.uow() as uow:
         tokens = RefreshTokens(uow.session)
         found = await tokens.find(domain.hash_token(refresh_token))
+        ended = [principal.session_id]
         # Someone else's refresh token is left alone; signing out is idempotent.
         if found is not None and found[0].user_id == user_id:
             await tokens.revoke_family(found[0].family_id, now)
+            ended.append(found[0].family_id)
         await uow.commit()
     await deps.revocations.revoke(principal.token_id, principal.expires_at)
+    await _end_sessions(deps, ended)
 
 
 # --- the caller's account -----------------------------------------------------------------------------------
@@ -368,10 +382,11 @@ async def change_password(
         locked.set_password_hash(new_hash)
         await users.save(locked)
         # Every other session ends; the caller continues with the new tokens.
-        await RefreshTokens(uow.session).revoke_all(user_id, now)
+        ended = await RefreshTokens(uow.session).revoke_all(user_id, now)
         await PasswordResets(uow.session).use_all(user_id, now)
         tokens = await _start_session(uow.session, deps, locked, now)
         await uow.commit()
+    await _end_sessions(deps, [*ended, principal.session_id])
     return tokens
 
 
@@ -408,8 +423,9 @@ async def reset_password(deps: Deps, *, reset_token: str, new_password: str) -> 
         user.set_password_hash(new_hash)
         await users.save(user)
         await resets.use_all(user.id, now)
-        await RefreshTokens(uow.session).revoke_all(user.id, now)
+        ended = await RefreshTokens(uow.session).revoke_all(user.id, now)
         await uow.commit()
+    await _end_sessions(deps, ended)
     await deps.redis.delete(_failures_key(user.id))
 
 
@@ -596,6 +612,8 @@ async def exchange_token(
         ttl_seconds=ttl,
         scopes=granted,
         actor=service,
+        # Ending the user's session also ends what was delegated from it.
+        session_id=subject.session_id,
     )
     return token, ttl, granted
 

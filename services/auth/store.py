@@ -239,12 +239,15 @@ class RefreshTokens:
             .values(revoked_at=now)
         )
 
-    async def revoke_all(self, user_id: str, now: datetime) -> None:
-        await self._session.execute(
+    async def revoke_all(self, user_id: str, now: datetime) -> list[str]:
+        """Ends every open session of the user; returns their ids."""
+        result = await self._session.execute(
             update(refresh_families)
             .where(refresh_families.c.user_id == user_id, refresh_families.c.revoked_at.is_(None))
             .values(revoked_at=now)
+            .returning(refresh_families.c.id)
         )
+        return [str(row) for row in result.scalars()]
 
 
 # --- password resets ----------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ Access token claims (RS256, `kid` in the header), issued by the auth service:
     roles  ["buyer"] | ["seller"] | ["admin"] | ["service"]
     scope  space-separated scopes; present only on narrowed (delegated) tokens, e.g. "catalog:read cart:write"
     act    {"sub": "buddy"} on a token obtained by ExchangeToken: the service acting for the user (RFC 8693)
+    sid    the sign-in session (refresh token family) of a user token; revoking it ends every token of it
 For service tokens `sub` is "service:<name>".
 """
 
@@ -26,6 +27,7 @@ class Principal:
     actor: str | None = None  # the service acting on the user's behalf, if any
     token_id: str = ""
     expires_at: int = 0
+    session_id: str = ""  # the sign-in session (refresh token family) the token belongs to, if any
 
     @property
     def user_id(self) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import jwt
@@ -24,12 +24,17 @@ log = logging.getLogger(__name__)
 
 ALGORITHM = "RS256"
 REVOKED_KEY_PREFIX = "auth:revoked:"
+REVOKED_SESSION_KEY_PREFIX = "auth:revoked-session:"
 
 Jwks = Mapping[str, Any]  # {"keys": [{"kty", "kid", "use", "alg", "n", "e"}, ...]}
 
 
 class RevocationList:
-    """Revoked token ids in Redis: `auth:revoked:<jti>`, kept until the token would have expired anyway."""
+    """Revoked tokens in Redis, kept until the tokens would have expired anyway.
+
+    `auth:revoked:<jti>` revokes one access token; `auth:revoked-session:<sid>` revokes every access token of a
+    sign-in session (logout, password change, refresh token reuse), including delegated tokens made from them.
+    """
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
@@ -39,8 +44,20 @@ class RevocationList:
         if ttl > 0:
             await self._redis.set(f"{REVOKED_KEY_PREFIX}{jti}", b"1", ex=ttl)
 
-    async def is_revoked(self, jti: str) -> bool:
-        return bool(await self._redis.exists(f"{REVOKED_KEY_PREFIX}{jti}"))
+    async def revoke_sessions(self, session_ids: Iterable[str], ttl_seconds: int) -> None:
+        """Revokes the access tokens of these sessions; `ttl_seconds` ≥ the longest access token lifetime."""
+        keys = [f"{REVOKED_SESSION_KEY_PREFIX}{sid}" for sid in session_ids if sid]
+        if keys:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.set(key, b"1", ex=max(1, ttl_seconds))
+                await pipe.execute()
+
+    async def is_revoked(self, jti: str, session_id: str = "") -> bool:
+        keys = [f"{REVOKED_KEY_PREFIX}{jti}"]
+        if session_id:
+            keys.append(f"{REVOKED_SESSION_KEY_PREFIX}{session_id}")
+        return bool(await self._redis.exists(*keys))
 
 
 class TokenVerifier:
@@ -93,7 +110,11 @@ class TokenVerifier:
             raise Unauthenticated("invalid token") from None
         principal = principal_from_claims(claims)
         revocations = self._revocations
-        if principal.token_id and revocations is not None and await revocations.is_revoked(principal.token_id):
+        if (
+            principal.token_id
+            and revocations is not None
+            and await revocations.is_revoked(principal.token_id, principal.session_id)
+        ):
             raise Unauthenticated("token revoked")
         return principal
 
@@ -148,4 +169,5 @@ def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
         actor=str(actor) if actor else None,
         token_id=str(claims.get("jti", "")),
         expires_at=int(claims["exp"]),
+        session_id=str(claims.get("sid", "")),
     )
