@@ -13,7 +13,9 @@ NEW_PASSWORD = "a much better passphrase"
 
 
 async def _login(auth: Auth, name: str, password: str = PASSWORD) -> auth_pb2.SessionTokens:
-    return (await auth.stub.Login(auth_pb2.LoginRequest(login=name, password=password))).tokens
+    response = await auth.stub.Login(auth_pb2.LoginRequest(login=name, password=password))
+    tokens: auth_pb2.SessionTokens = response.tokens
+    return tokens
 
 
 async def _works(auth: Auth, access_token: str) -> bool:
