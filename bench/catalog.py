@@ -1,0 +1,413 @@
+"""`python -m bench.catalog --products 100000 --seconds 10`: the catalog's read path under load.
+
+Starts (or uses, from DATABASE_URL / REDIS_URL) PostgreSQL and Redis, makes a fresh database, bulk-loads N
+generated products with COPY, starts the real catalog service (`python -m services.catalog serve`, its own
+process) and a do-nothing grpc.aio server (the ceiling, same process model), then measures each with h2load:
+the ceiling, GetProduct, and SearchProducts in lexical, semantic and hybrid mode over a rotating set of
+realistic queries. Each target gets a throughput run (many concurrent streams) and a latency run (one stream
+at a time: the service's own latency, no queueing), each at most `--seconds`. Everything listens on
+127.0.0.1 and stops by itself.
+
+Product text: the demo catalog's templates (services/catalog/demo.py) give a few thousand distinct base
+products; the N products are variants of them (a series name, another SKU, another price and stock), and a
+variant shares its base's embedding. So only the bases go through the model, and their vectors are cached in
+bench/.cache/ keyed by the seed and the number of bases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import grpc
+import numpy as np
+
+from bench import h2load
+from marketplace.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from services.catalog import demo
+from services.catalog.search import ProductSearch
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CACHE_DIR = Path(__file__).resolve().parent / ".cache"
+BASE_PRODUCTS = 4000
+SERIES = ("", "Mk II", "Mk III", "2024", "2025", "Plus", "Max", "Mini", "Edition S", "Edition X", "Gen 2", "Gen 3")
+SELLERS = 50
+
+QUERIES = {
+    "lexical": ["running shoe", "waterproof rain jacket", "insulated travel mug", "wireless headphones", "espresso"],
+    "semantic": [
+        "something to keep my coffee hot on the go",
+        "shoes for a marathon",
+        "a warm coat for freezing winter commutes",
+        "a present for a curious six year old",
+        "keep my phone charged while hiking",
+    ],
+    "hybrid": [
+        "insulated mug for coffee on the go",
+        "waterproof hiking boots",
+        "noise cancelling headphones for flights",
+        "backpak for laptop",  # a typo on purpose
+        "cheap desk lamp",
+    ],
+}
+MODES = {
+    "lexical": catalog_pb2.SEARCH_MODE_LEXICAL,
+    "semantic": catalog_pb2.SEARCH_MODE_SEMANTIC,
+    "hybrid": catalog_pb2.SEARCH_MODE_HYBRID,
+}
+SERVICE = "marketplace.catalog.v1.CatalogService"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# --- data ---------------------------------------------------------------------------------------------------
+
+
+def base_products(seed: int) -> list[dict[str, Any]]:
+    return demo.generate(BASE_PRODUCTS, seed=seed)
+
+
+def base_vectors(bases: Sequence[dict[str, Any]], seed: int) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """The bases' embeddings, computed once and cached (keyed by seed, count and the text itself)."""
+    texts = [
+        ProductSearch.document_text(p["title"], p["description"], p["brand"], p["category"], _attributes(p))
+        for p in bases
+    ]
+    digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:12]
+    path = CACHE_DIR / f"vectors-seed{seed}-{len(bases)}-{digest}.npy"
+    if path.exists():
+        vectors: np.ndarray[Any, np.dtype[np.float32]] = np.load(path)
+        return vectors
+    from services.catalog.embeddings import Embedder
+
+    print(f"embedding {len(texts)} base products once (cached in {path.relative_to(REPO_ROOT)})…", flush=True)
+    started = time.monotonic()
+    vectors = Embedder(threads=os.cpu_count() or 1, batch_size=64).embed(texts)
+    print(f"  {time.monotonic() - started:.0f} s", flush=True)
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors)
+    return vectors
+
+
+def _attributes(product: dict[str, Any]) -> dict[str, str]:
+    from services.catalog.importer import attribute_text
+
+    return {str(key): attribute_text(value) for key, value in product["attributes"].items()}
+
+
+def product_rows(count: int, seed: int) -> Iterator[tuple[Any, ...]]:
+    """COPY rows of the products table (search_document is computed by PostgreSQL)."""
+    bases = base_products(seed)
+    vectors = base_vectors(bases, seed)
+    rng = random.Random(seed)
+    sellers = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(SELLERS)]
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    for index in range(count):
+        base_index = index % len(bases)
+        base = bases[base_index]
+        series = SERIES[(index // len(bases)) % len(SERIES)]
+        round_ = index // (len(bases) * len(SERIES))
+        title = f"{base['title']} {series}".strip() + (f" #{round_ + 1}" if round_ else "")
+        created = start + timedelta(seconds=index)
+        price = max(100, int(base["price_minor"] * rng.uniform(0.85, 1.2)))
+        yield (
+            str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            sellers[index % SELLERS],
+            f"{base['sku']}-{index:06d}",
+            title,
+            base["description"],
+            base["category"],
+            base["brand"],
+            json.dumps(_attributes(base)),
+            price,
+            "USD",
+            rng.choice([0, 3, 8, 20, 60, 150]),
+            0,
+            "ACTIVE",
+            1,
+            created,
+            created,
+            vectors[base_index].astype("<f4").tobytes(),
+        )
+
+
+COLUMNS = [
+    "id",
+    "seller_id",
+    "sku",
+    "title",
+    "description",
+    "category",
+    "brand",
+    "attributes",
+    "price_units",
+    "currency",
+    "stock",
+    "reserved",
+    "status",
+    "version",
+    "created_at",
+    "updated_at",
+    "embedding",
+]
+
+
+async def load_products(url: str, count: int, seed: int) -> list[str]:
+    """COPY in batches; returns a few product ids for GetProduct."""
+    from services.kit.db import create_engine
+
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    ids: list[str] = []
+    started = time.monotonic()
+    try:
+        async with engine.connect() as connection:
+            raw = (await connection.get_raw_connection()).driver_connection
+            assert raw is not None
+            # COPY is binary: jsonb's binary form is a version byte (1) and the JSON text.
+            await raw.set_type_codec(
+                "jsonb",
+                encoder=lambda text: b"\x01" + text.encode(),
+                decoder=lambda data: json.loads(data[1:]),
+                schema="pg_catalog",
+                format="binary",
+            )
+            batch: list[tuple[Any, ...]] = []
+            for row in product_rows(count, seed):
+                batch.append(row)
+                if len(ids) < 16 and len(batch) % 997 == 1:
+                    ids.append(row[0])
+                if len(batch) == 10_000:
+                    await raw.copy_records_to_table("products", records=batch, columns=COLUMNS)
+                    batch = []
+            if batch:
+                await raw.copy_records_to_table("products", records=batch, columns=COLUMNS)
+            await raw.execute("ANALYZE products")
+    finally:
+        await engine.dispose()
+    print(f"loaded {count} products in {time.monotonic() - started:.0f} s", flush=True)
+    return ids
+
+
+# --- processes ----------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def process(command: Sequence[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A child process whose output goes to `log` (the service logs every RPC h2load cuts off at the end)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as output:
+        child = subprocess.Popen(list(command), env=env, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        yield child
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+async def wait_serving(address: str, timeout: float) -> None:
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    deadline = time.monotonic() + timeout
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            with contextlib.suppress(grpc.aio.AioRpcError):
+                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1.0)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            await asyncio.sleep(0.2)
+    raise TimeoutError(f"{address} did not become SERVING within {timeout:.0f} s")
+
+
+async def wait_listening(port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+async def preflight(address: str, product_ids: Sequence[str]) -> None:
+    """Every request body the benchmark sends answers OK (h2load cannot see gRPC status trailers)."""
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = catalog_pb2_grpc.CatalogServiceStub(channel)
+        for product_id in product_ids:
+            await stub.GetProduct(catalog_pb2.GetProductRequest(id=product_id), timeout=10)
+        for mode, queries in QUERIES.items():
+            for query in queries:
+                reply = await stub.SearchProducts(search_request(mode, query), timeout=30)
+                top = reply.hits[0].product.title if reply.hits else "(no hit)"
+                print(f"  {mode:<8} {query!r}: {len(reply.hits)} hits, first: {top}", flush=True)
+
+
+def search_request(mode: str, query: str) -> catalog_pb2.SearchProductsRequest:
+    return catalog_pb2.SearchProductsRequest(query=query, mode=MODES[mode], page_size=20)
+
+
+# --- the run ------------------------------------------------------------------------------------------------
+
+
+def start_infra(stack: contextlib.ExitStack) -> tuple[str, str]:
+    database_url, redis_url = os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
+    if database_url and redis_url:
+        return database_url, redis_url
+    from services.kit.embedded import start_postgres, start_valkey
+
+    root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-catalog-")))
+    if not database_url:
+        database_url, postgres = start_postgres(root / "postgres")
+        stack.callback(postgres.cleanup)
+    if not redis_url:
+        redis_url, valkey = start_valkey(root / "valkey")
+        stack.callback(valkey.stop)
+    return database_url, redis_url
+
+
+def measure_all(
+    ceiling: str, catalog: str, product_ids: Sequence[str], seconds: float, clients: int, streams: int
+) -> dict[str, dict[str, h2load.Measurement]]:
+    targets: dict[str, tuple[str, str, list[bytes]]] = {
+        "ceiling (empty handler)": (ceiling, "bench.v1.Ceiling/Empty", [b""]),
+        "GetProduct": (
+            catalog,
+            f"{SERVICE}/GetProduct",
+            [catalog_pb2.GetProductRequest(id=i).SerializeToString() for i in product_ids[:5]],
+        ),
+    }
+    for mode, queries in QUERIES.items():
+        targets[f"SearchProducts {mode}"] = (
+            catalog,
+            f"{SERVICE}/SearchProducts",
+            [search_request(mode, query).SerializeToString() for query in queries],
+        )
+    results: dict[str, dict[str, h2load.Measurement]] = {}
+    for name, (address, method, bodies) in targets.items():
+        print(f"measuring {name}…", flush=True)
+        results[name] = {
+            "load": h2load.run(
+                name=name,
+                address=address,
+                method=method,
+                bodies=bodies,
+                seconds=seconds,
+                clients=clients,
+                streams=streams,
+            ),
+            "latency": h2load.run(
+                name=name, address=address, method=method, bodies=bodies, seconds=seconds, clients=1, streams=1
+            ),
+        }
+    return results
+
+
+def report(results: dict[str, dict[str, h2load.Measurement]], clients: int, streams: int) -> str:
+    ceiling = results["ceiling (empty handler)"]["load"].rps
+    lines = [
+        f"| target | req/s ({clients}×{streams} streams) | × ceiling | p50 ms | p99 ms "
+        "| req/s (1 stream) | p50 ms | p95 ms | p99 ms | failed |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, runs in results.items():
+        load, latency = runs["load"], runs["latency"]
+        lines.append(
+            f"| {name} | {load.rps:,.0f} | {load.rps / ceiling:.2f} | {load.percentile(0.5):.2f} | "
+            f"{load.percentile(0.99):.2f} | {latency.rps:,.0f} | {latency.percentile(0.5):.2f} | "
+            f"{latency.percentile(0.95):.2f} | {latency.percentile(0.99):.2f} | {load.failed + latency.failed} |"
+        )
+    return "\n".join(lines)
+
+
+async def run(args: argparse.Namespace) -> int:
+    h2load.require_h2load()
+    from services.kit.db import drop_database, ensure_database
+    from services.kit.migrate import migrate
+
+    with contextlib.ExitStack() as stack:
+        database_url, redis_url = await asyncio.to_thread(start_infra, stack)
+        name = f"bench_catalog_{uuid.uuid4().hex[:8]}"
+        url = await ensure_database(database_url, name)
+        try:
+            await migrate(REPO_ROOT / "services" / "catalog" / "migrations", url)
+            product_ids = await load_products(url, args.products, args.seed)
+            catalog_port, ceiling_port = free_port(), free_port()
+            env = dict(os.environ)
+            env.update(
+                DATABASE_URL=database_url,
+                REDIS_URL=redis_url,
+                CATALOG_DATABASE_URL=url,
+                CATALOG_PORT=str(catalog_port),
+                GRPC_HOST="127.0.0.1",
+                LOG_LEVEL="WARNING",
+                # No call in the benchmark carries a token: auth is never asked.
+                AUTH_TARGET="127.0.0.1:9",
+            )
+            python = sys.executable
+            with (
+                process([python, "-m", "bench.ceiling", str(ceiling_port)], env, CACHE_DIR / "ceiling.log"),
+                process([python, "-m", "services.catalog", "serve"], env, CACHE_DIR / "catalog-service.log"),
+            ):
+                started = time.monotonic()
+                catalog = f"127.0.0.1:{catalog_port}"
+                await wait_serving(catalog, timeout=600)
+                await wait_listening(ceiling_port, timeout=30)
+                print(f"catalog serving after {time.monotonic() - started:.0f} s (index and vocabulary loaded)")
+                await preflight(catalog, product_ids)
+                results = await asyncio.to_thread(
+                    measure_all,
+                    f"127.0.0.1:{ceiling_port}",
+                    catalog,
+                    product_ids,
+                    args.seconds,
+                    args.clients,
+                    args.streams,
+                )
+        finally:
+            await drop_database(database_url, name)
+    print()
+    print(f"{args.products:,} products, {os.cpu_count()} cores, {datetime.now(UTC):%Y-%m-%d}")
+    print(report(results, args.clients, args.streams))
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.catalog", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each measurement (at most 10)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--streams", type=int, default=16, help="concurrent streams per client")
+    args = parser.parse_args()
+    args.seconds = min(args.seconds, 10.0)
+    import uvloop
+
+    sys.exit(uvloop.run(run(args)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,263 @@
+"""The CatalogService servicer: protobuf <-> domain translation only. Errors are mapped by the kit's interceptor."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+
+from marketplace.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from marketplace.common.v1 import money_pb2
+from services.catalog import domain, handlers, store
+from services.catalog.domain import Product, ProductImage, ReservationLine
+from services.catalog.handlers import Deps, NewProduct, timestamp
+from services.catalog.store import ProductQuery
+from services.catalog.watch import ProductState, ProductWatchers
+from services.kit.principal import current_principal_or_none
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+STATUS_VALUES = {
+    domain.ACTIVE: catalog_pb2.PRODUCT_STATUS_ACTIVE,
+    domain.INACTIVE: catalog_pb2.PRODUCT_STATUS_INACTIVE,
+    domain.ARCHIVED: catalog_pb2.PRODUCT_STATUS_ARCHIVED,
+}
+STATUS_NAMES = {value: name for name, value in STATUS_VALUES.items()}
+LIST_ORDERS = {
+    catalog_pb2.PRODUCT_ORDER_UNSPECIFIED: store.NEWEST,
+    catalog_pb2.PRODUCT_ORDER_NEWEST: store.NEWEST,
+    catalog_pb2.PRODUCT_ORDER_PRICE_ASCENDING: store.PRICE_ASCENDING,
+    catalog_pb2.PRODUCT_ORDER_PRICE_DESCENDING: store.PRICE_DESCENDING,
+    catalog_pb2.PRODUCT_ORDER_TITLE: store.TITLE,
+}
+SEARCH_MODES = {
+    catalog_pb2.SEARCH_MODE_UNSPECIFIED: ("hybrid", catalog_pb2.SEARCH_MODE_HYBRID),
+    catalog_pb2.SEARCH_MODE_HYBRID: ("hybrid", catalog_pb2.SEARCH_MODE_HYBRID),
+    catalog_pb2.SEARCH_MODE_LEXICAL: ("lexical", catalog_pb2.SEARCH_MODE_LEXICAL),
+    catalog_pb2.SEARCH_MODE_SEMANTIC: ("semantic", catalog_pb2.SEARCH_MODE_SEMANTIC),
+}
+
+
+def _image(image: ProductImage) -> catalog_pb2.ProductImage:
+    return catalog_pb2.ProductImage(id=image.id, url=image.url, thumbnail_url=image.thumbnail_url)
+
+
+def product_message(product: Product) -> catalog_pb2.Product:
+    return catalog_pb2.Product(
+        id=product.id,
+        seller_id=product.seller_id,
+        sku=product.sku,
+        title=product.title,
+        description=product.description,
+        price=money_pb2.Money(currency_code=product.currency, units=product.price_units),
+        category=product.category,
+        brand=product.brand,
+        attributes=product.attributes,
+        stock=product.available,
+        images=[_image(image) for image in product.images],
+        status=STATUS_VALUES[product.status],
+        create_time=timestamp(product.created_at),
+        update_time=timestamp(product.updated_at),
+    )
+
+
+def _state_message(state: ProductState) -> catalog_pb2.WatchProductResponse:
+    return catalog_pb2.WatchProductResponse(
+        product_id=state.product_id,
+        price=money_pb2.Money(currency_code=state.currency, units=state.price_units),
+        stock=state.available,
+        status=STATUS_VALUES[state.status],
+        update_time=timestamp(state.updated_at),
+    )
+
+
+def _query(message: catalog_pb2.ProductFilter) -> ProductQuery:
+    has_min, has_max = message.HasField("min_price"), message.HasField("max_price")
+    currency = message.min_price.currency_code if has_min else message.max_price.currency_code if has_max else ""
+    return ProductQuery(
+        category=message.category,
+        brand=message.brand,
+        seller_id=message.seller_id,
+        min_price_units=message.min_price.units if has_min else None,
+        max_price_units=message.max_price.units if has_max else None,
+        currency=currency,
+        in_stock=message.in_stock,
+        attributes=tuple(sorted(message.attributes.items())),
+    )
+
+
+def _caller() -> domain.Caller:
+    return handlers.caller_of(current_principal_or_none())
+
+
+class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):  # type: ignore[misc]  # generated base is untyped
+    def __init__(self, deps: Deps, watchers: ProductWatchers):
+        self._deps = deps
+        self._watchers = watchers
+
+    async def CreateProduct(
+        self, request: catalog_pb2.CreateProductRequest, context: Context
+    ) -> catalog_pb2.CreateProductResponse:
+        given = request.product
+        product = await handlers.create_product(
+            self._deps,
+            _caller(),
+            NewProduct(
+                sku=given.sku,
+                title=given.title,
+                description=given.description,
+                category=given.category,
+                brand=given.brand,
+                attributes=dict(given.attributes),
+                price_units=given.price.units,
+                currency=given.price.currency_code,
+                stock=given.stock,
+            ),
+            request_id=request.request_id,
+        )
+        return catalog_pb2.CreateProductResponse(product=product_message(product))
+
+    async def GetProduct(
+        self, request: catalog_pb2.GetProductRequest, context: Context
+    ) -> catalog_pb2.GetProductResponse:
+        product = await handlers.get_product(self._deps, _caller(), request.id)
+        return catalog_pb2.GetProductResponse(product=product_message(product))
+
+    async def UpdateProduct(
+        self, request: catalog_pb2.UpdateProductRequest, context: Context
+    ) -> catalog_pb2.UpdateProductResponse:
+        given = request.product
+        changes: dict[str, Any] = {}
+        for path in dict.fromkeys(request.update_mask.paths):
+            if path == "price":
+                changes[path] = (given.price.units, given.price.currency_code)
+            elif path == "status":
+                changes[path] = STATUS_NAMES[given.status]
+            elif path == "attributes":
+                changes[path] = dict(given.attributes)
+            else:
+                changes[path] = getattr(given, path)
+        product = await handlers.update_product(self._deps, _caller(), given.id, changes)
+        return catalog_pb2.UpdateProductResponse(product=product_message(product))
+
+    async def DeleteProduct(
+        self, request: catalog_pb2.DeleteProductRequest, context: Context
+    ) -> catalog_pb2.DeleteProductResponse:
+        product = await handlers.delete_product(self._deps, _caller(), request.id)
+        return catalog_pb2.DeleteProductResponse(product=product_message(product))
+
+    async def ListProducts(
+        self, request: catalog_pb2.ListProductsRequest, context: Context
+    ) -> catalog_pb2.ListProductsResponse:
+        page = await handlers.list_products(
+            self._deps, _query(request.filter), LIST_ORDERS[request.order_by], request.page_size, request.page_token
+        )
+        return catalog_pb2.ListProductsResponse(
+            products=[product_message(product) for product in page.products], next_page_token=page.next_page_token
+        )
+
+    async def SearchProducts(
+        self, request: catalog_pb2.SearchProductsRequest, context: Context
+    ) -> catalog_pb2.SearchProductsResponse:
+        mode, mode_value = SEARCH_MODES[request.mode]
+        relevance = request.order_by in (catalog_pb2.PRODUCT_ORDER_UNSPECIFIED, catalog_pb2.PRODUCT_ORDER_RELEVANCE)
+        page = await handlers.search_products(
+            self._deps,
+            text=request.query,
+            mode=mode,
+            query=_query(request.filter),
+            order="relevance" if relevance else LIST_ORDERS[request.order_by],
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return catalog_pb2.SearchProductsResponse(
+            hits=[
+                catalog_pb2.SearchHit(
+                    product=product_message(hit.product), score=hit.score, matched_fields=hit.matched_fields
+                )
+                for hit in page.hits
+            ],
+            next_page_token=page.next_page_token,
+            mode=mode_value,
+        )
+
+    async def ListMyProducts(
+        self, request: catalog_pb2.ListMyProductsRequest, context: Context
+    ) -> catalog_pb2.ListMyProductsResponse:
+        status = STATUS_NAMES[request.status] if request.status else None
+        page = await handlers.list_my_products(self._deps, _caller(), status, request.page_size, request.page_token)
+        return catalog_pb2.ListMyProductsResponse(
+            products=[product_message(product) for product in page.products], next_page_token=page.next_page_token
+        )
+
+    async def AddProductImage(
+        self, request: catalog_pb2.AddProductImageRequest, context: Context
+    ) -> catalog_pb2.AddProductImageResponse:
+        image, product = await handlers.add_product_image(self._deps, _caller(), request.product_id, request.content)
+        return catalog_pb2.AddProductImageResponse(image=_image(image), product=product_message(product))
+
+    async def DeleteProductImage(
+        self, request: catalog_pb2.DeleteProductImageRequest, context: Context
+    ) -> catalog_pb2.DeleteProductImageResponse:
+        product = await handlers.delete_product_image(self._deps, _caller(), request.product_id, request.image_id)
+        return catalog_pb2.DeleteProductImageResponse(product=product_message(product))
+
+    async def AdjustStock(
+        self, request: catalog_pb2.AdjustStockRequest, context: Context
+    ) -> catalog_pb2.AdjustStockResponse:
+        product = await handlers.adjust_stock(self._deps, _caller(), request.id, request.delta, request.reason)
+        return catalog_pb2.AdjustStockResponse(product=product_message(product))
+
+    async def ListCategories(
+        self, request: catalog_pb2.ListCategoriesRequest, context: Context
+    ) -> catalog_pb2.ListCategoriesResponse:
+        categories = await handlers.list_categories(self._deps)
+        return catalog_pb2.ListCategoriesResponse(
+            categories=[catalog_pb2.Category(name=name, product_count=count) for name, count in categories]
+        )
+
+    async def WatchProduct(
+        self, request: catalog_pb2.WatchProductRequest, context: Context
+    ) -> AsyncIterator[catalog_pb2.WatchProductResponse]:
+        async for state in self._watchers.watch(request.id, _caller()):
+            yield _state_message(state)
+
+    async def ReserveStock(
+        self, request: catalog_pb2.ReserveStockRequest, context: Context
+    ) -> catalog_pb2.ReserveStockResponse:
+        result = await handlers.reserve_stock(
+            self._deps,
+            reservation_id=request.reservation_id,
+            order_id=request.order_id,
+            lines=[ReservationLine(item.product_id, item.quantity) for item in request.items],
+            ttl=request.ttl.ToTimedelta() if request.HasField("ttl") else None,
+        )
+        return catalog_pb2.ReserveStockResponse(
+            reservation_id=result.reservation_id,
+            items=[
+                catalog_pb2.ReservedItem(
+                    product_id=item.product_id,
+                    quantity=item.quantity,
+                    seller_id=item.seller_id,
+                    sku=item.sku,
+                    title=item.title,
+                    unit_price=money_pb2.Money(currency_code=item.currency, units=item.price_units),
+                    image_url=item.image_url,
+                )
+                for item in result.items
+            ],
+            expire_time=timestamp(result.expires_at),
+        )
+
+    async def ReleaseReservation(
+        self, request: catalog_pb2.ReleaseReservationRequest, context: Context
+    ) -> catalog_pb2.ReleaseReservationResponse:
+        await handlers.release_reservation(self._deps, request.reservation_id)
+        return catalog_pb2.ReleaseReservationResponse()
+
+    async def CommitReservation(
+        self, request: catalog_pb2.CommitReservationRequest, context: Context
+    ) -> catalog_pb2.CommitReservationResponse:
+        await handlers.commit_reservation(self._deps, request.reservation_id)
+        return catalog_pb2.CommitReservationResponse()

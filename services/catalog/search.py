@@ -1,0 +1,498 @@
+"""SearchProducts' engine: lexical, semantic and hybrid search over the catalog, with typo tolerance.
+
+- Lexical: PostgreSQL full-text search on `products.search_document` (title weighted A, brand and category B,
+  description C, attribute values D), ranked with `ts_rank_cd`. The query is `websearch_to_tsquery` of what
+  the caller typed OR-ed with a looser form: every word as a prefix (so "headph" matches) and, for a word the
+  catalog does not contain, its closest catalog words by trigram similarity (so "hedphones" matches
+  "headphones"). Products matching the whole query rank above those matching only part of it.
+- Typo tolerance uses trigram similarity computed in process (services/catalog/vocabulary.py), not pg_trgm:
+  the embedded PostgreSQL the project runs on by default does not ship pg_trgm, and the catalog must not
+  depend on an extension one of its supported databases lacks. The vocabulary is small (the words of
+  titles, brands, categories and attribute values), so correcting a word takes microseconds.
+- Semantic: the query's embedding (all-MiniLM-L6-v2, services/catalog/embeddings.py; cached, so a repeated
+  query costs no inference) against the in-process VectorIndex, which applies the same filters exactly.
+- Hybrid (the default): reciprocal rank fusion (k = 60) of the lexical and semantic lists.
+
+Whatever the mode, the hits of the page are checked once more against the database with the filters, so a
+filter is never violated even if the in-process index lags an event behind; `matched_fields` names the product
+fields that contain a query word or one of its corrections (as PostgreSQL's english text search matches
+them), plus "semantic" for a hit found by meaning.
+
+The index and the vocabulary are filled by `load()` at start and kept fresh by `follow()`, which tails the
+`events.catalog` stream (plain XREAD, not a consumer group: every catalog process keeps its own index).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from marketplace.events.v1 import envelope_pb2, events_pb2
+from services.catalog.embeddings import DIMENSIONS, Embedder, Vectors
+from services.catalog.vector_index import IndexedProduct, VectorFilter, VectorIndex
+from services.catalog.vocabulary import Vocabulary, words_of
+from services.kit.outbox import stream_for, wait_for_stop
+
+log = logging.getLogger(__name__)
+
+LEXICAL = "lexical"
+SEMANTIC = "semantic"
+HYBRID = "hybrid"
+MODES = (LEXICAL, SEMANTIC, HYBRID)
+
+RRF_K = 60
+# How far past the requested page each list of a hybrid search reaches before fusion.
+FUSION_DEPTH = 50
+# At most this many matches of each kind are ranked by a lexical search (see _LEXICAL_SQL).
+LEXICAL_CANDIDATES = 400
+QUERY_CACHE_SIZE = 512
+LOAD_PAGE_SIZE = 5000
+CATALOG_STREAM = stream_for("catalog")
+ENVELOPE_FIELD = b"envelope"
+# ts_rank_cd weights in the order {D, C, B, A}: attributes, description, brand/category, title.
+RANK_WEIGHTS = "ARRAY[0.1, 0.2, 0.4, 1.0]::float4[]"
+# Words shorter than this are matched whole, not as prefixes ("go" must not match "gooseneck").
+MIN_PREFIX_LENGTH = 3
+FOLLOW_BLOCK_MILLISECONDS = 500
+FOLLOW_BATCH = 200
+MAX_BACKOFF_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """Every condition is optional; a hit meets all that are set. Prices are in the currency's minor units."""
+
+    category: str | None = None
+    seller_id: str | None = None
+    min_price_units: int | None = None
+    max_price_units: int | None = None
+    currency: str | None = None
+    in_stock_only: bool = False
+    include_inactive: bool = False
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    product_id: str
+    score: float  # higher is better; comparable only within one result list
+    matched_fields: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """A query turned into full-text terms."""
+
+    raw: str
+    loose: str  # the to_tsquery text: words as prefixes, corrections as whole words, OR-ed
+    every: str  # every word (or one of its corrections), AND-ed
+    every_in_title: str  # the same, each in the title (weight A)
+    meaning: str  # what the embedding is computed from: the query with each unknown word's best correction
+
+    @property
+    def empty(self) -> bool:
+        return not self.loose
+
+
+_QUERY_SQL = "(websearch_to_tsquery('english', :raw) || to_tsquery('english', :loose))"
+
+
+def _filter_sql(where: SearchFilter) -> str:
+    """The SQL conditions of `where` on `products AS p`; only the set ones, so the planner sees plain predicates."""
+    conditions = ["p.status IN ('ACTIVE', 'INACTIVE')" if where.include_inactive else "p.status = 'ACTIVE'"]
+    if where.category is not None:
+        conditions.append("p.category = :category")
+    if where.seller_id is not None:
+        conditions.append("p.seller_id = :seller_id")
+    if where.currency is not None:
+        conditions.append("p.currency = :currency")
+    if where.min_price_units is not None:
+        conditions.append("p.price_units >= :min_price")
+    if where.max_price_units is not None:
+        conditions.append("p.price_units <= :max_price")
+    if where.in_stock_only:
+        conditions.append("p.stock - p.reserved > 0")
+    return " AND ".join(conditions)
+
+
+def _filter_params(where: SearchFilter) -> dict[str, Any]:
+    values = {
+        "category": where.category,
+        "seller_id": where.seller_id,
+        "currency": where.currency,
+        "min_price": where.min_price_units,
+        "max_price": where.max_price_units,
+    }
+    return {name: value for name, value in values.items() if value is not None}
+
+
+# Ranking every match costs time in proportion to the matches (a common word matches a tenth of the catalog),
+# so only a bounded set of candidates is ranked: the best-placed matches first (every word in the title), then
+# matches of every word anywhere, then any match. Products matching every word come first, then by rank
+# against the loose query; the score keeps that order (the rank squashed into [0, 1), plus 1 for every word).
+_LEXICAL_SQL = f"""
+    WITH q AS (
+        SELECT {_QUERY_SQL} AS loose,
+               to_tsquery('english', :every) AS every,
+               to_tsquery('english', :every_in_title) AS every_in_title
+    ),
+    candidates AS (
+        (SELECT p.id FROM products AS p, q WHERE p.search_document @@ q.every_in_title AND {{filters}} LIMIT :cap)
+        UNION
+        (SELECT p.id FROM products AS p, q WHERE p.search_document @@ q.every AND {{filters}} LIMIT :cap)
+        UNION
+        (SELECT p.id FROM products AS p, q WHERE p.search_document @@ q.loose AND {{filters}} LIMIT :cap)
+    ),
+    ranked AS (
+        SELECT p.id,
+               p.search_document @@ q.every AS whole,
+               ts_rank_cd({RANK_WEIGHTS}, p.search_document, q.loose) AS rank
+        FROM candidates JOIN products AS p ON p.id = candidates.id, q
+    )
+    SELECT id, rank / (1 + rank) + CASE WHEN whole THEN 1 ELSE 0 END AS score
+    FROM ranked
+    ORDER BY whole DESC, rank DESC, id
+    LIMIT :limit OFFSET :offset
+"""  # noqa: S608 - constant SQL; every value is a bound parameter
+
+# Which fields of each page hit contain a query term; also re-checks the filters.
+_PAGE_SQL = f"""
+    SELECT p.id,
+           to_tsvector('english', p.title) @@ q.loose AS title,
+           to_tsvector('english', p.description) @@ q.loose AS description,
+           to_tsvector('english', p.brand) @@ q.loose AS brand,
+           to_tsvector('english', p.category) @@ q.loose AS category,
+           ARRAY(SELECT a.key FROM jsonb_each_text(p.attributes) AS a
+                 WHERE to_tsvector('english', a.value) @@ q.loose ORDER BY a.key) AS attributes
+    FROM products AS p, (SELECT {_QUERY_SQL} AS loose) AS q
+    WHERE p.id = ANY(:ids) AND {{filters}}
+"""  # noqa: S608 - constant SQL; every value is a bound parameter
+
+_PAGE_FILTER_ONLY_SQL = """
+    SELECT p.id FROM products AS p WHERE p.id = ANY(:ids) AND {filters}
+"""
+
+_PRODUCT_COLUMNS = """
+    p.id, p.seller_id, p.category, p.price_units, p.currency, p.stock - p.reserved AS available, p.status,
+    p.embedding, p.title, p.brand, p.attributes
+"""
+
+_LOAD_SQL = f"""
+    SELECT {_PRODUCT_COLUMNS} FROM products AS p
+    WHERE p.id > :after AND p.status <> 'ARCHIVED' ORDER BY p.id LIMIT :limit
+"""  # noqa: S608 - constant SQL
+
+_ONE_SQL = f"SELECT {_PRODUCT_COLUMNS} FROM products AS p WHERE p.id = :id"  # noqa: S608 - constant SQL
+
+
+class ProductSearch:
+    """The catalog's search engine: the in-process vector index, the vocabulary, and the queries."""
+
+    def __init__(self, embedder: Embedder, index: VectorIndex) -> None:
+        self._embedder = embedder
+        self._index = index
+        self._vocabulary = Vocabulary()
+        self._query_vectors: OrderedDict[str, Vectors] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        return self._vocabulary
+
+    @property
+    def index(self) -> VectorIndex:
+        return self._index
+
+    # --- documents ------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def document_text(title: str, description: str, brand: str, category: str, attributes: Mapping[str, str]) -> str:
+        """The text a product's embedding is computed from."""
+        details = "; ".join(f"{key.replace('_', ' ')}: {value}" for key, value in sorted(attributes.items()))
+        parts = [title, f"{brand} {category.replace('-', ' ')}".strip(), description, details]
+        return ". ".join(part for part in parts if part)
+
+    async def embed_document(self, text: str) -> bytes:
+        """The vector of `text` as stored in `products.embedding`: 384 little-endian float32 (1536 bytes)."""
+        vector = await asyncio.to_thread(self._embedder.embed_one, text)
+        return vector_bytes(vector)
+
+    # --- keeping the index fresh ----------------------------------------------------------------------------
+
+    async def load(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        """Fills the index and the vocabulary with every product of the database, in pages."""
+        after = ""
+        count = 0
+        while True:
+            async with sessions() as session:
+                rows = (await session.execute(text(_LOAD_SQL), {"after": after, "limit": LOAD_PAGE_SIZE})).all()
+            if not rows:
+                break
+            await asyncio.to_thread(self._apply_rows, rows)
+            count += len(rows)
+            after = rows[-1].id
+        log.info("search index loaded", extra={"fields": {"products": count, "indexed": len(self._index)}})
+
+    async def refresh_product(self, sessions: async_sessionmaker[AsyncSession], product_id: str) -> None:
+        """Re-reads one product; a product that is gone or archived leaves the index."""
+        async with sessions() as session:
+            row = (await session.execute(text(_ONE_SQL), {"id": product_id})).first()
+        if row is None or row.status == "ARCHIVED":
+            self.forget_product(product_id)
+        else:
+            self._apply_rows([row])
+
+    def forget_product(self, product_id: str) -> None:
+        self._index.remove(product_id)
+        self._vocabulary.remove_product(product_id)
+
+    def _apply_rows(self, rows: Sequence[Any]) -> None:
+        for row in rows:
+            attributes: Mapping[str, str] = row.attributes or {}
+            product = IndexedProduct(
+                product_id=row.id,
+                category=row.category,
+                seller_id=row.seller_id,
+                price_units=row.price_units,
+                stock=row.available,
+                active=row.status == "ACTIVE",
+                currency=row.currency,
+            )
+            if row.embedding is not None:
+                self._index.upsert(product, vector_from_bytes(row.embedding))
+            else:
+                self._index.remove(product_id=row.id)  # not searchable by meaning until it has a vector
+            if product.active:
+                texts = [row.title, row.brand, row.category, *(str(value) for value in attributes.values())]
+                self._vocabulary.set_product(row.id, texts)
+            else:
+                self._vocabulary.remove_product(row.id)
+
+    async def follow(
+        self,
+        redis: Redis,
+        sessions: async_sessionmaker[AsyncSession],
+        stop: asyncio.Event,
+        *,
+        stream: str = CATALOG_STREAM,
+    ) -> None:
+        """Tails `events.catalog` and applies product events to the index until `stop` is set.
+
+        Reads with plain XREAD from the stream's end as it was when following started. A Redis outage is
+        logged and retried with backoff; the position is kept, so events added meanwhile are still applied.
+        """
+        position: str | None = None
+        backoff = 0.1
+        while not stop.is_set():
+            try:
+                if position is None:
+                    position = await _stream_end(redis, stream)
+                replies = await redis.xread({stream: position}, count=FOLLOW_BATCH, block=FOLLOW_BLOCK_MILLISECONDS)
+                backoff = 0.1
+            except (RedisError, OSError) as error:
+                log.warning("search index cannot read events; retrying", extra={"fields": {"error": str(error)}})
+                if await wait_for_stop(stop, backoff):
+                    return
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                continue
+            for _stream, messages in replies or []:
+                for message_id, fields in messages:
+                    position = message_id.decode() if isinstance(message_id, bytes) else str(message_id)
+                    await self._apply_event(sessions, fields)
+
+    async def _apply_event(self, sessions: async_sessionmaker[AsyncSession], fields: Mapping[Any, Any]) -> None:
+        raw = fields.get(ENVELOPE_FIELD, fields.get(ENVELOPE_FIELD.decode()))
+        if not isinstance(raw, bytes):
+            log.warning("catalog event without a binary envelope; skipped")
+            return
+        envelope = envelope_pb2.Envelope()
+        try:
+            envelope.ParseFromString(raw)
+            kind = envelope.type
+            if kind in (events_pb2.ProductCreated.DESCRIPTOR.full_name, events_pb2.ProductUpdated.DESCRIPTOR.full_name):
+                await self.refresh_product(sessions, envelope.subject)
+            elif kind == events_pb2.ProductDeleted.DESCRIPTOR.full_name:
+                self.forget_product(envelope.subject)
+            elif kind == events_pb2.StockChanged.DESCRIPTOR.full_name:
+                changed = events_pb2.StockChanged()
+                envelope.payload.Unpack(changed)
+                self._index.update_stock(changed.product_id or envelope.subject, changed.available)
+        except Exception:
+            # One bad event or a database hiccup must not stop the index from following the rest.
+            log.exception("search index could not apply an event", extra={"fields": {"event_id": envelope.id}})
+
+    # --- searching ------------------------------------------------------------------------------------------
+
+    async def search(
+        self,
+        session: AsyncSession,
+        *,
+        query: str,
+        mode: str = HYBRID,
+        filter: SearchFilter,
+        limit: int,
+        offset: int,
+    ) -> list[SearchHit]:
+        """One page of hits for `query`, best first. Never fails on odd input: garbage finds nothing."""
+        if mode not in MODES:
+            raise ValueError(f"unknown search mode {mode!r}")
+        limit, offset = max(limit, 0), max(offset, 0)
+        terms = self._terms(query)
+        if limit == 0 or (terms.empty and not query.strip()):
+            return []
+        if mode == LEXICAL:
+            ranked = await self._lexical(session, terms, filter, limit=limit, offset=offset)
+            page = [(product_id, rank, False) for product_id, rank in ranked]
+        elif mode == SEMANTIC:
+            found = await self._semantic(terms.meaning, filter, limit + offset)
+            page = [(product_id, score, True) for product_id, score in found[offset:]]
+        else:
+            depth = limit + offset + FUSION_DEPTH
+            lexical_task = self._lexical(session, terms, filter, limit=depth, offset=0)
+            lexical, semantic = await asyncio.gather(lexical_task, self._semantic(terms.meaning, filter, depth))
+            fused = fuse([[product_id for product_id, _ in lexical], [product_id for product_id, _ in semantic]])
+            semantic_ids = {product_id for product_id, _ in semantic}
+            page = [
+                (product_id, score, product_id in semantic_ids) for product_id, score in fused[offset : offset + limit]
+            ]
+        return await self._finish_page(session, terms, filter, page)
+
+    def _terms(self, query: str) -> _Terms:
+        alternatives: list[str] = []
+        every: list[str] = []
+        every_in_title: list[str] = []
+        seen: set[str] = set()
+        meaning = query
+        for word in dict.fromkeys(words_of(query)):
+            corrections = self._vocabulary.corrections(word)
+            if corrections:
+                # Kept beside the typo: the model reads "hedphones headphones" as headphones.
+                meaning = f"{meaning} {corrections[0]}"
+            # Query words may be partial; corrections are whole catalog words.
+            forms = [f"{word}:*" if len(word) >= MIN_PREFIX_LENGTH else word, *corrections]
+            every.append("(" + " | ".join(forms) + ")")
+            every_in_title.append("(" + " | ".join(f"{form}A" if ":" in form else f"{form}:A" for form in forms) + ")")
+            for form in forms:
+                if form not in seen:
+                    seen.add(form)
+                    alternatives.append(form)
+        return _Terms(
+            raw=query,
+            loose=" | ".join(alternatives),
+            every=" & ".join(every),
+            every_in_title=" & ".join(every_in_title),
+            meaning=meaning,
+        )
+
+    async def _lexical(
+        self, session: AsyncSession, terms: _Terms, where: SearchFilter, *, limit: int, offset: int
+    ) -> list[tuple[str, float]]:
+        if terms.empty:
+            return []
+        statement = text(_LEXICAL_SQL.format(filters=_filter_sql(where)))
+        params = {
+            "raw": terms.raw,
+            "loose": terms.loose,
+            "every": terms.every,
+            "every_in_title": terms.every_in_title,
+            "cap": max(LEXICAL_CANDIDATES, limit + offset),
+            "limit": limit,
+            "offset": offset,
+            **_filter_params(where),
+        }
+        rows = (await session.execute(statement, params)).all()
+        return [(row.id, float(row.score)) for row in rows]
+
+    async def _semantic(self, query: str, where: SearchFilter, limit: int) -> list[tuple[str, float]]:
+        vector = await self._query_vector(query)
+        vector_filter = VectorFilter(
+            category=where.category,
+            seller_id=where.seller_id,
+            min_price_units=where.min_price_units,
+            max_price_units=where.max_price_units,
+            currency=where.currency,
+            in_stock_only=where.in_stock_only,
+            include_inactive=where.include_inactive,
+        )
+        return await asyncio.to_thread(self._index.search, vector, limit, vector_filter)
+
+    async def _query_vector(self, query: str) -> Vectors:
+        key = " ".join(query.lower().split())
+        with self._cache_lock:
+            cached = self._query_vectors.get(key)
+            if cached is not None:
+                self._query_vectors.move_to_end(key)
+                return cached
+        vector = await asyncio.to_thread(self._embedder.embed_one, key)
+        with self._cache_lock:
+            self._query_vectors[key] = vector
+            while len(self._query_vectors) > QUERY_CACHE_SIZE:
+                self._query_vectors.popitem(last=False)
+        return vector
+
+    async def _finish_page(
+        self, session: AsyncSession, terms: _Terms, where: SearchFilter, page: list[tuple[str, float, bool]]
+    ) -> list[SearchHit]:
+        """Re-checks the filters on the page's products and says which of their fields matched."""
+        if not page:
+            return []
+        ids = [product_id for product_id, _, _ in page]
+        params = {"ids": ids, **_filter_params(where)}
+        matched: dict[str, list[str]] = {}
+        if terms.empty:
+            statement = text(_PAGE_FILTER_ONLY_SQL.format(filters=_filter_sql(where)))
+            for row in (await session.execute(statement, params)).all():
+                matched[row.id] = []
+        else:
+            statement = text(_PAGE_SQL.format(filters=_filter_sql(where)))
+            params |= {"raw": terms.raw, "loose": terms.loose}
+            for row in (await session.execute(statement, params)).all():
+                fields = [name for name in ("title", "description", "brand", "category") if getattr(row, name)]
+                fields += [f"attributes.{key}" for key in row.attributes]
+                matched[row.id] = fields
+        hits = []
+        for product_id, score, semantic in page:
+            found = matched.get(product_id)
+            if found is None:
+                continue  # no longer meets the filters (the index was an event behind)
+            hits.append(SearchHit(product_id, score, [*found, SEMANTIC] if semantic else found))
+        return hits
+
+
+def fuse(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion: each list gives an item 1 / (k + rank), rank counted from 1; best first."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda entry: (-entry[1], entry[0]))
+
+
+def vector_bytes(vector: Vectors) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def vector_from_bytes(data: bytes) -> Vectors:
+    vector: Vectors = np.frombuffer(data, dtype="<f4").astype(np.float32)
+    if vector.shape != (DIMENSIONS,):
+        raise ValueError(f"stored embedding of {vector.size} values, expected {DIMENSIONS}")
+    return vector
+
+
+async def _stream_end(redis: Redis, stream: str) -> str:
+    """The id of the stream's last entry ("0-0" when empty): XREAD from "$", pinned so no event slips by."""
+    last = await redis.xrevrange(stream, count=1)
+    if not last:
+        return "0-0"
+    message_id = last[0][0]
+    return message_id.decode() if isinstance(message_id, bytes) else str(message_id)

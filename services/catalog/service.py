@@ -1,0 +1,66 @@
+"""The catalog service's definition: what the kit's server runs."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from marketplace.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from services.catalog import handlers
+from services.catalog.api import CatalogApi
+from services.catalog.consumers import order_events_consumer
+from services.catalog.embeddings import Embedder
+from services.catalog.handlers import Deps
+from services.catalog.images import MAX_IMAGE_BYTES
+from services.catalog.search import ProductSearch
+from services.catalog.settings import CatalogSettings
+from services.catalog.storage import open_image_backend
+from services.catalog.vector_index import VectorIndex
+from services.catalog.watch import ProductWatchers
+from services.kit.outbox import OutboxRelay, wait_for_stop
+from services.kit.server import Runtime, ServiceDefinition
+
+# A 5 MB image plus the rest of the request, with room to spare.
+MAX_MESSAGE_BYTES = MAX_IMAGE_BYTES + 1024 * 1024
+
+
+async def setup(runtime: Runtime) -> None:
+    settings = runtime.settings
+    if not isinstance(settings, CatalogSettings):
+        raise TypeError("the catalog service needs CatalogSettings")
+    if runtime.engine is None or runtime.sessions is None or runtime.redis is None:
+        raise RuntimeError("the catalog service needs its database and Redis")
+    sessions, redis = runtime.sessions, runtime.redis
+    embedder = await asyncio.to_thread(Embedder, threads=settings.catalog_embed_threads)
+    search = ProductSearch(embedder, VectorIndex())
+    await search.load(sessions)
+    images = await open_image_backend(settings)
+    runtime.on_close(images.close)
+    deps = Deps(settings=settings, sessions=sessions, search=search, images=images.storage)
+    watchers = ProductWatchers(redis, sessions, queue_size=settings.catalog_watch_queue_size)
+
+    async def follow_search(stop: asyncio.Event) -> None:
+        await search.follow(redis, sessions, stop)
+
+    async def release_expired(stop: asyncio.Event) -> None:
+        while not await wait_for_stop(stop, settings.catalog_reservation_sweep_seconds):
+            # A full batch means more may be waiting: go again at once.
+            while await handlers.release_expired(deps) >= settings.catalog_reservation_sweep_batch:
+                pass
+
+    runtime.add_task("outbox-relay", OutboxRelay(runtime.engine, redis).run)
+    runtime.add_task("search-index", follow_search)
+    runtime.add_task("product-watchers", watchers.run)
+    runtime.add_task("reservation-expiry", release_expired)
+    runtime.add_task("order-events", order_events_consumer(deps, redis).run)
+    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(CatalogApi(deps, watchers), runtime.server)
+
+
+DEFINITION = ServiceDefinition(
+    name="catalog",
+    settings_type=CatalogSettings,
+    grpc_services=[catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"]],
+    setup=setup,
+    migrations=Path(__file__).resolve().parent / "migrations",
+    max_message_bytes=MAX_MESSAGE_BYTES,
+)

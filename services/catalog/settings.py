@@ -1,0 +1,29 @@
+"""Catalog settings from the environment (see `.env.example`)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from services.catalog.storage import ImageStorageSettings
+from services.kit.settings import ServiceSettings
+
+
+class CatalogSettings(ServiceSettings, ImageStorageSettings):
+    """The kit's service settings, the image storage variables (IMAGEKIT_*, CATALOG_IMAGE_*), and these."""
+
+    service: ClassVar[str] = "catalog"
+
+    # How long a reservation holds when ReserveStock names no ttl.
+    catalog_reservation_ttl_seconds: int = 15 * 60
+    # How often expired reservations are looked for, and how many are released per transaction.
+    catalog_reservation_sweep_seconds: float = 5.0
+    catalog_reservation_sweep_batch: int = 50
+    # A product is low on stock when its available units are at or below this (StockChanged.low_stock).
+    catalog_low_stock_threshold: int = 5
+    # Threads the embedding model may use per inference.
+    catalog_embed_threads: int = 1
+    # The stream of order events the catalog consumes (OrderPaid, OrderCancelled) and its consumer group.
+    catalog_order_events_stream: str = "events.order"
+    catalog_order_events_group: str = "catalog"
+    # Changes a WatchProduct stream may have waiting before the watcher is dropped as too slow.
+    catalog_watch_queue_size: int = 64

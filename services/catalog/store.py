@@ -1,0 +1,533 @@
+"""Catalog storage: tables on the service's own MetaData and the queries over them (SQLAlchemy Core)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Computed,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from services.catalog.domain import (
+    ACTIVE,
+    Product,
+    ProductImage,
+    Reservation,
+    ReservationLine,
+)
+from services.kit.errors import FieldViolation, InvalidArgument
+from services.kit.outbox import add_kit_tables
+
+metadata = MetaData()
+
+# The weighted full-text document: title (A), brand and category (B), description (C), attribute values (D).
+SEARCH_DOCUMENT_SQL = (
+    "setweight(to_tsvector('english'::regconfig, title), 'A') || "
+    "setweight(to_tsvector('english'::regconfig, brand || ' ' || category), 'B') || "
+    "setweight(to_tsvector('english'::regconfig, description), 'C') || "
+    "setweight(jsonb_to_tsvector('english'::regconfig, attributes, '[\"string\"]'::jsonb), 'D')"
+)
+SKU_CONSTRAINT = "products_seller_sku"
+REQUEST_CONSTRAINT = "products_seller_request"
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("seller_id", String(36), nullable=False),
+    Column("sku", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("brand", Text, nullable=False),
+    Column("attributes", JSONB, nullable=False),
+    Column("price_units", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("stock", Integer, nullable=False),
+    Column("reserved", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The CreateProduct request that made the product (idempotency); null for imported products.
+    Column("request_id", String(36), nullable=True),
+    Column("search_document", TSVECTOR, Computed(SEARCH_DOCUMENT_SQL, persisted=True)),
+    Column("embedding", LargeBinary, nullable=True),
+    UniqueConstraint("seller_id", "sku", name=SKU_CONSTRAINT),
+    UniqueConstraint("seller_id", "request_id", name=REQUEST_CONSTRAINT),
+    CheckConstraint("stock >= 0 AND reserved >= 0 AND reserved <= stock", name="products_stock_bounds"),
+    Index("ix_products_search_document", "search_document", postgresql_using="gin"),
+    Index("ix_products_status_category_price", "status", "category", "price_units"),
+    Index("ix_products_seller", "seller_id", "created_at"),
+    Index("ix_products_status_created", "status", "created_at", "id"),
+)
+
+product_images = Table(
+    "product_images",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("product_id", String(36), ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("thumbnail_url", Text, nullable=False),
+    Column("content_key", Text, nullable=False),
+    Column("content_file_id", Text, nullable=False),
+    Column("thumbnail_key", Text, nullable=False),
+    Column("thumbnail_file_id", Text, nullable=False),
+    Column("content_type", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_product_images_product", "product_id", "position"),
+)
+
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("order_id", String(36), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_reservations_held_expiry", "expires_at", postgresql_where=text("status = 'HELD'")),
+)
+
+reservation_items = Table(
+    "reservation_items",
+    metadata,
+    Column("reservation_id", String(36), ForeignKey("reservations.id", ondelete="CASCADE"), primary_key=True),
+    Column("product_id", String(36), primary_key=True),
+    Column("quantity", Integer, nullable=False),
+)
+
+add_kit_tables(metadata)
+
+_PRODUCT_COLUMNS = [column for column in products.c if column.name not in ("search_document", "embedding")]
+
+
+def _product(row: Any, images: Sequence[ProductImage] = ()) -> Product:
+    return Product(
+        id=row.id,
+        seller_id=row.seller_id,
+        sku=row.sku,
+        title=row.title,
+        description=row.description,
+        category=row.category,
+        brand=row.brand,
+        attributes=dict(row.attributes),
+        price_units=row.price_units,
+        currency=row.currency,
+        stock=row.stock,
+        reserved=row.reserved,
+        status=row.status,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        images=list(images),
+    )
+
+
+def _image(row: Any) -> ProductImage:
+    return ProductImage(
+        id=row.id,
+        position=row.position,
+        url=row.url,
+        thumbnail_url=row.thumbnail_url,
+        content_key=row.content_key,
+        content_file_id=row.content_file_id,
+        thumbnail_key=row.thumbnail_key,
+        thumbnail_file_id=row.thumbnail_file_id,
+        content_type=row.content_type,
+        created_at=row.created_at,
+    )
+
+
+# --- listing: filters, orders and page tokens ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProductQuery:
+    """Filters of ListProducts / ListMyProducts. `statuses` empty: ACTIVE only."""
+
+    category: str = ""
+    brand: str = ""
+    seller_id: str = ""
+    min_price_units: int | None = None
+    max_price_units: int | None = None
+    currency: str = ""
+    in_stock: bool = False
+    attributes: tuple[tuple[str, str], ...] = ()
+    statuses: tuple[str, ...] = (ACTIVE,)
+
+
+NEWEST = "newest"
+PRICE_ASCENDING = "price_asc"
+PRICE_DESCENDING = "price_desc"
+TITLE = "title"
+
+# Each order: its sort column and whether it runs descending; the id breaks ties the same way.
+_ORDERS: dict[str, tuple[str, bool]] = {
+    NEWEST: ("created_at", True),
+    PRICE_ASCENDING: ("price_units", False),
+    PRICE_DESCENDING: ("price_units", True),
+    TITLE: ("title", False),
+}
+
+
+def _fingerprint(query: ProductQuery, order: str) -> str:
+    """A short digest of what a page token belongs to: the same filters and order from page to page."""
+    return hashlib.sha256(repr((query, order)).encode()).hexdigest()[:16]
+
+
+def encode_page_token(query: ProductQuery, order: str, last: Product) -> str:
+    column, _ = _ORDERS[order]
+    key: Any = getattr(last, column)
+    if isinstance(key, datetime):
+        key = key.isoformat()
+    raw = json.dumps({"f": _fingerprint(query, order), "k": key, "i": last.id}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _bad_token() -> InvalidArgument:
+    return InvalidArgument(
+        "page_token is not valid for this request",
+        violations=[FieldViolation("page_token", "not a token of this list with these filters")],
+    )
+
+
+def decode_page_token(token: str, query: ProductQuery, order: str) -> tuple[Any, str]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        fingerprint, key, last_id = raw["f"], raw["k"], raw["i"]
+    except (binascii.Error, ValueError, KeyError, TypeError) as error:
+        raise _bad_token() from error
+    if fingerprint != _fingerprint(query, order) or not isinstance(last_id, str):
+        raise _bad_token()
+    column, _ = _ORDERS[order]
+    try:
+        if column == "created_at":
+            key = datetime.fromisoformat(key)
+        elif column == "price_units":
+            key = int(key)
+        elif not isinstance(key, str):
+            raise TypeError
+    except (TypeError, ValueError) as error:
+        raise _bad_token() from error
+    return key, last_id
+
+
+def _conditions(query: ProductQuery) -> list[ColumnElement[bool]]:
+    c = products.c
+    conditions: list[ColumnElement[bool]] = [c.status.in_(query.statuses)]
+    if query.category:
+        conditions.append(c.category == query.category)
+    if query.brand:
+        conditions.append(func.lower(c.brand) == query.brand.lower())
+    if query.seller_id:
+        conditions.append(c.seller_id == query.seller_id)
+    if query.currency and (query.min_price_units is not None or query.max_price_units is not None):
+        conditions.append(c.currency == query.currency)
+    if query.min_price_units is not None:
+        conditions.append(c.price_units >= query.min_price_units)
+    if query.max_price_units is not None:
+        conditions.append(c.price_units <= query.max_price_units)
+    if query.in_stock:
+        conditions.append(c.stock - c.reserved > 0)
+    if query.attributes:
+        conditions.append(c.attributes.contains(dict(query.attributes)))
+    return conditions
+
+
+# --- repositories -------------------------------------------------------------------------------------------
+
+
+class Products:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _images_of(self, product_ids: Sequence[str]) -> dict[str, list[ProductImage]]:
+        found: dict[str, list[ProductImage]] = {product_id: [] for product_id in product_ids}
+        if not product_ids:
+            return found
+        rows = await self.session.execute(
+            select(product_images)
+            .where(product_images.c.product_id.in_(product_ids))
+            .order_by(product_images.c.product_id, product_images.c.position)
+        )
+        for row in rows:
+            found[row.product_id].append(_image(row))
+        return found
+
+    async def get(self, product_id: str, *, for_update: bool = False) -> Product | None:
+        statement = select(*_PRODUCT_COLUMNS).where(products.c.id == product_id)
+        if for_update:
+            statement = statement.with_for_update()
+        row = (await self.session.execute(statement)).first()
+        if row is None:
+            return None
+        images = await self._images_of([product_id])
+        return _product(row, images[product_id])
+
+    async def many(self, product_ids: Sequence[str]) -> dict[str, Product]:
+        if not product_ids:
+            return {}
+        rows = (await self.session.execute(select(*_PRODUCT_COLUMNS).where(products.c.id.in_(product_ids)))).all()
+        images = await self._images_of([row.id for row in rows])
+        return {row.id: _product(row, images[row.id]) for row in rows}
+
+    async def by_request(self, seller_id: str, request_id: str) -> Product | None:
+        product_id = await self.session.scalar(
+            select(products.c.id).where(products.c.seller_id == seller_id, products.c.request_id == request_id)
+        )
+        return None if product_id is None else await self.get(product_id)
+
+    async def sku_taken(self, seller_id: str, sku: str, *, other_than: str = "") -> bool:
+        found = await self.session.scalar(
+            select(products.c.id).where(
+                products.c.seller_id == seller_id, products.c.sku == sku, products.c.id != other_than
+            )
+        )
+        return found is not None
+
+    async def add(self, product: Product, *, request_id: str | None, embedding: bytes | None) -> None:
+        await self.session.execute(
+            insert(products).values(
+                id=product.id,
+                seller_id=product.seller_id,
+                sku=product.sku,
+                title=product.title,
+                description=product.description,
+                category=product.category,
+                brand=product.brand,
+                attributes=product.attributes,
+                price_units=product.price_units,
+                currency=product.currency,
+                stock=product.stock,
+                reserved=product.reserved,
+                status=product.status,
+                version=product.version,
+                created_at=product.created_at,
+                updated_at=product.updated_at,
+                request_id=request_id,
+                embedding=embedding,
+            )
+        )
+
+    async def save(self, product: Product, *, embedding: bytes | None = None) -> None:
+        """Writes the fields a product's owner changes (the row is locked: stock and reserved are current)."""
+        values: dict[str, Any] = {
+            "sku": product.sku,
+            "title": product.title,
+            "description": product.description,
+            "category": product.category,
+            "brand": product.brand,
+            "attributes": product.attributes,
+            "price_units": product.price_units,
+            "currency": product.currency,
+            "stock": product.stock,
+            "status": product.status,
+            "version": product.version,
+            "updated_at": product.updated_at,
+        }
+        if embedding is not None:
+            values["embedding"] = embedding
+        await self.session.execute(update(products).where(products.c.id == product.id).values(**values))
+
+    async def add_image(self, product_id: str, image: ProductImage) -> None:
+        await self.session.execute(
+            insert(product_images).values(
+                id=image.id,
+                product_id=product_id,
+                position=image.position,
+                url=image.url,
+                thumbnail_url=image.thumbnail_url,
+                content_key=image.content_key,
+                content_file_id=image.content_file_id,
+                thumbnail_key=image.thumbnail_key,
+                thumbnail_file_id=image.thumbnail_file_id,
+                content_type=image.content_type,
+                created_at=image.created_at,
+            )
+        )
+
+    async def delete_image(self, image_id: str) -> None:
+        await self.session.execute(delete(product_images).where(product_images.c.id == image_id))
+
+    async def delete_images(self, product_id: str) -> None:
+        await self.session.execute(delete(product_images).where(product_images.c.product_id == product_id))
+
+    async def page(
+        self, query: ProductQuery, order: str, page_size: int, page_token: str
+    ) -> tuple[list[Product], Product | None]:
+        """One page in `order` (keyset pagination) and the last product when another page follows."""
+        column_name, descending = _ORDERS[order]
+        column = products.c[column_name]
+        conditions = _conditions(query)
+        if page_token:
+            key, last_id = decode_page_token(page_token, query, order)
+            after = tuple_(column, products.c.id)
+            bound = tuple_(literal(key, column.type), literal(last_id))
+            conditions.append(after < bound if descending else after > bound)
+        ordering = [column.desc(), products.c.id.desc()] if descending else [column.asc(), products.c.id.asc()]
+        rows = (
+            await self.session.execute(
+                select(*_PRODUCT_COLUMNS).where(and_(*conditions)).order_by(*ordering).limit(page_size + 1)
+            )
+        ).all()
+        images = await self._images_of([row.id for row in rows[:page_size]])
+        found = [_product(row, images[row.id]) for row in rows[:page_size]]
+        return found, (found[-1] if len(rows) > page_size else None)
+
+    async def categories(self) -> list[tuple[str, int]]:
+        rows = await self.session.execute(
+            select(products.c.category, func.count())
+            .where(products.c.status == ACTIVE)
+            .group_by(products.c.category)
+            .order_by(products.c.category)
+        )
+        return [(row[0], int(row[1])) for row in rows]
+
+    # --- stock held by reservations (conditional updates: the row lock serialises concurrent calls) ---
+
+    async def reserve(self, product_id: str, quantity: int, now: datetime) -> Any | None:
+        """Holds `quantity` units when that many are available on an ACTIVE product; None otherwise."""
+        c = products.c
+        result = await self.session.execute(
+            update(products)
+            .where(c.id == product_id, c.status == ACTIVE, c.stock - c.reserved >= quantity)
+            .values(reserved=c.reserved + quantity, updated_at=now)
+            .returning(c.seller_id, c.sku, c.title, c.price_units, c.currency, c.stock, c.reserved)
+        )
+        return result.first()
+
+    async def availability(self, product_id: str) -> tuple[str, int] | None:
+        row = (
+            await self.session.execute(
+                select(products.c.status, products.c.stock - products.c.reserved).where(products.c.id == product_id)
+            )
+        ).first()
+        return None if row is None else (row[0], int(row[1]))
+
+    async def sell_reserved(self, product_id: str, quantity: int, now: datetime) -> Any:
+        """The reserved units leave the stock: they are sold."""
+        c = products.c
+        result = await self.session.execute(
+            update(products)
+            .where(c.id == product_id)
+            .values(stock=c.stock - quantity, reserved=c.reserved - quantity, updated_at=now)
+            .returning(c.seller_id, c.stock, c.reserved)
+        )
+        return result.one()
+
+    async def unreserve(self, product_id: str, quantity: int, now: datetime) -> Any:
+        c = products.c
+        result = await self.session.execute(
+            update(products)
+            .where(c.id == product_id)
+            .values(reserved=c.reserved - quantity, updated_at=now)
+            .returning(c.seller_id, c.stock, c.reserved)
+        )
+        return result.one()
+
+
+class Reservations:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim(self, reservation_id: str, order_id: str, expires_at: datetime, now: datetime) -> bool:
+        """Inserts a HELD reservation; False when one with this id exists (a concurrent twin waits for ours)."""
+        result = await self.session.execute(
+            pg_insert(reservations)
+            .values(
+                id=reservation_id,
+                order_id=order_id,
+                status="HELD",
+                expires_at=expires_at,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(reservations.c.id)
+        )
+        return result.first() is not None
+
+    async def add_lines(self, reservation_id: str, lines: Sequence[ReservationLine]) -> None:
+        await self.session.execute(
+            insert(reservation_items),
+            [
+                {"reservation_id": reservation_id, "product_id": line.product_id, "quantity": line.quantity}
+                for line in lines
+            ],
+        )
+
+    async def get(self, reservation_id: str, *, for_update: bool = False) -> Reservation | None:
+        statement = select(reservations).where(reservations.c.id == reservation_id)
+        if for_update:
+            statement = statement.with_for_update()
+        row = (await self.session.execute(statement)).first()
+        if row is None:
+            return None
+        lines = await self.session.execute(
+            select(reservation_items.c.product_id, reservation_items.c.quantity)
+            .where(reservation_items.c.reservation_id == reservation_id)
+            .order_by(reservation_items.c.product_id)
+        )
+        return Reservation(
+            id=row.id,
+            order_id=row.order_id,
+            status=row.status,
+            expires_at=row.expires_at,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            lines=[ReservationLine(product_id=line.product_id, quantity=line.quantity) for line in lines],
+        )
+
+    async def save_status(self, reservation: Reservation) -> None:
+        await self.session.execute(
+            update(reservations)
+            .where(reservations.c.id == reservation.id)
+            .values(status=reservation.status, updated_at=reservation.updated_at)
+        )
+
+    async def lock_expired(self, now: datetime, limit: int) -> list[str]:
+        """Ids of HELD reservations past their expiry, locked; rows another sweeper holds are skipped."""
+        rows = await self.session.execute(
+            select(reservations.c.id)
+            .where(reservations.c.status == "HELD", reservations.c.expires_at <= now)
+            .order_by(reservations.c.expires_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [row[0] for row in rows]

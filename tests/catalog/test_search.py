@@ -1,0 +1,480 @@
+"""Search quality and correctness on the demo catalog, in a real PostgreSQL, through ProductSearch."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import random
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from marketplace.common.v1 import money_pb2
+from marketplace.events.v1 import events_pb2
+from services.catalog.demo import catalog_document
+from services.catalog.embeddings import Embedder
+from services.catalog.search import (
+    HYBRID,
+    LEXICAL,
+    MODES,
+    SEMANTIC,
+    ProductSearch,
+    SearchFilter,
+    SearchHit,
+    fuse,
+)
+from services.catalog.vector_index import VectorFilter, VectorIndex
+from services.kit.db import create_engine, drop_database, ensure_database, session_factory
+from services.kit.ids import new_id
+from services.kit.migrate import migrate
+from services.kit.outbox import make_envelope
+
+MIGRATIONS = Path("services/catalog/migrations")
+SELLERS = (str(uuid.uuid4()), str(uuid.uuid4()))
+
+# The shared design's products table, for as long as the catalog's own migration is not there.
+PRODUCTS_DDL = [
+    """
+    CREATE TABLE products (
+        id text PRIMARY KEY,
+        seller_id text NOT NULL,
+        sku text NOT NULL,
+        title text NOT NULL,
+        description text NOT NULL DEFAULT '',
+        category text NOT NULL,
+        brand text NOT NULL DEFAULT '',
+        attributes jsonb NOT NULL DEFAULT '{}',
+        price_units bigint NOT NULL,
+        currency text NOT NULL,
+        stock integer NOT NULL DEFAULT 0,
+        reserved integer NOT NULL DEFAULT 0,
+        status text NOT NULL,
+        version integer NOT NULL DEFAULT 1,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        search_document tsvector GENERATED ALWAYS AS (
+            setweight(to_tsvector('english', title), 'A')
+            || setweight(to_tsvector('english', brand || ' ' || category), 'B')
+            || setweight(to_tsvector('english', description), 'C')
+            || setweight(jsonb_to_tsvector('english', attributes, '["string"]'), 'D')
+        ) STORED,
+        embedding bytea,
+        UNIQUE (seller_id, sku)
+    )
+    """,
+    "CREATE INDEX ix_products_search ON products USING gin (search_document)",
+]
+
+# The same document, for a schema that maintains search_document in the write path instead of generating it.
+SEARCH_DOCUMENT_SQL = """
+    UPDATE products SET search_document =
+        setweight(to_tsvector('english', title), 'A')
+        || setweight(to_tsvector('english', brand || ' ' || category), 'B')
+        || setweight(to_tsvector('english', description), 'C')
+        || setweight(jsonb_to_tsvector('english', attributes, '["string"]'), 'D')
+    WHERE id = ANY(:ids)
+"""
+
+
+def attribute_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ",".join(attribute_text(item) for item in value)
+    return str(value)
+
+
+@dataclass
+class Catalog:
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    search: ProductSearch
+    embedder: Embedder
+    rows: dict[str, dict[str, Any]]  # product id -> the row as inserted
+    generated_document: bool
+
+    async def find(
+        self, query: str, mode: str = HYBRID, where: SearchFilter | None = None, **page: int
+    ) -> list[SearchHit]:
+        async with self.sessions() as session:
+            return await self.search.search(
+                session,
+                query=query,
+                mode=mode,
+                filter=where or SearchFilter(),
+                limit=page.get("limit", 10),
+                offset=page.get("offset", 0),
+            )
+
+    def title(self, hit: SearchHit) -> str:
+        return str(self.rows[hit.product_id]["title"])
+
+    async def write(self, product_id: str, **changes: Any) -> None:
+        """Changes a product row (and its embedding) as the catalog's write path would."""
+        row = self.rows[product_id] | changes
+        document = ProductSearch.document_text(
+            row["title"], row["description"], row["brand"], row["category"], row["attributes"]
+        )
+        row["embedding"] = await self.search.embed_document(document)
+        assignments = ", ".join(f"{name} = :{name}" for name in [*changes, "embedding"] if name != "attributes")
+        if "attributes" in changes:
+            assignments += ", attributes = CAST(:attributes AS jsonb)"
+        params = {name: row[name] for name in [*changes, "embedding"]}
+        if "attributes" in params:
+            params["attributes"] = _json(params["attributes"])
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                text(f"UPDATE products SET {assignments} WHERE id = :id"), {**params, "id": product_id}
+            )
+            if not self.generated_document:
+                await session.execute(text(SEARCH_DOCUMENT_SQL), {"ids": [product_id]})
+        self.rows[product_id] = row
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value)
+
+
+async def _create_schema(url: str, engine: AsyncEngine) -> bool:
+    """The catalog's schema; returns whether search_document is a generated column."""
+    if any((MIGRATIONS / "versions").glob("*.py")):
+        await migrate(MIGRATIONS, url)
+    else:
+        async with engine.begin() as connection:
+            for statement in PRODUCTS_DDL:
+                await connection.execute(text(statement))
+    async with engine.connect() as connection:
+        generated = await connection.scalar(
+            text(
+                "SELECT attgenerated <> '' FROM pg_attribute "
+                "WHERE attrelid = 'products'::regclass AND attname = 'search_document'"
+            )
+        )
+    return bool(generated)
+
+
+def _demo_rows() -> list[dict[str, Any]]:
+    document = catalog_document(600)
+    now = datetime.now(UTC)
+    rows = []
+    for number, product in enumerate(document["products"]):
+        stock = int(product["stock"])
+        rows.append(
+            {
+                "id": new_id(),
+                "seller_id": SELLERS[number % 2],
+                "sku": product["sku"],
+                "title": product["title"],
+                "description": product["description"],
+                "category": product["category"],
+                "brand": product["brand"],
+                "attributes": {key: attribute_text(value) for key, value in product["attributes"].items()},
+                "price_units": int(product["price_minor"]),
+                # A few products in another currency, so a currency filter has something to exclude.
+                "currency": "EUR" if number % 17 == 0 else document["currency"],
+                "stock": stock,
+                # Some stock fully held by reservations: on hand, yet not available.
+                "reserved": stock if number % 11 == 0 else 0,
+                "status": "INACTIVE" if number % 23 == 0 else "ACTIVE",
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    return rows
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return Embedder(threads=2)
+
+
+@pytest.fixture(scope="module")
+async def catalog(infra: Any, embedder: Embedder) -> AsyncIterator[Catalog]:
+    name = f"t_search_{uuid.uuid4().hex[:12]}"
+    url = await ensure_database(infra.database_url, name)
+    engine = create_engine(url, pool_size=4, max_overflow=4)
+    try:
+        generated = await _create_schema(url, engine)
+        rows = _demo_rows()
+        texts = [
+            ProductSearch.document_text(r["title"], r["description"], r["brand"], r["category"], r["attributes"])
+            for r in rows
+        ]
+        vectors = await asyncio.to_thread(embedder.embed, texts)
+        for row, vector in zip(rows, vectors, strict=True):
+            row["embedding"] = vector.astype("<f4").tobytes()
+        sessions = session_factory(engine)
+        columns = list(rows[0])
+        insert = text(
+            f"INSERT INTO products ({', '.join(columns)}) VALUES "
+            f"({', '.join(':' + c if c != 'attributes' else 'CAST(:attributes AS jsonb)' for c in columns)})"
+        )
+        async with sessions() as session, session.begin():
+            await session.execute(insert, [r | {"attributes": _json(r["attributes"])} for r in rows])
+            if not generated:
+                await session.execute(text(SEARCH_DOCUMENT_SQL), {"ids": [r["id"] for r in rows]})
+        search = ProductSearch(embedder, VectorIndex())
+        await search.load(sessions)
+        yield Catalog(engine, sessions, search, embedder, {r["id"]: r for r in rows}, generated)
+    finally:
+        await engine.dispose()
+        await drop_database(infra.database_url, name)
+
+
+def admits(row: dict[str, Any], where: SearchFilter) -> bool:
+    return (
+        (row["status"] == "ACTIVE" or (where.include_inactive and row["status"] == "INACTIVE"))
+        and (where.category is None or row["category"] == where.category)
+        and (where.seller_id is None or row["seller_id"] == where.seller_id)
+        and (where.currency is None or row["currency"] == where.currency)
+        and (where.min_price_units is None or row["price_units"] >= where.min_price_units)
+        and (where.max_price_units is None or row["price_units"] <= where.max_price_units)
+        and (not where.in_stock_only or row["stock"] - row["reserved"] > 0)
+    )
+
+
+async def test_everything_is_loaded(catalog: Catalog) -> None:
+    assert len(catalog.search.index) == 600
+    assert "headphones" in catalog.search.vocabulary
+    assert "hedphones" not in catalog.search.vocabulary
+
+
+@pytest.mark.parametrize("mode", [LEXICAL, HYBRID])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("hedphones", "headphones"), ("expresso machine", "espresso machine"), ("backpak", "backpack")],
+)
+async def test_a_typo_still_finds_the_product(catalog: Catalog, mode: str, query: str, expected: str) -> None:
+    hits = await catalog.find(query, mode, limit=5)
+
+    assert hits, f"{query!r} found nothing in {mode}"
+    titles = [catalog.title(hit) for hit in hits]
+    assert expected in titles[0].lower(), titles
+    # The next best are of the same kind: named so, or in the category of that name.
+    assert all(
+        expected in catalog.title(hit).lower() or expected in catalog.rows[hit.product_id]["category"]
+        for hit in hits[:3]
+    ), titles
+    assert "title" in hits[0].matched_fields
+
+
+@pytest.mark.parametrize("mode", [SEMANTIC, HYBRID])
+async def test_a_need_in_other_words_finds_insulated_mugs(catalog: Catalog, mode: str) -> None:
+    hits = await catalog.find("something to keep my coffee hot on the go", mode, limit=3)
+
+    titles = [catalog.title(hit) for hit in hits]
+    assert any("Insulated Travel Mug" in title for title in titles), titles
+    if mode == SEMANTIC:
+        assert all("semantic" in hit.matched_fields for hit in hits)
+
+
+FILTERS = [
+    SearchFilter(category="coffee"),
+    SearchFilter(category="jackets", in_stock_only=True),
+    SearchFilter(min_price_units=5000, max_price_units=12000),
+    SearchFilter(seller_id=SELLERS[1], max_price_units=4000),
+    SearchFilter(seller_id=SELLERS[0], category="shoes", in_stock_only=True),
+    SearchFilter(currency="EUR"),
+    SearchFilter(in_stock_only=True, include_inactive=True),
+    SearchFilter(category="kitchen", min_price_units=2000, currency="USD", in_stock_only=True),
+    SearchFilter(category="no-such-category"),
+]
+QUERIES = ["headphones", "warm jacket for winter", "black", "coffee", "hikng boots", "gift for a child", "steel"]
+
+
+async def test_filters_are_never_violated(catalog: Catalog) -> None:
+    checked = 0
+    for where, query, mode in itertools.product(FILTERS, QUERIES, MODES):
+        hits = await catalog.find(query, mode, where, limit=30)
+        for hit in hits:
+            row = catalog.rows[hit.product_id]
+            assert admits(row, where), (query, mode, where, row)
+        checked += len(hits)
+        if where.category == "no-such-category":
+            assert hits == []
+    assert checked > 1000  # the filters were exercised on many hits, not vacuously
+
+
+async def test_inactive_products_are_found_only_when_asked_for(catalog: Catalog) -> None:
+    inactive = next(row for row in catalog.rows.values() if row["status"] == "INACTIVE")
+    for mode in MODES:
+        everyone = await catalog.find(inactive["title"], mode, limit=50)
+        assert inactive["id"] not in {hit.product_id for hit in everyone}
+        with_inactive = await catalog.find(inactive["title"], mode, SearchFilter(include_inactive=True), limit=5)
+        assert inactive["id"] in {hit.product_id for hit in with_inactive}
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "word"),
+    [("loafer", "title", "loafer"), ("northfold", "brand", "northfold"), ("olive", "attributes.color", "olive")],
+)
+async def test_matched_fields_name_the_fields_holding_the_words(
+    catalog: Catalog, query: str, field: str, word: str
+) -> None:
+    hits = await catalog.find(query, LEXICAL, limit=10)
+
+    assert hits
+    for hit in hits:
+        row = catalog.rows[hit.product_id]
+        assert field in hit.matched_fields, (row, hit.matched_fields)
+        value = row["attributes"]["color"] if field == "attributes.color" else row[field]
+        assert word in value.lower()
+        # A field without the word is not named.
+        if word not in row["description"].lower():
+            assert "description" not in hit.matched_fields
+
+
+async def test_a_typo_is_matched_through_its_correction(catalog: Catalog) -> None:
+    hits = await catalog.find("nortfold", LEXICAL, limit=5)
+    assert hits and all(catalog.rows[h.product_id]["brand"] == "Northfold" for h in hits)
+    assert all("brand" in h.matched_fields for h in hits)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_hits_are_ordered_by_score_and_pages_follow_each_other(catalog: Catalog, mode: str) -> None:
+    query = "waterproof jacket"
+    whole = await catalog.find(query, mode, limit=20)
+    first = await catalog.find(query, mode, limit=10)
+    second = await catalog.find(query, mode, limit=10, offset=10)
+
+    assert len(whole) == 20
+    scores = [hit.score for hit in whole]
+    assert scores == sorted(scores, reverse=True)
+    assert [h.product_id for h in first + second] == [h.product_id for h in whole]
+    assert len({h.product_id for h in whole}) == 20
+
+
+async def test_lexical_ranks_whole_matches_first(catalog: Catalog) -> None:
+    hits = await catalog.find("rain jacket", LEXICAL, limit=40)
+    texts = [" ".join(str(v) for v in catalog.rows[hit.product_id].values()).lower() for hit in hits]
+    whole = ["rain" in text and "jacket" in text for text in texts]
+    assert whole[0] and not whole[-1]  # both kinds are in the list...
+    assert whole == sorted(whole, reverse=True)  # ...and every whole match comes before every partial one
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("query", ["", "   ", "!!!", "a", "'; DROP TABLE products; --", "foo & | ! :* (", "x" * 200])
+async def test_odd_queries_do_not_fail(catalog: Catalog, mode: str, query: str) -> None:
+    hits = await catalog.find(query, mode, limit=5)
+    assert len(hits) <= 5
+    if not query.strip():
+        assert hits == []
+    async with catalog.sessions() as session:
+        assert await session.scalar(text("SELECT count(*) FROM products")) == 600
+
+
+def test_reciprocal_rank_fusion_rewards_agreement() -> None:
+    fused = fuse([["a", "b", "c"], ["c", "a", "d"]])
+    assert [item for item, _ in fused] == ["a", "c", "b", "d"]
+    assert fused[0][1] == pytest.approx(1 / 61 + 1 / 62)
+
+
+def _snapshot_event(row: dict[str, Any]) -> events_pb2.ProductUpdated:
+    snapshot = events_pb2.ProductSnapshot(
+        id=row["id"],
+        seller_id=row["seller_id"],
+        sku=row["sku"],
+        title=row["title"],
+        category=row["category"],
+        brand=row["brand"],
+        price=money_pb2.Money(currency_code=row["currency"], units=row["price_units"]),
+        stock=row["stock"],
+        status=events_pb2.PRODUCT_STATUS_ACTIVE,
+    )
+    return events_pb2.ProductUpdated(product=snapshot, changed_fields=["title"])
+
+
+async def _until(condition: Any, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+async def test_the_index_follows_product_events(catalog: Catalog, infra: Any) -> None:
+    redis = Redis.from_url(infra.redis_url)
+    stream = f"events.catalog.{uuid.uuid4().hex}"
+    stop = asyncio.Event()
+    following = asyncio.create_task(catalog.search.follow(redis, catalog.sessions, stop, stream=stream))
+    try:
+        # A product in the middle of the catalog becomes something no other product resembles.
+        product = next(
+            r
+            for r in catalog.rows.values()
+            if r["category"] == "books" and r["status"] == "ACTIVE" and r["stock"] - r["reserved"] > 0
+        )
+        assert not await catalog.find("zanzibar", LEXICAL)
+        await asyncio.sleep(0.1)  # let follow() pin the stream's end before the event is added
+        await catalog.write(product["id"], title="Zanzibar Harbour Atlas", description="Maps of the spice islands.")
+        envelope = make_envelope("catalog", product["id"], _snapshot_event(catalog.rows[product["id"]]))
+        await redis.xadd(stream, {"envelope": envelope.SerializeToString()})
+
+        async def typo_of_the_new_title_is_found() -> bool:
+            hits = await catalog.find("zanzibr", LEXICAL, limit=1)  # the vocabulary learnt the new word
+            return bool(hits) and hits[0].product_id == product["id"]
+
+        await _until(typo_of_the_new_title_is_found)
+        semantic = await catalog.find("maps of spice islands", SEMANTIC, limit=1)
+        assert semantic[0].product_id == product["id"]
+
+        # Stock: the index hears the new availability from the event alone.
+        where = SearchFilter(in_stock_only=True)
+        assert product["id"] in {h.product_id for h in await catalog.find("zanzibar atlas", SEMANTIC, where, limit=3)}
+        changed = events_pb2.StockChanged(
+            product_id=product["id"], seller_id=product["seller_id"], old_stock=5, new_stock=0, available=0
+        )
+        await redis.xadd(stream, {"envelope": make_envelope("catalog", product["id"], changed).SerializeToString()})
+
+        query = await asyncio.to_thread(catalog.embedder.embed_one, "zanzibar atlas")
+
+        async def out_of_stock_in_the_index() -> bool:
+            found = catalog.search.index.search(query, 3, VectorFilter(in_stock_only=True))
+            return product["id"] not in {product_id for product_id, _ in found}
+
+        await _until(out_of_stock_in_the_index)
+
+        # Deletion: gone from the index and the vocabulary.
+        deleted = events_pb2.ProductDeleted(product_id=product["id"], seller_id=product["seller_id"], sku="x")
+        await redis.xadd(stream, {"envelope": make_envelope("catalog", product["id"], deleted).SerializeToString()})
+
+        async def forgotten() -> bool:
+            return product["id"] not in catalog.search.index and "zanzibar" not in catalog.search.vocabulary
+
+        await _until(forgotten)
+    finally:
+        stop.set()
+        await asyncio.wait_for(following, timeout=3)
+        await redis.xtrim(stream, maxlen=0)
+        await redis.delete(stream)
+        await redis.aclose()
+
+
+async def test_following_survives_an_unreachable_redis(catalog: Catalog) -> None:
+    unreachable = Redis.from_url("redis://127.0.0.1:1", socket_connect_timeout=0.2)
+    stop = asyncio.Event()
+    following = asyncio.create_task(catalog.search.follow(unreachable, catalog.sessions, stop))
+    await asyncio.sleep(0.5)
+    assert not following.done()  # still retrying, not crashed
+    stop.set()
+    await asyncio.wait_for(following, timeout=3)
+    await unreachable.aclose()
+
+
+async def test_a_random_sample_of_titles_finds_itself(catalog: Catalog) -> None:
+    rng = random.Random(3)
+    active = sorted(r["id"] for r in catalog.rows.values() if r["status"] == "ACTIVE")
+    for product_id in rng.sample(active, 10):
+        title = catalog.rows[product_id]["title"]
+        for mode in MODES:
+            hits = await catalog.find(title, mode, limit=3)
+            assert product_id in {hit.product_id for hit in hits}, (mode, title)
