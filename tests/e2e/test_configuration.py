@@ -10,9 +10,15 @@ from pathlib import Path
 import pytest
 
 from services import registry
-from services.auth.settings import AuthSettings
-from services.kit.settings import DEFAULT_PORTS
-from services.launcher import CREDENTIALS_KEY_ENV, DATA_DIR_ENV, Infrastructure, service_environment, start_batches
+from services.kit.settings import DEFAULT_PORTS, ServiceSettings
+from services.launcher import (
+    CREDENTIALS_KEY_ENV,
+    DATA_DIR_ENV,
+    DEMO_CATALOG_ENV,
+    Infrastructure,
+    service_environment,
+    start_batches,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 # Fields a service fills in from prefixed variables (<SERVICE>_PORT, <SERVICE>_DATABASE_URL) in load().
@@ -31,11 +37,18 @@ def env_example() -> tuple[dict[str, str], set[str]]:
     return active, commented
 
 
+def settings_types() -> list[type[ServiceSettings]]:
+    """The settings of every service that exists."""
+    return [registry.definition(name).settings_type for name in registry.available()]
+
+
 def expected_variables() -> set[str]:
-    names = {name.upper() for name in AuthSettings.model_fields if name not in PER_SERVICE_FIELDS}
+    names: set[str] = set()
+    for settings_type in settings_types():
+        names |= {name.upper() for name in settings_type.model_fields if name not in PER_SERVICE_FIELDS}
     for service in registry.SERVICE_NAMES:
         names |= {f"{service.upper()}_PORT", f"{service.upper()}_DATABASE_URL"}
-    return names | {DATA_DIR_ENV, CREDENTIALS_KEY_ENV}
+    return names | {DATA_DIR_ENV, CREDENTIALS_KEY_ENV, DEMO_CATALOG_ENV}
 
 
 def test_env_example_lists_every_variable_and_nothing_else() -> None:
@@ -47,13 +60,14 @@ def test_env_example_lists_every_variable_and_nothing_else() -> None:
 
 def test_env_example_values_are_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     active, _ = env_example()
-    defaults = AuthSettings().model_dump()
+    defaults = {settings_type: settings_type().model_dump() for settings_type in settings_types()}
     for name, value in active.items():
         monkeypatch.setenv(name, value)
-    loaded = AuthSettings.load()
-    assert loaded.model_dump(exclude=PER_SERVICE_FIELDS) == {
-        key: value for key, value in defaults.items() if key not in PER_SERVICE_FIELDS
-    }
+    for settings_type, default in defaults.items():
+        loaded = settings_type.load()
+        assert loaded.model_dump(exclude=PER_SERVICE_FIELDS) == {
+            key: value for key, value in default.items() if key not in PER_SERVICE_FIELDS
+        }, settings_type.__name__
     for service, port in DEFAULT_PORTS.items():
         assert active[f"{service.upper()}_PORT"] == str(port)
 
