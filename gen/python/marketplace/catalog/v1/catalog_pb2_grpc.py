@@ -135,8 +135,8 @@ class CatalogServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetProduct(self, request, context):
-        """Returns one product. ACTIVE and INACTIVE products are visible to anyone; an ARCHIVED product only to
-        its seller. Access: public. Errors: NOT_FOUND.
+        """Returns one product. ACTIVE products are visible to anyone; INACTIVE and ARCHIVED ones only to their
+        seller, admins and other services (NOT_FOUND for everyone else). Access: public. Errors: NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -186,7 +186,7 @@ class CatalogServiceServicer:
     def AddProductImage(self, request, context):
         """Uploads an image (JPEG, PNG or WebP, at most 5 MB) and appends it to the product's images. The image
         store makes a thumbnail. Access: the product's seller. Errors: NOT_FOUND, PERMISSION_DENIED,
-        FAILED_PRECONDITION (reason TOO_MANY_IMAGES when the product already has 10 images, PRODUCT_ARCHIVED),
+        FAILED_PRECONDITION (reason TOO_MANY_IMAGES when the product already has 8 images, PRODUCT_ARCHIVED),
         UNAVAILABLE when the image store cannot be reached.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
