@@ -6,7 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,9 +19,9 @@ from marketplace.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from marketplace.common.v1 import money_pb2, roles_pb2
 from services.catalog.service import DEFINITION, MAX_MESSAGE_BYTES
 from services.catalog.settings import CatalogSettings
-from services.kit.migrate import migrate
-from services.kit.server import RunningService, started
+from services.kit.server import RunningService
 from tests.support.auth import Auth, StartAuth, bearer, service_token, start_auth
+from tests.support.serving import migrate_service, serving
 
 __all__ = ["Catalog", "StartCatalog", "catalog", "eventually", "start_auth", "start_catalog"]
 
@@ -108,42 +108,29 @@ async def start_catalog(
     infra: Any, fresh_database: Any, start_auth: StartAuth, tmp_path: Path
 ) -> AsyncIterator[StartCatalog]:
     """`catalog = await start_catalog(**setting_overrides)`: auth, a migrated catalog database, the service."""
-    exits: list[Any] = []
     auth: Auth | None = None
+    async with AsyncExitStack() as stack:
 
-    async def start(**overrides: Any) -> Catalog:
-        nonlocal auth
-        if auth is None:
-            auth = await start_auth()
-        url = overrides.pop("service_database_url", None) or await fresh_database("catalog")
-        assert DEFINITION.migrations is not None
-        await migrate(DEFINITION.migrations, url)
-        overrides.setdefault("catalog_image_dir", tmp_path / f"images-{uuid.uuid4().hex[:6]}")
-        settings = catalog_settings(infra.database_url, infra.redis_url, url, auth.running.address, **overrides)
-        context = _serving(settings, auth)
-        catalog = await context.__aenter__()
-        exits.append(context)
-        return catalog
+        async def start(**overrides: Any) -> Catalog:
+            nonlocal auth
+            if auth is None:
+                auth = await start_auth()
+            url = overrides.pop("service_database_url", None) or await fresh_database("catalog")
+            await migrate_service(DEFINITION, url)
+            overrides.setdefault("catalog_image_dir", tmp_path / f"images-{uuid.uuid4().hex[:6]}")
+            settings = catalog_settings(infra.database_url, infra.redis_url, url, auth.running.address, **overrides)
+            running, channel = await stack.enter_async_context(
+                serving(DEFINITION, settings, channel_options=CHANNEL_OPTIONS)
+            )
+            return Catalog(running, channel, catalog_pb2_grpc.CatalogServiceStub(channel), settings, auth)
 
-    yield start
-    for context in reversed(exits):
-        await context.__aexit__(None, None, None)
+        yield start
 
 
-@asynccontextmanager
-async def _serving(settings: CatalogSettings, auth: Auth) -> AsyncIterator[Catalog]:
-    async with started(DEFINITION, settings) as running:
-        channel = grpc.aio.insecure_channel(
-            running.address,
-            options=[
-                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ],
-        )
-        try:
-            yield Catalog(running, channel, catalog_pb2_grpc.CatalogServiceStub(channel), settings, auth)
-        finally:
-            await channel.close(None)
+CHANNEL_OPTIONS = (
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+)
 
 
 @pytest.fixture

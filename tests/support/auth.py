@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from hashlib import sha256
 from typing import Any
@@ -22,8 +22,8 @@ from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
 from marketplace.common.v1 import roles_pb2
 from services.auth.service import DEFINITION
 from services.auth.settings import AuthSettings
-from services.kit.migrate import migrate
-from services.kit.server import RunningService, started
+from services.kit.server import RunningService
+from tests.support.serving import migrate_service, serving
 
 CREDENTIALS_KEY = "test-service-credentials-key"
 PASSWORD = "correct horse battery"
@@ -119,31 +119,16 @@ StartAuth = Callable[..., Awaitable[Auth]]
 @pytest.fixture
 async def start_auth(infra: Any, fresh_database: Any) -> AsyncIterator[StartAuth]:
     """`auth = await start_auth(**setting_overrides)`: a migrated database and a running service."""
-    exits: list[Any] = []
+    async with AsyncExitStack() as stack:
 
-    async def start(**overrides: Any) -> Auth:
-        url = overrides.pop("service_database_url", None) or await fresh_database("auth")
-        assert DEFINITION.migrations is not None
-        await migrate(DEFINITION.migrations, url)
-        settings = auth_settings(infra.database_url, infra.redis_url, url, **overrides)
-        context = _serving(settings)
-        auth = await context.__aenter__()
-        exits.append(context)
-        return auth
+        async def start(**overrides: Any) -> Auth:
+            url = overrides.pop("service_database_url", None) or await fresh_database("auth")
+            await migrate_service(DEFINITION, url)
+            settings = auth_settings(infra.database_url, infra.redis_url, url, **overrides)
+            running, channel = await stack.enter_async_context(serving(DEFINITION, settings))
+            return Auth(running, channel, auth_pb2_grpc.AuthServiceStub(channel), settings)
 
-    yield start
-    for context in reversed(exits):
-        await context.__aexit__(None, None, None)
-
-
-@asynccontextmanager
-async def _serving(settings: AuthSettings) -> AsyncIterator[Auth]:
-    async with started(DEFINITION, settings) as running:
-        channel = grpc.aio.insecure_channel(running.address)
-        try:
-            yield Auth(running, channel, auth_pb2_grpc.AuthServiceStub(channel), settings)
-        finally:
-            await channel.close(None)
+        yield start
 
 
 @pytest.fixture
