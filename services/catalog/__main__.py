@@ -1,4 +1,4 @@
-"""`python -m services.catalog [serve]`: runs the catalog service. Each subcommand is one function below."""
+"""`python -m services.catalog [serve | import ... | demo]`. Each subcommand is one function below."""
 
 from __future__ import annotations
 
@@ -20,6 +20,14 @@ def import_catalog(args: argparse.Namespace) -> None:
     sys.exit(importer.main(args.arguments))
 
 
+def print_demo(args: argparse.Namespace) -> None:
+    import yaml
+
+    from services.catalog.demo import catalog_document
+
+    yaml.safe_dump(catalog_document(args.products), sys.stdout, sort_keys=False, allow_unicode=True, width=120)
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line; a new subcommand adds a subparser with `set_defaults(run=<function>)`."""
     root = argparse.ArgumentParser(prog="python -m services.catalog")
@@ -31,6 +39,9 @@ def parser() -> argparse.ArgumentParser:
     # The importer parses its own options (see `python -m services.catalog import --help`).
     importing.add_argument("arguments", nargs=argparse.REMAINDER)
     importing.set_defaults(run=import_catalog)
+    demo = commands.add_parser("demo", help="print the generated demo catalog in the import format")
+    demo.add_argument("--products", type=int, default=600, help="how many products (default 600)")
+    demo.set_defaults(run=print_demo)
     return root
 
 

@@ -36,3 +36,17 @@ def test_document_round_trips_through_yaml():
     document = catalog_document(50)
     assert yaml.safe_load(yaml.safe_dump(document, sort_keys=False)) == document
     assert document["currency"] == "USD"
+
+
+def test_demo_command_prints_an_importable_document():
+    import subprocess
+    import sys
+
+    printed = subprocess.run(
+        [sys.executable, "-m", "services.catalog", "demo", "--products", "20"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert yaml.safe_load(printed) == catalog_document(20)
