@@ -28,7 +28,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services import registry
-from services.kit.settings import DEFAULT_PORTS, database_name
+from services.kit.settings import DEFAULT_PORTS, SUPERVISOR_PID_ENV, database_name
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR_ENV = "MESH_DATA_DIR"
@@ -190,6 +190,8 @@ def service_environment(
     env["DATABASE_URL"] = infra.database_url
     env["REDIS_URL"] = infra.redis_url
     env.setdefault("AUTH_TARGET", dial_address(FIRST_SERVICE, environ))
+    # A service whose launcher is gone (even SIGKILLed) drains and exits instead of living on as an orphan.
+    env[SUPERVISOR_PID_ENV] = str(os.getpid())
     env.pop(CREDENTIALS_KEY_ENV, None)
     env.pop("SERVICE_CLIENT_SECRET", None)
     if name == FIRST_SERVICE:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -31,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.kit import clients, db
 from services.kit.interceptors import kit_interceptors
-from services.kit.settings import ServiceSettings
+from services.kit.settings import SUPERVISOR_PID_ENV, ServiceSettings
 from services.kit.tokens import RevocationList, TokenVerifier
 
 log = logging.getLogger("services.kit.server")
@@ -259,17 +260,35 @@ async def started(definition: ServiceDefinition, settings: ServiceSettings) -> A
         await task
 
 
+SUPERVISOR_CHECK_SECONDS = 1.0
+
+
+async def _watch_supervisor(supervisor_pid: int, stop: asyncio.Event) -> None:
+    """Stops the service when the process that started it is gone (even SIGKILLed): no orphaned services."""
+    while not stop.is_set():
+        if os.getppid() != supervisor_pid:
+            log.warning("the supervising process is gone: draining", extra={"fields": {"pid": supervisor_pid}})
+            stop.set()
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), SUPERVISOR_CHECK_SECONDS)
+
+
 async def serve(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> None:
-    """Serves until SIGTERM or SIGINT, then drains (the process's main coroutine)."""
+    """Serves until SIGTERM or SIGINT (or the supervising launcher's death), then drains."""
     settings = settings or definition.settings_type.load()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGTERM, signal.SIGINT)
     for signum in signals:
         loop.add_signal_handler(signum, stop.set)
+    supervisor = os.environ.get(SUPERVISOR_PID_ENV, "")
+    watchdog = asyncio.ensure_future(_watch_supervisor(int(supervisor), stop)) if supervisor.isdigit() else None
     try:
         await run_service(definition, settings, stop=stop)
     finally:
+        if watchdog is not None:
+            watchdog.cancel()
         for signum in signals:
             loop.remove_signal_handler(signum)
 

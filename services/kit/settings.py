@@ -24,6 +24,9 @@ DEFAULT_PORTS: dict[str, int] = {
     "buddy": 50058,
 }
 
+# Set by the launcher to its pid: a service whose launcher is gone drains and exits (no orphans).
+SUPERVISOR_PID_ENV = "MESH_SUPERVISOR_PID"
+
 
 class CommonSettings(BaseSettings):
     """Variables every service reads, unprefixed."""

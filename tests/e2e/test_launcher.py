@@ -131,6 +131,7 @@ def launch(tmp_path: Path):
                 "LOG_FORMAT": "text",
                 "AUTH_ARGON2_TIME_COST": "1",
                 "AUTH_ARGON2_MEMORY_COST_KIB": "1024",
+                "MESH_DEMO_CATALOG": "0",
             }
         )
         env.update({f"{name.upper()}_PORT": str(free_port()) for name in registry.SERVICE_NAMES})
@@ -174,7 +175,7 @@ def grpcurl(*args: str) -> str:
 
 
 def test_up_serves_every_service_and_ctrl_c_stops_everything(launch) -> None:
-    launched = launch()
+    launched = launch(MESH_DEMO_CATALOG="1")
     launched.wait_for(r"^auth is ready on ")
     launched.wait_for(r"^marketplace-mesh is up")
     addresses = launched.addresses()
@@ -203,9 +204,30 @@ def test_up_serves_every_service_and_ctrl_c_stops_everything(launch) -> None:
     refused = run_grpcurl("-d", wrong, auth, "marketplace.auth.v1.AuthService/IssueServiceToken")
     assert "Unauthenticated" in refused.stderr
 
+    if "catalog" in addresses:  # the first run loads the demo catalog
+        launched.wait_for(r"^created 600, updated 0, unchanged 0, skipped 0", timeout=120)
+        categories = json.loads(
+            grpcurl("-d", "{}", addresses["catalog"], "marketplace.catalog.v1.CatalogService/ListCategories")
+        )
+        assert len(categories["categories"]) >= 12
+
     assert launched.stop(signal.SIGINT) == 0
     assert "stopped." in launched.output()
     assert_nothing_left(launched, pids)
+
+
+def test_services_do_not_outlive_a_killed_launcher(launch) -> None:
+    launched = launch()
+    launched.wait_for(r"^marketplace-mesh is up")
+    services = {name: pid for name, pid in launched.pids().items() if name in registry.available()}
+
+    launched.process.kill()  # SIGKILL: the launcher cannot stop anything itself
+    launched.process.wait()
+
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while any(alive(pid) for pid in services.values()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [name for name, pid in services.items() if alive(pid)], launched.output()
 
 
 def test_a_service_that_dies_stops_the_stack_loudly(launch) -> None:
