@@ -121,8 +121,16 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):  # type: ignore[misc]
     async def GetProduct(
         self, request: catalog_pb2.GetProductRequest, context: Context
     ) -> catalog_pb2.GetProductResponse:
+        cache = self._deps.cache
+        cached: catalog_pb2.GetProductResponse | None = cache.get(request.id)
+        if cached is not None:
+            return cached  # an ACTIVE product: the same for every caller
+        generation = cache.generation(request.id)
         product = await handlers.get_product(self._deps, _caller(), request.id)
-        return catalog_pb2.GetProductResponse(product=product_message(product))
+        response = catalog_pb2.GetProductResponse(product=product_message(product))
+        if product.status == domain.ACTIVE:
+            cache.put(request.id, response, generation)
+        return response
 
     async def UpdateProduct(
         self, request: catalog_pb2.UpdateProductRequest, context: Context

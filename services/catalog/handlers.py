@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from marketplace.common.v1 import money_pb2
 from marketplace.events.v1 import events_pb2
 from services.catalog import domain
+from services.catalog.cache import ProductCache
 from services.catalog.domain import Caller, Product, ProductImage, Reservation, ReservationLine
 from services.catalog.images import EXTENSIONS, MAX_IMAGES_PER_PRODUCT, prepare_image
 from services.catalog.search import ProductSearch, SearchFilter
@@ -43,6 +44,29 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class _CatalogUnitOfWork(UnitOfWork):
+    """A unit of work that, once committed, drops the cached copies of the products its events are about."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], cache: ProductCache[Any]) -> None:
+        super().__init__(sessions, source="catalog", events=self._payload)
+        self._cache = cache
+        self._subjects: set[str] = set()
+
+    def _payload(self, event: Any) -> tuple[str, Message]:
+        subject, payload = event_payload(event)
+        self._subjects.add(subject)
+        return subject, payload
+
+    async def commit(self) -> None:
+        try:
+            await super().commit()
+        finally:
+            # Right after the commit, with no await in between: a read that loaded the old row cannot store it.
+            subjects, self._subjects = self._subjects, set()
+            for subject in subjects:
+                self._cache.invalidate(subject)
+
+
 @dataclass
 class Deps:
     settings: CatalogSettings
@@ -50,9 +74,11 @@ class Deps:
     search: ProductSearch
     images: ImageStorage
     clock: Callable[[], datetime] = field(default=_now)
+    # GetProduct's responses of ACTIVE products (see cache.py); any change committed here invalidates them.
+    cache: ProductCache[Any] = field(default_factory=ProductCache)
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions, source="catalog", events=event_payload)
+        return _CatalogUnitOfWork(self.sessions, self.cache)
 
     @property
     def low_stock_threshold(self) -> int:

@@ -2,9 +2,11 @@
 
 - Lexical: PostgreSQL full-text search on `products.search_document` (title weighted A, brand and category B,
   description C, attribute values D), ranked with `ts_rank_cd`. The query is `websearch_to_tsquery` of what
-  the caller typed OR-ed with a looser form: every word as a prefix (so "headph" matches) and, for a word the
-  catalog does not contain, its closest catalog words by trigram similarity (so "hedphones" matches
-  "headphones"). Products matching the whole query rank above those matching only part of it.
+  the caller typed OR-ed with a looser form: every word, the last one also as a prefix when the catalog does not
+  hold it whole (so "headph" matches as it is typed), and, for a word the catalog does not contain, its closest
+  catalog words by trigram similarity (so "hedphones" matches "headphones"). Products matching every word
+  (or a correction of it) rank above those matching only part of the query; only a bounded set of candidates
+  is ranked (see _WHOLE_SQL), so a search costs about the same however common its words are.
 - Typo tolerance uses trigram similarity computed in process (services/catalog/vocabulary.py), not pg_trgm:
   the embedded PostgreSQL the project runs on by default does not ship pg_trgm, and the catalog must not
   depend on an extension one of its supported databases lacks. The vocabulary is small (the words of
@@ -18,8 +20,9 @@ filter is never violated even if the in-process index lags an event behind; `mat
 fields that contain a query word or one of its corrections (as PostgreSQL's english text search matches
 them), plus "semantic" for a hit found by meaning.
 
-The index and the vocabulary are filled by `load()` at start and kept fresh by `follow()`, which tails the
-`events.catalog` stream (plain XREAD, not a consumer group: every catalog process keeps its own index).
+The index and the vocabulary are filled by `load()` at start and kept fresh by `apply_event()`, a handler of the
+process's one tail of `events.catalog` (services/kit/bus.py StreamTail: every catalog process sees every event
+and keeps its own index).
 """
 
 from __future__ import annotations
@@ -33,8 +36,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -42,7 +43,6 @@ from marketplace.events.v1 import envelope_pb2, events_pb2
 from services.catalog.embeddings import DIMENSIONS, Embedder, Vectors
 from services.catalog.vector_index import IndexedProduct, VectorFilter, VectorIndex
 from services.catalog.vocabulary import Vocabulary, words_of
-from services.kit.outbox import stream_for, wait_for_stop
 
 log = logging.getLogger(__name__)
 
@@ -54,19 +54,16 @@ MODES = (LEXICAL, SEMANTIC, HYBRID)
 RRF_K = 60
 # How far past the requested page each list of a hybrid search reaches before fusion.
 FUSION_DEPTH = 50
-# At most this many matches of each kind are ranked by a lexical search (see _LEXICAL_SQL).
-LEXICAL_CANDIDATES = 400
+# At most this many matches of each kind are ranked by a lexical search (see _WHOLE_SQL): whole matches with
+# every word in the title, whole matches, and (only when those do not fill the page) partial matches.
+LEXICAL_CANDIDATES = 300
+PARTIAL_CANDIDATES = 150
 QUERY_CACHE_SIZE = 512
 LOAD_PAGE_SIZE = 5000
-CATALOG_STREAM = stream_for("catalog")
-ENVELOPE_FIELD = b"envelope"
 # ts_rank_cd weights in the order {D, C, B, A}: attributes, description, brand/category, title.
 RANK_WEIGHTS = "ARRAY[0.1, 0.2, 0.4, 1.0]::float4[]"
 # Words shorter than this are matched whole, not as prefixes ("go" must not match "gooseneck").
 MIN_PREFIX_LENGTH = 3
-FOLLOW_BLOCK_MILLISECONDS = 500
-FOLLOW_BATCH = 200
-MAX_BACKOFF_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -94,9 +91,9 @@ class _Terms:
     """A query turned into full-text terms."""
 
     raw: str
-    loose: str  # the to_tsquery text: words as prefixes, corrections as whole words, OR-ed
+    loose: str  # the to_tsquery text: every word and correction, OR-ed
     every: str  # every word (or one of its corrections), AND-ed
-    every_in_title: str  # the same, each in the title (weight A)
+    words: int  # how many distinct words: with one, a match is a whole match
     meaning: str  # what the embedding is computed from: the query with each unknown word's best correction
 
     @property
@@ -137,32 +134,34 @@ def _filter_params(where: SearchFilter) -> dict[str, Any]:
 
 
 # Ranking every match costs time in proportion to the matches (a common word matches a tenth of the catalog),
-# so only a bounded set of candidates is ranked: the best-placed matches first (every word in the title), then
-# matches of every word anywhere, then any match. Products matching every word come first, then by rank
-# against the loose query; the score keeps that order (the rank squashed into [0, 1), plus 1 for every word).
-_LEXICAL_SQL = f"""
-    WITH q AS (
-        SELECT {_QUERY_SQL} AS loose,
-               to_tsquery('english', :every) AS every,
-               to_tsquery('english', :every_in_title) AS every_in_title
-    ),
-    candidates AS (
-        (SELECT p.id FROM products AS p, q WHERE p.search_document @@ q.every_in_title AND {{filters}} LIMIT :cap)
+# so only a bounded set of candidates is ranked (against the loose query). Products matching every word come
+# first: the candidates are those with every word in the title (the title's own GIN index), then those with
+# every word anywhere. Only when they do not fill the page does a second query rank a bounded set of products
+# matching part of the query. The score keeps that order: the rank squashed into [0, 1), plus 1 for every word.
+_TITLE_WORDS = "to_tsvector('english'::regconfig, p.title)"  # as indexed by ix_products_title_words
+_RANK = f"ts_rank_cd({RANK_WEIGHTS}, p.search_document, q.loose)"
+
+_WHOLE_SQL = f"""
+    WITH q AS (SELECT {_QUERY_SQL} AS loose, to_tsquery('english', :every) AS every)
+    SELECT id, rank FROM (
+        (SELECT p.id, {_RANK} AS rank FROM products AS p, q
+         WHERE {_TITLE_WORDS} @@ q.every AND {{filters}} LIMIT :cap)
         UNION
-        (SELECT p.id FROM products AS p, q WHERE p.search_document @@ q.every AND {{filters}} LIMIT :cap)
-        UNION
-        (SELECT p.id FROM products AS p, q WHERE p.search_document @@ q.loose AND {{filters}} LIMIT :cap)
-    ),
-    ranked AS (
-        SELECT p.id,
-               p.search_document @@ q.every AS whole,
-               ts_rank_cd({RANK_WEIGHTS}, p.search_document, q.loose) AS rank
-        FROM candidates JOIN products AS p ON p.id = candidates.id, q
-    )
-    SELECT id, rank / (1 + rank) + CASE WHEN whole THEN 1 ELSE 0 END AS score
-    FROM ranked
-    ORDER BY whole DESC, rank DESC, id
-    LIMIT :limit OFFSET :offset
+        (SELECT p.id, {_RANK} AS rank FROM products AS p, q
+         WHERE p.search_document @@ q.every AND {{filters}} LIMIT :cap)
+    ) AS candidates
+    ORDER BY rank DESC, id
+    LIMIT :limit
+"""  # noqa: S608 - constant SQL; every value is a bound parameter
+
+_PARTIAL_SQL = f"""
+    WITH q AS (SELECT {_QUERY_SQL} AS loose, to_tsquery('english', :every) AS every)
+    SELECT id, rank FROM (
+        SELECT p.id, {_RANK} AS rank FROM products AS p, q
+        WHERE p.search_document @@ q.loose AND NOT p.search_document @@ q.every AND {{filters}} LIMIT :cap
+    ) AS candidates
+    ORDER BY rank DESC, id
+    LIMIT :limit
 """  # noqa: S608 - constant SQL; every value is a bound parameter
 
 # Which fields of each page hit contain a query term; also re-checks the filters.
@@ -241,6 +240,7 @@ class ProductSearch:
             await asyncio.to_thread(self._apply_rows, rows)
             count += len(rows)
             after = rows[-1].id
+        await asyncio.to_thread(self._index.fit_projection)
         log.info("search index loaded", extra={"fields": {"products": count, "indexed": len(self._index)}})
 
     async def refresh_product(self, sessions: async_sessionmaker[AsyncSession], product_id: str) -> None:
@@ -278,46 +278,9 @@ class ProductSearch:
             else:
                 self._vocabulary.remove_product(row.id)
 
-    async def follow(
-        self,
-        redis: Redis,
-        sessions: async_sessionmaker[AsyncSession],
-        stop: asyncio.Event,
-        *,
-        stream: str = CATALOG_STREAM,
-    ) -> None:
-        """Tails `events.catalog` and applies product events to the index until `stop` is set.
-
-        Reads with plain XREAD from the stream's end as it was when following started. A Redis outage is
-        logged and retried with backoff; the position is kept, so events added meanwhile are still applied.
-        """
-        position: str | None = None
-        backoff = 0.1
-        while not stop.is_set():
-            try:
-                if position is None:
-                    position = await _stream_end(redis, stream)
-                replies = await redis.xread({stream: position}, count=FOLLOW_BATCH, block=FOLLOW_BLOCK_MILLISECONDS)
-                backoff = 0.1
-            except (RedisError, OSError) as error:
-                log.warning("search index cannot read events; retrying", extra={"fields": {"error": str(error)}})
-                if await wait_for_stop(stop, backoff):
-                    return
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
-                continue
-            for _stream, messages in replies or []:
-                for message_id, fields in messages:
-                    position = message_id.decode() if isinstance(message_id, bytes) else str(message_id)
-                    await self._apply_event(sessions, fields)
-
-    async def _apply_event(self, sessions: async_sessionmaker[AsyncSession], fields: Mapping[Any, Any]) -> None:
-        raw = fields.get(ENVELOPE_FIELD, fields.get(ENVELOPE_FIELD.decode()))
-        if not isinstance(raw, bytes):
-            log.warning("catalog event without a binary envelope; skipped")
-            return
-        envelope = envelope_pb2.Envelope()
+    async def apply_event(self, sessions: async_sessionmaker[AsyncSession], envelope: envelope_pb2.Envelope) -> None:
+        """A `StreamTail` handler: brings the index and the vocabulary up to date with one catalog event."""
         try:
-            envelope.ParseFromString(raw)
             kind = envelope.type
             if kind in (events_pb2.ProductCreated.DESCRIPTOR.full_name, events_pb2.ProductUpdated.DESCRIPTOR.full_name):
                 await self.refresh_product(sessions, envelope.subject)
@@ -370,28 +333,25 @@ class ProductSearch:
     def _terms(self, query: str) -> _Terms:
         alternatives: list[str] = []
         every: list[str] = []
-        every_in_title: list[str] = []
         seen: set[str] = set()
         meaning = query
-        for word in dict.fromkeys(words_of(query)):
+        words = list(dict.fromkeys(words_of(query)))
+        for position, word in enumerate(words, start=1):
             corrections = self._vocabulary.corrections(word)
             if corrections:
                 # Kept beside the typo: the model reads "hedphones headphones" as headphones.
                 meaning = f"{meaning} {corrections[0]}"
-            # Query words may be partial; corrections are whole catalog words.
-            forms = [f"{word}:*" if len(word) >= MIN_PREFIX_LENGTH else word, *corrections]
+            # The last word may be still being typed ("headph"): it also matches as a prefix, unless the catalog
+            # has it whole. Only the last: a prefix in the GIN index is many times dearer than a word.
+            typing = position == len(words) and len(word) >= MIN_PREFIX_LENGTH and word not in self._vocabulary
+            forms = [f"{word}:*" if typing else word, *corrections]
             every.append("(" + " | ".join(forms) + ")")
-            every_in_title.append("(" + " | ".join(f"{form}A" if ":" in form else f"{form}:A" for form in forms) + ")")
             for form in forms:
                 if form not in seen:
                     seen.add(form)
                     alternatives.append(form)
         return _Terms(
-            raw=query,
-            loose=" | ".join(alternatives),
-            every=" & ".join(every),
-            every_in_title=" & ".join(every_in_title),
-            meaning=meaning,
+            raw=query, loose=" | ".join(alternatives), every=" & ".join(every), words=len(words), meaning=meaning
         )
 
     async def _lexical(
@@ -399,19 +359,23 @@ class ProductSearch:
     ) -> list[tuple[str, float]]:
         if terms.empty:
             return []
-        statement = text(_LEXICAL_SQL.format(filters=_filter_sql(where)))
+        wanted = limit + offset
         params = {
             "raw": terms.raw,
             "loose": terms.loose,
             "every": terms.every,
-            "every_in_title": terms.every_in_title,
-            "cap": max(LEXICAL_CANDIDATES, limit + offset),
-            "limit": limit,
-            "offset": offset,
+            "cap": max(LEXICAL_CANDIDATES, wanted),
+            "limit": wanted,
             **_filter_params(where),
         }
-        rows = (await session.execute(statement, params)).all()
-        return [(row.id, float(row.score)) for row in rows]
+        filters = _filter_sql(where)
+        rows = (await session.execute(text(_WHOLE_SQL.format(filters=filters)), params)).all()
+        ranked = [(row.id, 1 + _squashed(row.rank)) for row in rows]
+        if len(ranked) < wanted and terms.words > 1:
+            params |= {"limit": wanted - len(ranked), "cap": max(PARTIAL_CANDIDATES, wanted - len(ranked))}
+            rows = (await session.execute(text(_PARTIAL_SQL.format(filters=filters)), params)).all()
+            ranked += [(row.id, _squashed(row.rank)) for row in rows]
+        return ranked[offset:]
 
     async def _semantic(self, query: str, where: SearchFilter, limit: int) -> list[tuple[str, float]]:
         vector = await self._query_vector(query)
@@ -469,6 +433,11 @@ class ProductSearch:
         return hits
 
 
+def _squashed(rank: float) -> float:
+    """A ts_rank_cd rank (≥ 0) mapped into [0, 1), order kept."""
+    return float(rank) / (1 + float(rank))
+
+
 def fuse(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> list[tuple[str, float]]:
     """Reciprocal rank fusion: each list gives an item 1 / (k + rank), rank counted from 1; best first."""
     scores: dict[str, float] = {}
@@ -487,12 +456,3 @@ def vector_from_bytes(data: bytes) -> Vectors:
     if vector.shape != (DIMENSIONS,):
         raise ValueError(f"stored embedding of {vector.size} values, expected {DIMENSIONS}")
     return vector
-
-
-async def _stream_end(redis: Redis, stream: str) -> str:
-    """The id of the stream's last entry ("0-0" when empty): XREAD from "$", pinned so no event slips by."""
-    last = await redis.xrevrange(stream, count=1)
-    if not last:
-        return "0-0"
-    message_id = last[0][0]
-    return message_id.decode() if isinstance(message_id, bytes) else str(message_id)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from pathlib import Path
+from typing import Any
 
 from marketplace.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from marketplace.events.v1.envelope_pb2 import Envelope
 from services.catalog import handlers
 from services.catalog.api import CatalogApi
+from services.catalog.cache import ProductCache
 from services.catalog.consumers import order_events_consumer
 from services.catalog.embeddings import Embedder
 from services.catalog.handlers import Deps
@@ -17,7 +21,8 @@ from services.catalog.settings import CatalogSettings
 from services.catalog.storage import open_image_backend
 from services.catalog.vector_index import VectorIndex
 from services.catalog.watch import ProductWatchers
-from services.kit.outbox import OutboxRelay, wait_for_stop
+from services.kit.bus import StreamTail
+from services.kit.outbox import OutboxRelay, stream_for, wait_for_stop
 from services.kit.server import Runtime, ServiceDefinition
 
 # A 5 MB image plus the rest of the request, with room to spare.
@@ -36,11 +41,18 @@ async def setup(runtime: Runtime) -> None:
     await search.load(sessions)
     images = await open_image_backend(settings)
     runtime.on_close(images.close)
-    deps = Deps(settings=settings, sessions=sessions, search=search, images=images.storage)
-    watchers = ProductWatchers(redis, sessions, queue_size=settings.catalog_watch_queue_size)
-
-    async def follow_search(stop: asyncio.Event) -> None:
-        await search.follow(redis, sessions, stop)
+    cache: ProductCache[catalog_pb2.GetProductResponse] = ProductCache(
+        max_entries=settings.catalog_product_cache_size, ttl_seconds=settings.catalog_product_cache_ttl_seconds
+    )
+    deps = Deps(settings=settings, sessions=sessions, search=search, images=images.storage, cache=cache)
+    # One tail of the catalog's events per process keeps everything in-process fresh, in this order: the
+    # product cache first (cheap), the search index, then the watchers (each sees every event; a failing one does
+    # not stop the rest). After a gap (start, Redis outage) the cache is cleared: it may have missed events.
+    tail = StreamTail(redis, stream_for("catalog"), on_gap=cache.clear)
+    watchers = ProductWatchers(sessions, tail.reading, queue_size=settings.catalog_watch_queue_size)
+    tail.add_handler(functools.partial(_invalidate_cached, cache))
+    tail.add_handler(functools.partial(search.apply_event, sessions))
+    tail.add_handler(watchers.on_event)
 
     async def release_expired(stop: asyncio.Event) -> None:
         while not await wait_for_stop(stop, settings.catalog_reservation_sweep_seconds):
@@ -49,11 +61,16 @@ async def setup(runtime: Runtime) -> None:
                 pass
 
     runtime.add_task("outbox-relay", OutboxRelay(runtime.engine, redis).run)
-    runtime.add_task("search-index", follow_search)
-    runtime.add_task("product-watchers", watchers.run)
+    runtime.add_task("catalog-events", tail.run)
     runtime.add_task("reservation-expiry", release_expired)
     runtime.add_task("order-events", order_events_consumer(deps, redis).run)
     catalog_pb2_grpc.add_CatalogServiceServicer_to_server(CatalogApi(deps, watchers), runtime.server)
+
+
+async def _invalidate_cached(cache: ProductCache[Any], envelope: Envelope) -> None:
+    # Every catalog event is about one product (its subject): created, updated, deleted or its stock changed.
+    if envelope.subject:
+        cache.invalidate(envelope.subject)
 
 
 DEFINITION = ServiceDefinition(

@@ -27,3 +27,7 @@ class CatalogSettings(ServiceSettings, ImageStorageSettings):
     catalog_order_events_group: str = "catalog"
     # Changes a WatchProduct stream may have waiting before the watcher is dropped as too slow.
     catalog_watch_queue_size: int = 64
+    # GetProduct's in-process cache of ACTIVE products: at most this many, each kept at most this long (a safety
+    # net; changes reach it through the catalog event stream at once). 0 entries turns it off.
+    catalog_product_cache_size: int = 50_000
+    catalog_product_cache_ttl_seconds: float = 30.0

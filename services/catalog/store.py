@@ -89,7 +89,17 @@ products = Table(
     UniqueConstraint("seller_id", "sku", name=SKU_CONSTRAINT),
     UniqueConstraint("seller_id", "request_id", name=REQUEST_CONSTRAINT),
     CheckConstraint("stock >= 0 AND reserved >= 0 AND reserved <= stock", name="products_stock_bounds"),
-    Index("ix_products_search_document", "search_document", postgresql_using="gin"),
+    # No pending list on the full-text indexes (migration 0002): a bulk load must not slow every search after it.
+    Index(
+        "ix_products_search_document", "search_document", postgresql_using="gin", postgresql_with={"fastupdate": "off"}
+    ),
+    # The title's words alone, for the lexical search's "every word in the title" candidates.
+    Index(
+        "ix_products_title_words",
+        text("to_tsvector('english'::regconfig, title)"),
+        postgresql_using="gin",
+        postgresql_with={"fastupdate": "off"},
+    ),
     Index("ix_products_status_category_price", "status", "category", "price_units"),
     Index("ix_products_seller", "seller_id", "created_at"),
     Index("ix_products_status_created", "status", "created_at", "id"),

@@ -1,10 +1,17 @@
 """An in-process index of product vectors for semantic search, with the browsing filters applied exactly.
 
-Brute force on purpose: at 100,000 products × 384 dimensions one query is a single matrix-vector product,
-always exact (memory-bound: it reads 150 MB, about 20 ms on a 2-core machine; a narrow filter reads only the
-rows it admits). The filters (category, seller, currency, price range, in stock, active) are evaluated on
-columns kept beside the vectors, so a filter can never be violated by an approximate search.
-The catalog fills it from the database at start and keeps it fresh from its product events.
+Brute force, in two passes. Scoring every full vector is memory-bound (100,000 × 384 float32 is 150 MB read
+per query, about 20 ms on a 2-core machine), so once the index is large it also keeps every vector projected on
+its REDUCED_DIMENSIONS principal components (fitted on the vectors themselves, 25 MB at 100,000): a coarse pass
+scores the reduced vectors, and the best RESCORED candidates are then scored exactly on the full vectors. The
+scores returned are always exact cosines; only recall is approximate (the true top ten are among the
+candidates for practically every query: tests/catalog/test_vector_index.py checks ≥ 90 % top-10 overlap).
+A narrow filter (few admitted rows) skips the coarse pass and scores its rows exactly.
+
+The filters (category, seller, currency, price range, in stock, active) are evaluated on columns kept beside
+the vectors, before either pass, so a filter can never be violated. The catalog fills the index from the
+database at start (then fits the projection) and keeps it fresh from its product events; a new vector is
+projected with the current projection, which is fitted again when the index has doubled since.
 """
 
 from __future__ import annotations
@@ -16,6 +23,16 @@ import numpy as np
 import numpy.typing as npt
 
 from services.catalog.embeddings import DIMENSIONS
+
+# The coarse pass: vectors projected on this many principal components (a fifth of the bytes of 384 float32).
+REDUCED_DIMENSIONS = 64
+# Below this many rows to score, exact scoring is as cheap as the coarse pass: no projection is used.
+COARSE_PASS_FROM = 20_000
+# At least this many coarse candidates (and RESCORE_FACTOR × the requested hits) are scored exactly.
+RESCORED = 512
+RESCORE_FACTOR = 16
+# The projection is fitted on at most this many vectors (a random sample beyond): enough for 64 components.
+FIT_SAMPLE = 20_000
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,12 @@ class VectorIndex:
         self._lock = threading.RLock()
         self._size = 0
         self._vectors = np.zeros((initial_capacity, dimensions), dtype=np.float32)
+        # The coarse-pass state: `_reduced[i]` is `(_vectors[i] - _mean) @ _basis`; empty until fitted.
+        self._reduced_dimensions = min(REDUCED_DIMENSIONS, dimensions)
+        self._basis: npt.NDArray[np.float32] | None = None
+        self._mean = np.zeros(dimensions, dtype=np.float32)
+        self._reduced = np.zeros((initial_capacity, self._reduced_dimensions), dtype=np.float32)
+        self._fitted_size = 0
         self._price = np.zeros(initial_capacity, dtype=np.int64)
         self._stock = np.zeros(initial_capacity, dtype=np.int64)
         self._active = np.zeros(initial_capacity, dtype=bool)
@@ -69,6 +92,11 @@ class VectorIndex:
     def __contains__(self, product_id: object) -> bool:
         return product_id in self._row_of
 
+    @property
+    def projected(self) -> bool:
+        """Whether searches make a coarse pass over reduced vectors first (a fitted projection exists)."""
+        return self._basis is not None
+
     def _code(self, value: str) -> int:
         code = self._codes.get(value)
         if code is None:
@@ -85,6 +113,7 @@ class VectorIndex:
             return bigger
 
         self._vectors = grown(self._vectors)  # type: ignore[assignment]
+        self._reduced = grown(self._reduced)  # type: ignore[assignment]
         self._price = grown(self._price)  # type: ignore[assignment]
         self._stock = grown(self._stock)  # type: ignore[assignment]
         self._active = grown(self._active)  # type: ignore[assignment]
@@ -109,6 +138,8 @@ class VectorIndex:
                 if vector.shape != (self._dimensions,):
                     raise ValueError(f"vector of shape {vector.shape}, expected ({self._dimensions},)")
                 self._vectors[row] = vector
+                if self._basis is not None:
+                    self._reduced[row] = (vector - self._mean) @ self._basis
             self._price[row] = product.price_units
             self._stock[row] = product.stock
             self._active[row] = product.active
@@ -133,6 +164,7 @@ class VectorIndex:
                 moved = self._ids[last]
                 for array in (
                     self._vectors,
+                    self._reduced,
                     self._price,
                     self._stock,
                     self._active,
@@ -165,21 +197,58 @@ class VectorIndex:
             mask &= self._currency[:size] == self._codes.get(where.currency, -1)
         return mask
 
+    def fit_projection(self) -> None:
+        """Fits the coarse pass's projection to the current vectors (a no-op while the index is small).
+
+        Called after a bulk load; upserts call it again once the index has doubled since the last fit.
+        Takes about 0.3 s at 100,000 vectors.
+        """
+        with self._lock:
+            size = self._size
+            if size < COARSE_PASS_FROM:
+                return
+            vectors = self._vectors[:size]
+            if size > FIT_SAMPLE:
+                sample = vectors[np.random.default_rng(size).choice(size, FIT_SAMPLE, replace=False)]
+            else:
+                sample = vectors
+            mean = sample.mean(axis=0, dtype=np.float64)
+            centred = (sample - mean).astype(np.float64)
+            # The principal components are the top eigenvectors of the covariance (eigh sorts ascending).
+            _, eigenvectors = np.linalg.eigh(centred.T @ centred)
+            basis = eigenvectors[:, ::-1][:, : self._reduced_dimensions]
+            self._mean = mean.astype(np.float32)
+            self._basis = np.ascontiguousarray(basis, dtype=np.float32)
+            self._reduced[:size] = (vectors - self._mean) @ self._basis
+            self._fitted_size = size
+
     def search(
         self, query: npt.NDArray[np.float32], limit: int, where: VectorFilter | None = None
     ) -> list[tuple[str, float]]:
         """The `limit` products most similar to `query` (cosine, best first) among those `where` admits."""
         with self._lock:
+            if self._size >= max(COARSE_PASS_FROM, 2 * self._fitted_size):
+                self.fit_projection()
             if self._size == 0 or limit <= 0:
                 return []
-            candidates = np.flatnonzero(self._mask(where or VectorFilter()))
+            query = query.astype(np.float32)
+            mask = self._mask(where or VectorFilter())
+            candidates = np.flatnonzero(mask)
             if candidates.size == 0:
                 return []
-            # The product reads every vector it touches (memory-bound): with a narrow filter, touch only those.
-            if candidates.size < self._size // 2:
-                candidate_scores = self._vectors[candidates] @ query.astype(np.float32)
+            rescored = max(RESCORED, RESCORE_FACTOR * limit)
+            if self._basis is not None and candidates.size > max(rescored, COARSE_PASS_FROM):
+                # Coarse pass over the reduced vectors; rows the filter rejects can never be picked.
+                coarse = self._reduced[: self._size] @ (self._basis.T @ query)
+                coarse[~mask] = -np.inf
+                candidates = np.sort(np.argpartition(-coarse, rescored - 1)[:rescored])
+                candidates = candidates[mask[candidates]]
+                candidate_scores = self._vectors[candidates] @ query
+            elif candidates.size < self._size // 2:
+                # Exact scores of the admitted rows only: a narrow filter reads few vectors.
+                candidate_scores = self._vectors[candidates] @ query
             else:
-                candidate_scores = (self._vectors[: self._size] @ query.astype(np.float32))[candidates]
+                candidate_scores = (self._vectors[: self._size] @ query)[candidates]
             if candidates.size > limit:
                 top = np.argpartition(-candidate_scores, limit - 1)[:limit]
             else:

@@ -1,4 +1,5 @@
-"""Redis Streams consumers: consumer groups, claim of stuck messages, bounded retries, dead letters, inbox.
+"""Redis Streams consumers: consumer groups, claim of stuck messages, bounded retries, dead letters, inbox;
+and broadcast tails (`StreamTail`) that every process reads in full.
 
 Each message carries one serialized `Envelope` in the field `envelope`. A handler runs in a unit of work whose
 transaction also inserts the (event id, group) inbox row, so an event is handled at most once per group even
@@ -17,7 +18,7 @@ from google.protobuf.message import DecodeError, Message
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 from marketplace.events.v1.envelope_pb2 import Envelope
 from services.kit.outbox import dead_letter_stream, record_inbox, wait_for_stop
@@ -210,3 +211,117 @@ class StreamConsumer:
             )
             pipeline.xack(self.stream, self.group, message_id)
             await pipeline.execute()
+
+
+# --- broadcast tails ------------------------------------------------------------------------------------------
+
+TailHandler = Callable[[Envelope], Awaitable[None]]  # (envelope)
+GapCallback = Callable[[], Awaitable[None] | None]
+
+
+class StreamTail:
+    """Follows `stream` from its end with plain XREAD: every process running a tail sees every event.
+
+    Unlike `StreamConsumer` there is no group, no acknowledgement and no inbox: a tail keeps in-process state fresh
+    (indexes, caches, fan-out to watchers). Each event's `Envelope` goes to every handler in registration order;
+    a handler that raises is logged and the others, and the tail, go on. A Redis outage is logged and retried
+    with backoff from the same position, so nothing the stream still holds is missed. `on_gap` callbacks run when
+    the tail starts without a position (its first read) and when it is back after an outage (a restarted Redis
+    may have lost events): whatever was derived from earlier events may be stale, so caches should be cleared.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        stream: str,
+        *,
+        block_ms: int = 500,
+        batch: int = 200,
+        max_backoff: float = 5.0,
+        on_gap: GapCallback | None = None,
+    ) -> None:
+        if redis.connection_pool.connection_kwargs.get("decode_responses"):
+            raise ValueError("the bus reads binary envelopes: use a Redis client without decode_responses")
+        self._redis = redis
+        self.stream = stream
+        self._block_ms = block_ms
+        self._batch = batch
+        self._max_backoff = max_backoff
+        self._handlers: list[TailHandler] = []
+        self._gap_callbacks: list[GapCallback] = [on_gap] if on_gap is not None else []
+        self.position: str | None = None
+        # Set once the tail has pinned its position: events added from then on reach the handlers.
+        self.reading = asyncio.Event()
+
+    def add_handler(self, handler: TailHandler) -> None:
+        self._handlers.append(handler)
+
+    def on_gap(self, callback: GapCallback) -> None:
+        """Adds a callback run whenever the tail (re)starts without a position."""
+        self._gap_callbacks.append(callback)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Tails until `stop` is set (the shape of `Runtime.add_task`)."""
+        backoff = 0.1
+        recovering = False
+        while not stop.is_set():
+            try:
+                if self.position is None:
+                    self.position = await self._stream_end()
+                    recovering = True
+                    self.reading.set()
+                replies = await self._redis.xread({self.stream: self.position}, count=self._batch, block=self._block_ms)
+                backoff = 0.1
+                if recovering:
+                    recovering = False
+                    await self._gap()
+            except (RedisError, OSError) as error:
+                log.warning(
+                    "cannot read %s; retrying in %.1f s",
+                    self.stream,
+                    backoff,
+                    extra={"fields": {"stream": self.stream, "error": str(error)}},
+                )
+                recovering = True
+                if await wait_for_stop(stop, backoff):
+                    return
+                backoff = min(backoff * 2, self._max_backoff)
+                continue
+            for _stream, messages in replies or []:
+                for message_id, fields in messages:
+                    self.position = message_id.decode() if isinstance(message_id, bytes) else str(message_id)
+                    await self._deliver(fields)
+
+    async def _stream_end(self) -> str:
+        """The id of the stream's last entry ("0-0" when empty): XREAD from "$", pinned so no event slips by."""
+        last = await self._redis.xrevrange(self.stream, count=1)
+        if not last:
+            return "0-0"
+        message_id = last[0][0]
+        return message_id.decode() if isinstance(message_id, bytes) else str(message_id)
+
+    async def _gap(self) -> None:
+        for callback in self._gap_callbacks:
+            try:
+                result = callback()
+                if result is not None:
+                    await result
+            except Exception:
+                log.exception("a gap callback of the tail of %s failed", self.stream)
+
+    async def _deliver(self, fields: Mapping[bytes, bytes]) -> None:
+        envelope = Envelope()
+        try:
+            envelope.ParseFromString(fields.get(ENVELOPE_FIELD, b""))
+        except DecodeError:
+            log.warning("malformed envelope on %s; skipped", self.stream)
+            return
+        for handler in self._handlers:
+            try:
+                await handler(envelope)
+            except Exception:
+                log.exception(
+                    "a handler of the tail of %s failed",
+                    self.stream,
+                    extra={"fields": {"event_id": envelope.id, "type": envelope.type}},
+                )

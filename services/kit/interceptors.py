@@ -16,6 +16,7 @@ request iterator (not `context.read()`), so that every message is validated.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import logging
@@ -83,7 +84,18 @@ class _Layer(ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
-        return _wrap(handler, handler_call_details.method, self)
+        method = handler_call_details.method
+        # The wrapped handler depends only on the method and the inner handler (the same object on every call
+        # once each layer reuses its own): built once, not on every RPC.
+        wrapped = self._wrapped.get(method)
+        if wrapped is None or wrapped[0] is not handler:
+            wrapped = (handler, _wrap(handler, method, self))
+            self._wrapped[method] = wrapped
+        return wrapped[1]
+
+    @functools.cached_property
+    def _wrapped(self) -> dict[str, tuple[Any, Any]]:
+        return {}
 
 
 def _as_stream(behavior: Callable[..., Any]) -> StreamBehavior:
@@ -173,6 +185,7 @@ class _Call:
     principal_token: object
     correlation_token: object
     code: grpc.StatusCode = grpc.StatusCode.OK
+    error: str = ""  # the exception type of a cancelled call that failed while unwinding
 
 
 def _incoming_correlation_id(context: Context) -> str:
@@ -236,6 +249,12 @@ class ErrorInterceptor(_Layer):
             # Cancellation or a closing stream: nothing can be sent any more.
             call.code = grpc.StatusCode.CANCELLED
             raise error
+        if _was_cancelled(context, error):
+            # The caller went away and the handler failed while unwinding (e.g. a database session interrupted
+            # mid-close): not an internal error. The RPC's own log line says CANCELLED and names the error.
+            call.code = grpc.StatusCode.CANCELLED
+            call.error = type(error).__name__
+            raise asyncio.CancelledError from error
         call.code = grpc.StatusCode.INTERNAL
         log.error(
             "unexpected error",
@@ -249,20 +268,43 @@ class ErrorInterceptor(_Layer):
         raise AssertionError("unreachable: abort raises")
 
     def _end(self, call: _Call) -> None:
-        principal = current_principal_or_none()
-        fields = {
-            "method": call.method,
-            "code": call.code.name,
-            "duration_ms": round((time.perf_counter() - call.started) * 1000, 3),
-            "subject": principal.subject if principal else "",
-            "correlation_id": call.correlation_id,
-        }
-        quiet = call.method.lstrip("/").rpartition("/")[0] in QUIET_SERVICES and call.code == grpc.StatusCode.OK
-        log.log(logging.DEBUG if quiet else logging.INFO, "rpc", extra={"fields": fields})
+        quiet = call.code == grpc.StatusCode.OK and call.method.lstrip("/").rpartition("/")[0] in QUIET_SERVICES
+        level = logging.DEBUG if quiet else logging.INFO
+        # Built only when it will be written: on the hot path of every RPC.
+        if log.isEnabledFor(level):
+            principal = current_principal_or_none()
+            fields = {
+                "method": call.method,
+                "code": call.code.name,
+                "duration_ms": round((time.perf_counter() - call.started) * 1000, 3),
+                "subject": principal.subject if principal else "",
+                "correlation_id": call.correlation_id,
+            }
+            if call.error:
+                fields["error"] = call.error
+            log.log(level, "rpc", extra={"fields": fields})
         # A stream closed from another context cannot reset; that context ends with the RPC anyway.
         with contextlib.suppress(ValueError):
             reset_principal(call.principal_token)
             reset_correlation_id(call.correlation_token)
+
+
+def _was_cancelled(context: Context, error: BaseException) -> bool:
+    """Whether the RPC was cancelled (the client cancelled, its deadline passed, the connection closed)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        return True
+    with contextlib.suppress(Exception):  # not every context implements it
+        if context.cancelled():
+            return True
+    cause: BaseException | None = error
+    for _ in range(8):  # the cancellation may be what the failing cleanup was handling
+        cause = cause.__context__ if cause is not None else None
+        if cause is None:
+            break
+        if isinstance(cause, asyncio.CancelledError):
+            return True
+    return False
 
 
 def _context_code(context: Context) -> grpc.StatusCode:
