@@ -7,7 +7,6 @@ from typing import Any
 import grpc
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
 from services.auth import domain, handlers
@@ -15,11 +14,10 @@ from services.auth.domain import Address, User
 from services.auth.handlers import ROLE_NAMES, ROLE_VALUES, Deps, SessionTokens
 from services.kit.errors import FieldViolation, InvalidArgument
 from services.kit.principal import current_principal
+from services.kit.protos import timestamp
 
 
 def _user(user: User) -> auth_pb2.User:
-    created = Timestamp()
-    created.FromDatetime(user.created_at)
     return auth_pb2.User(
         id=user.id,
         email=user.email,
@@ -27,7 +25,7 @@ def _user(user: User) -> auth_pb2.User:
         display_name=user.display_name,
         role=ROLE_VALUES[user.role],
         store_name=user.store_name,
-        create_time=created,
+        create_time=timestamp(user.created_at),
     )
 
 

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -44,6 +43,7 @@ from services.kit.errors import (
 )
 from services.kit.ids import new_id
 from services.kit.principal import Principal
+from services.kit.protos import timestamp
 from services.kit.tokens import RevocationList, TokenVerifier
 from services.kit.uow import UnitOfWork
 
@@ -129,12 +129,6 @@ def retired_key_lifetime(settings: AuthSettings) -> timedelta:
 # --- events -------------------------------------------------------------------------------------------------
 
 
-def _timestamp(moment: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
-
-
 def event_payload(event: Any) -> tuple[str, Message]:
     """Domain event -> (subject, payload message) for the outbox."""
     if isinstance(event, domain.UserRegistered):
@@ -150,7 +144,7 @@ def event_payload(event: Any) -> tuple[str, Message]:
             user_id=event.user_id,
             email=event.email,
             reset_token=event.reset_token,
-            expires_at=_timestamp(event.expires_at),
+            expires_at=timestamp(event.expires_at),
         )
     raise TypeError(f"no payload for {type(event).__name__}")
 

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.auth.domain import Address, PasswordResetRecord, RefreshTokenRecord, User
+from services.auth.domain import ADDRESS_FIELDS, Address, PasswordResetRecord, RefreshTokenRecord, User
 from services.auth.keys import SigningKey
 from services.kit.errors import AlreadyExists
 from services.kit.outbox import add_kit_tables
@@ -284,17 +284,7 @@ class PasswordResets:
 
 # --- addresses ----------------------------------------------------------------------------------------------
 
-_ADDRESS_COLUMNS = (
-    "recipient_name",
-    "line1",
-    "line2",
-    "city",
-    "region",
-    "postal_code",
-    "country_code",
-    "phone",
-    "is_default",
-)
+_ADDRESS_COLUMNS = ADDRESS_FIELDS  # the columns are named after the domain's fields
 
 
 class Addresses:

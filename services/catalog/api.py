@@ -11,10 +11,11 @@ from marketplace.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from marketplace.common.v1 import money_pb2
 from services.catalog import domain, handlers, store
 from services.catalog.domain import Product, ProductImage, ReservationLine
-from services.catalog.handlers import Deps, NewProduct, timestamp
+from services.catalog.handlers import Deps, NewProduct
 from services.catalog.store import ProductQuery
 from services.catalog.watch import ProductState, ProductWatchers
 from services.kit.principal import current_principal_or_none
+from services.kit.protos import timestamp
 
 Context = grpc.aio.ServicerContext[Any, Any]
 

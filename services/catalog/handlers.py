@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,11 +25,19 @@ from services.catalog.domain import Caller, Product, ProductImage, Reservation, 
 from services.catalog.images import EXTENSIONS, MAX_IMAGES_PER_PRODUCT, prepare_image
 from services.catalog.search import ProductSearch, SearchFilter
 from services.catalog.settings import CatalogSettings
-from services.catalog.storage import ImageStorage, StoredFile
+from services.catalog.storage import ImageStorage, ImageStorageError, StoredFile
 from services.catalog.store import NEWEST, SKU_CONSTRAINT, ProductQuery, Products, Reservations, encode_page_token
-from services.kit.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from services.kit.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    Unavailable,
+)
 from services.kit.ids import new_id
 from services.kit.principal import Principal
+from services.kit.protos import timestamp
 from services.kit.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -107,12 +114,6 @@ _STOCK_REASONS = {
     domain.RELEASED_STOCK: events_pb2.STOCK_CHANGE_REASON_RELEASED,
     domain.SOLD: events_pb2.STOCK_CHANGE_REASON_SOLD,
 }
-
-
-def timestamp(moment: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
 
 
 def _snapshot(product: Product) -> events_pb2.ProductSnapshot:
@@ -327,18 +328,23 @@ async def add_product_image(
     prepared = await asyncio.to_thread(prepare_image, content)
     image_id = new_id()
     base = f"products/{product_id}/{image_id}"
-    stored = await deps.images.put(
-        f"{base}{EXTENSIONS[prepared.content_type]}", prepared.content, prepared.content_type
-    )
     try:
-        thumbnail = await deps.images.put(
-            f"{base}-thumb{EXTENSIONS[prepared.thumbnail_content_type]}",
-            prepared.thumbnail,
-            prepared.thumbnail_content_type,
+        stored = await deps.images.put(
+            f"{base}{EXTENSIONS[prepared.content_type]}", prepared.content, prepared.content_type
         )
-    except BaseException:
-        await deps.images.delete(stored)
-        raise
+        try:
+            thumbnail = await deps.images.put(
+                f"{base}-thumb{EXTENSIONS[prepared.thumbnail_content_type]}",
+                prepared.thumbnail,
+                prepared.thumbnail_content_type,
+            )
+        except BaseException:
+            await deps.images.delete(stored)
+            raise
+    except ImageStorageError as error:
+        # The provider's words (which may name its configuration) stay in the log.
+        log.warning("the image store refused an upload", extra={"fields": {"error": str(error)}})
+        raise Unavailable("the image store is unavailable; try again later", reason="IMAGE_STORE_UNAVAILABLE") from None
     image = ProductImage(
         id=image_id,
         position=0,

@@ -59,6 +59,13 @@ class AlreadyExists(DomainError):
     reason = "ALREADY_EXISTS"
 
 
+class Unavailable(DomainError):
+    """Something the operation needs (an outside provider, a store) is down; retrying later may work
+    (UNAVAILABLE)."""
+
+    reason = "UNAVAILABLE"
+
+
 class RateLimited(DomainError):
     """Too many attempts; `retry_after_seconds` says when to come back (RESOURCE_EXHAUSTED)."""
 
