@@ -47,7 +47,7 @@ from services.kit.clients import ServiceToken, call, channel
 from services.kit.db import create_engine, session_factory
 from services.kit.errors import FailedPrecondition, InvalidArgument
 from services.kit.ids import new_id
-from services.kit.interceptors import ValidationInterceptor
+from services.kit.interceptors import RequestValidator
 from services.kit.uow import UnitOfWork
 
 DEFAULT_CURRENCY = "USD"
@@ -128,7 +128,7 @@ class EntryValidator:
     """Checks an entry as CreateProduct would: the kit's protovalidate check of a CreateProductRequest."""
 
     def __init__(self) -> None:
-        self._check = ValidationInterceptor().check
+        self._check = RequestValidator().check
 
     def problems(self, entry: CatalogEntry) -> list[str]:
         # Protobuf refuses out-of-range integers on assignment: report them like any other problem.

@@ -7,6 +7,8 @@ import functools
 from pathlib import Path
 from typing import Any
 
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # no type information shipped
+
 from marketplace.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from marketplace.events.v1.envelope_pb2 import Envelope
 from services.catalog import handlers
@@ -36,6 +38,9 @@ async def setup(runtime: Runtime) -> None:
     if runtime.engine is None or runtime.sessions is None or runtime.redis is None:
         raise RuntimeError("the catalog service needs its database and Redis")
     sessions, redis = runtime.sessions, runtime.redis
+    # The vector search's matrix products on one BLAS thread: a second one only waits for a core that
+    # PostgreSQL or the event loop holds (slower searches under load, measured).
+    threadpool_limits(limits=1, user_api="blas")
     embedder = await asyncio.to_thread(Embedder, threads=settings.catalog_embed_threads)
     search = ProductSearch(embedder, VectorIndex())
     await search.load(sessions)

@@ -14,6 +14,7 @@ from PIL import Image
 from marketplace.catalog.v1 import catalog_pb2
 from tests.catalog.conftest import Catalog
 from tests.kit.rpc.support import error_info, field_violations
+from tests.stubs.imagekit import ImageKitStub
 
 
 def jpeg_bytes(size: tuple[int, int] = (64, 48)) -> bytes:
@@ -89,3 +90,42 @@ async def test_gif_and_oversized_images_are_refused(catalog: Catalog) -> None:
     assert "content" in field_violations(too_big.value)
     assert await catalog.sql("SELECT count(*) FROM product_images") == [(0,)]
     assert [path for path in catalog.settings.catalog_image_dir.rglob("*") if path.is_file()] == []
+
+
+async def test_images_go_to_imagekit_when_it_is_configured(start_catalog) -> None:
+    with ImageKitStub(private_key="private_stub_key") as imagekit:
+        catalog = await start_catalog(
+            imagekit_private_key=imagekit.private_key,
+            imagekit_url_endpoint=imagekit.url_endpoint,
+            imagekit_base_url=imagekit.base_url,
+        )
+        seller, _ = await catalog.seller()
+        product = await catalog.create(seller)
+        photo = jpeg_bytes()
+
+        added = await catalog.stub.AddProductImage(add(product.id, photo), metadata=seller)
+
+        assert added.image.url.startswith(imagekit.url_endpoint)
+        status, body, _ = await asyncio.to_thread(fetch, added.image.url)
+        assert (status, body) == (200, photo)
+        assert not [path for path in catalog.settings.catalog_image_dir.rglob("*") if path.is_file()]
+
+
+async def test_an_unreachable_image_store_is_unavailable_and_writes_nothing(start_catalog) -> None:
+    with ImageKitStub(private_key="private_stub_key") as imagekit:
+        catalog = await start_catalog(
+            imagekit_private_key="not-the-key",
+            imagekit_url_endpoint=imagekit.url_endpoint,
+            imagekit_base_url=imagekit.base_url,
+        )
+        seller, _ = await catalog.seller()
+        product = await catalog.create(seller)
+
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await catalog.stub.AddProductImage(add(product.id, jpeg_bytes()), metadata=seller)
+
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert error_info(refused.value).reason == "IMAGE_STORE_UNAVAILABLE"
+        assert "IMAGEKIT" not in (refused.value.details() or "").upper()
+        shown = await catalog.stub.GetProduct(catalog_pb2.GetProductRequest(id=product.id), metadata=seller)
+        assert not shown.product.images
