@@ -11,7 +11,7 @@ from services.auth.api import AuthApi
 from services.auth.handlers import Deps, SigningKeyHolder, retired_key_lifetime
 from services.auth.passwords import Passwords
 from services.auth.settings import AuthSettings
-from services.kit.outbox import OutboxRelay, wait_for_stop
+from services.kit.outbox import wait_for_stop
 from services.kit.server import Runtime, ServiceDefinition
 from services.kit.tokens import RevocationList, TokenVerifier
 
@@ -62,7 +62,6 @@ async def setup(runtime: Runtime) -> None:
             await handlers.reload_signing_keys(deps)
 
     runtime.add_task("signing-keys", reload_keys)
-    runtime.add_task("outbox-relay", OutboxRelay(runtime.engine, runtime.redis).run)
     auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthApi(deps), runtime.server)
 
 

@@ -24,7 +24,7 @@ from services.catalog.storage import open_image_backend
 from services.catalog.vector_index import VectorIndex
 from services.catalog.watch import ProductWatchers
 from services.kit.bus import StreamTail
-from services.kit.outbox import OutboxRelay, stream_for, wait_for_stop
+from services.kit.outbox import stream_for, wait_for_stop
 from services.kit.server import Runtime, ServiceDefinition
 
 # A 5 MB image plus the rest of the request, with room to spare.
@@ -65,7 +65,6 @@ async def setup(runtime: Runtime) -> None:
             while await handlers.release_expired(deps) >= settings.catalog_reservation_sweep_batch:
                 pass
 
-    runtime.add_task("outbox-relay", OutboxRelay(runtime.engine, redis).run)
     runtime.add_task("catalog-events", tail.run)
     runtime.add_task("reservation-expiry", release_expired)
     runtime.add_task("order-events", order_events_consumer(deps, redis).run)

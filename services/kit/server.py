@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.kit import clients, db
 from services.kit.interceptors import kit_interceptors
+from services.kit.outbox import OutboxRelay
 from services.kit.settings import SUPERVISOR_PID_ENV, ServiceSettings
 from services.kit.tokens import RevocationList, TokenVerifier
 
@@ -57,6 +58,8 @@ class ServiceDefinition:
     uses_database: bool = True
     # Largest request or response message, in bytes; None: gRPC's default (4 MiB). The catalog takes 5 MB images.
     max_message_bytes: int | None = None
+    # The service writes events through the outbox: the kit runs its relay (needs the database and Redis).
+    publishes_events: bool = True
 
 
 class Runtime:
@@ -185,6 +188,8 @@ async def run_service(
         runtime.add_health_check("database", lambda: db.ping(engine, timeout=HEALTH_CHECK_TIMEOUT_SECONDS))
     if redis is not None:
         runtime.add_health_check("redis", lambda: _ping_redis(redis))
+    if definition.publishes_events and engine is not None and redis is not None:
+        runtime.add_task("outbox-relay", OutboxRelay(engine, redis).run)
 
     tasks: list[asyncio.Task[None]] = []
     started = False

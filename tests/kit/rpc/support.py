@@ -181,6 +181,7 @@ def probe_definition(
         grpc_services=[probe_pb2.DESCRIPTOR.services_by_name["ProbeService"]],
         setup=setup,
         uses_database=uses_database,
+        publishes_events=False,  # the probe has no outbox table
     )
 
 
