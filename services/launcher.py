@@ -311,39 +311,30 @@ def _stop_timeout(environ: Mapping[str, str]) -> float:
     return float(environ.get("DRAIN_GRACE_SECONDS", "") or 5.0) + STOP_MARGIN_SECONDS
 
 
-async def run_processes(
-    names: list[str], infra: Infrastructure, credentials_key: str, stop: asyncio.Event, environ: Mapping[str, str]
+async def supervise(
+    names: list[str],
+    start: Callable[[str], Awaitable[Member]],
+    members: list[Member],
+    stop: asyncio.Event,
+    infra: Infrastructure,
+    credentials_key: str,
+    environ: Mapping[str, str],
+    *,
+    single: bool,
 ) -> int:
-    members: list[Member] = []
-    processes: dict[str, asyncio.subprocess.Process] = {}
-
-    def ended(future: asyncio.Future[Any]) -> str:
-        return f"exited with code {future.result()}"
-
+    """Starts the services batch by batch (`start` makes one member and `members` collects them for the
+    caller's cleanup), waits until each serves, runs the extras, then watches until `stop` or a failure.
+    Returns the launcher's exit code."""
     try:
         for batch in start_batches(names):
             started: list[Member] = []
             for name in batch:
-                # Own session and process group: a Ctrl-C at the terminal reaches only the launcher, which then
-                # stops the services in order; killpg also reaches anything a service started.
-                process = await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    f"services.{name}",
-                    "serve",
-                    env=service_environment(name, environ, infra, credentials_key),
-                    cwd=REPO_ROOT,
-                    start_new_session=True,
-                )
-                processes[name] = process
-                member = Member(
-                    name, dial_address(name, environ), process.pid, asyncio.ensure_future(process.wait()), ended
-                )
+                member = await start(name)
                 started.append(member)
                 members.append(member)
             if not await watch(stop, members, _all_serving(started)):
                 return 0
-        announce(members, single=False)
+        announce(members, single=single)
         if await watch(stop, members, start_extras(members, infra, credentials_key, environ)):
             await watch(stop, members)
         return 0
@@ -353,6 +344,34 @@ async def run_processes(
     except TimeoutError as failure:
         shout(f"{failure}: stopping everything")
         return 1
+
+
+async def run_processes(
+    names: list[str], infra: Infrastructure, credentials_key: str, stop: asyncio.Event, environ: Mapping[str, str]
+) -> int:
+    members: list[Member] = []
+    processes: dict[str, asyncio.subprocess.Process] = {}
+
+    def ended(future: asyncio.Future[Any]) -> str:
+        return f"exited with code {future.result()}"
+
+    async def start(name: str) -> Member:
+        # Own session and process group: a Ctrl-C at the terminal reaches only the launcher, which then
+        # stops the services in order; killpg also reaches anything a service started.
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            f"services.{name}",
+            "serve",
+            env=service_environment(name, environ, infra, credentials_key),
+            cwd=REPO_ROOT,
+            start_new_session=True,
+        )
+        processes[name] = process
+        return Member(name, dial_address(name, environ), process.pid, asyncio.ensure_future(process.wait()), ended)
+
+    try:
+        return await supervise(names, start, members, stop, infra, credentials_key, environ, single=False)
     finally:
         await terminate(processes, timeout=_stop_timeout(environ))
 
@@ -411,30 +430,16 @@ async def run_single(
         error = future.exception()
         return f"failed: {error!r}" if error is not None else "returned"
 
+    async def start(name: str) -> Member:
+        definition = registry.definition(name)
+        settings = definition.settings_type.load()
+        if name != FIRST_SERVICE:
+            settings.service_client_secret = client_secret(credentials_key, name)
+        serving = asyncio.ensure_future(run_service(definition, settings, stop=services_stop))
+        return Member(name, dial_address(name, environ), os.getpid(), serving, ended)
+
     try:
-        for batch in start_batches(names):
-            started: list[Member] = []
-            for name in batch:
-                definition = registry.definition(name)
-                settings = definition.settings_type.load()
-                if name != FIRST_SERVICE:
-                    settings.service_client_secret = client_secret(credentials_key, name)
-                serving = asyncio.ensure_future(run_service(definition, settings, stop=services_stop))
-                member = Member(name, dial_address(name, environ), os.getpid(), serving, ended)
-                started.append(member)
-                members.append(member)
-            if not await watch(stop, members, _all_serving(started)):
-                return 0
-        announce(members, single=True)
-        if await watch(stop, members, start_extras(members, infra, credentials_key, environ)):
-            await watch(stop, members)
-        return 0
-    except ServiceEnded as failure:
-        shout(f"{failure.name} {failure.how} unexpectedly: stopping everything")
-        return 1
-    except TimeoutError as failure:
-        shout(f"{failure}: stopping everything")
-        return 1
+        return await supervise(names, start, members, stop, infra, credentials_key, environ, single=True)
     finally:
         services_stop.set()
         running = [member.finished for member in members]
