@@ -39,7 +39,7 @@ from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
 from marketplace.catalog.v1 import catalog_pb2
 from marketplace.common.v1 import money_pb2
 from services.catalog import demo, domain
-from services.catalog.handlers import event_payload
+from services.catalog.handlers import NewProduct, event_payload
 from services.catalog.search import ProductSearch, vector_bytes
 from services.catalog.settings import CatalogSettings
 from services.catalog.store import Products, products
@@ -58,18 +58,9 @@ class CatalogFileError(ValueError):
 
 
 @dataclass(frozen=True)
-class CatalogEntry:
-    """One valid product of the file, in the shape the catalog stores."""
+class CatalogEntry(NewProduct):
+    """One valid product of the file: what CreateProduct takes, and the line it came from."""
 
-    sku: str
-    title: str
-    description: str
-    category: str
-    brand: str
-    attributes: dict[str, str]
-    price_units: int
-    currency: str
-    stock: int
     line: int
 
 
