@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -26,7 +27,8 @@ import grpc.aio
 from google.protobuf.descriptor import ServiceDescriptor
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
+from grpc_reflection.v1alpha._async import ReflectionServicer
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -62,13 +64,33 @@ class ServiceDefinition:
     publishes_events: bool = True
 
 
+class HandlerRegistry:
+    """What servicers are added to (`add_XServicer_to_server(servicer, runtime.server)`): the server's handlers,
+    registered as generic handlers only.
+
+    The generated `add_..._to_server` registers each method twice: in a generic handler, and as a "registered
+    method". grpc.aio keeps one pending request per registered method and waits on all of them for every
+    incoming call, a cost in the number of methods paid by each RPC (about a tenth of the CPU of a cached
+    GetProduct with the catalog's methods, bench/README.md). The generic handler alone serves every method.
+    """
+
+    def __init__(self, server: grpc.aio.Server) -> None:
+        self._server = server
+
+    def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler[Any, Any]]) -> None:
+        self._server.add_generic_rpc_handlers(handlers)
+
+    def add_registered_method_handlers(self, service_name: str, method_handlers: dict[str, Any]) -> None:
+        """Ignored: the same handlers came through `add_generic_rpc_handlers` (see the class docstring)."""
+
+
 class Runtime:
     """What a service's `setup` builds on: the server, its connections, and hooks for tasks and checks."""
 
     def __init__(
         self,
         settings: ServiceSettings,
-        server: grpc.aio.Server,
+        server: HandlerRegistry,
         engine: AsyncEngine | None,
         sessions: async_sessionmaker[AsyncSession] | None,
         redis: Redis | None,
@@ -183,7 +205,8 @@ async def run_service(
     server = grpc.aio.server(
         interceptors=kit_interceptors(definition.name, lambda: _verifier_of(runtime)), options=options
     )
-    runtime = Runtime(settings, server, engine, sessions, redis, verifier)
+    registry = HandlerRegistry(server)
+    runtime = Runtime(settings, registry, engine, sessions, redis, verifier)
     if engine is not None:
         runtime.add_health_check("database", lambda: db.ping(engine, timeout=HEALTH_CHECK_TIMEOUT_SECONDS))
     if redis is not None:
@@ -196,9 +219,11 @@ async def run_service(
     try:
         await definition.setup(runtime)
         servicer = HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+        health_pb2_grpc.add_HealthServicer_to_server(servicer, registry)
         names = [service.full_name for service in definition.grpc_services]
-        reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+        reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
+            ReflectionServicer([*names, health.SERVICE_NAME, reflection.SERVICE_NAME]), registry
+        )
         port = server.add_insecure_port(f"{settings.grpc_host}:{settings.port}")
         monitor = _HealthMonitor(servicer, names, runtime)
         await monitor.update()
@@ -279,6 +304,14 @@ async def _watch_supervisor(supervisor_pid: int, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), SUPERVISOR_CHECK_SECONDS)
 
 
+def _freeze_startup_heap(_: RunningService) -> None:
+    """What start-up built (modules, the catalog's search index and model...) lives as long as the process: it
+    is moved out of the garbage collector's reach, so that full collections stop walking it again and again
+    under load. Only in a service's own process (tests start services many times in one process)."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> None:
     """Serves until SIGTERM or SIGINT (or the supervising launcher's death), then drains."""
     settings = settings or definition.settings_type.load()
@@ -290,7 +323,7 @@ async def serve(definition: ServiceDefinition, settings: ServiceSettings | None 
     supervisor = os.environ.get(SUPERVISOR_PID_ENV, "")
     watchdog = asyncio.ensure_future(_watch_supervisor(int(supervisor), stop)) if supervisor.isdigit() else None
     try:
-        await run_service(definition, settings, stop=stop)
+        await run_service(definition, settings, stop=stop, on_ready=_freeze_startup_heap)
     finally:
         if watchdog is not None:
             watchdog.cancel()
