@@ -100,3 +100,14 @@ def run(
                 if len(columns) >= 3 and columns[1] == "200":
                     latencies.append(int(columns[2]) / 1000.0)
     return Measurement(name, requests, failed, measured, latencies)
+
+
+def merged(runs: Sequence[Measurement]) -> Measurement:
+    """Several runs of one target as one: their requests, time and latencies together."""
+    return Measurement(
+        runs[0].name,
+        sum(run.requests for run in runs),
+        sum(run.failed for run in runs),
+        sum(run.seconds for run in runs),
+        [latency for run in runs for latency in run.latencies_ms],
+    )
