@@ -5,8 +5,9 @@ generated products with COPY, starts the real catalog service (`python -m servic
 process) and a do-nothing grpc.aio server (the ceiling, same process model), then measures each with h2load:
 the ceiling, GetProduct, and SearchProducts in lexical, semantic and hybrid mode over a rotating set of
 realistic queries. Each target gets a throughput run (many concurrent streams) and a latency run (one stream
-at a time: the service's own latency, no queueing), each at most `--seconds`. Everything listens on
-127.0.0.1 and stops by itself.
+at a time: the service's own latency, no queueing), each at most `--seconds`. GetProduct and the ceiling are
+measured alternately over `--rounds` rounds with the same run protocol, and their ratio is the median of the
+rounds'. Everything listens on 127.0.0.1 and stops by itself.
 
 Product text: the demo catalog's templates (services/catalog/demo.py) give a few thousand distinct base
 products; the N products are variants of them (a series name, another SKU, another price and stock), and a
