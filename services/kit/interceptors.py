@@ -80,6 +80,9 @@ PUBLIC_SERVICES = frozenset(
 # Not worth a log line each: probes call them every few seconds.
 QUIET_SERVICES = frozenset({"grpc.health.v1.Health"})
 
+# What another service's failure to answer looks like to its caller; any other status from it (e.g.
+# INVALID_ARGUMENT) means this service sent a bad call: a bug, INTERNAL.
+_DEPENDENCY_DOWN = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 _CORRELATION_HEADER = "x-request-id"
 _TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
 _SAFE_CORRELATION = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -420,6 +423,25 @@ class KitInterceptor(ServerInterceptor):
             call.code = grpc.StatusCode.CANCELLED
             call.error = type(error).__name__
             raise asyncio.CancelledError from error
+        if isinstance(error, grpc.aio.AioRpcError) and error.code() in _DEPENDENCY_DOWN:
+            # A service this call needs did not answer: the caller may retry later, so UNAVAILABLE rather than
+            # INTERNAL. Only the code goes out, never the other service's message.
+            call.code = grpc.StatusCode.UNAVAILABLE
+            call.error = f"dependency {error.code().name}"
+            log.warning(
+                "a dependency is unavailable",
+                extra={
+                    "fields": {
+                        "method": method.name,
+                        "correlation_id": call.correlation_id,
+                        "dependency_code": error.code().name,
+                        "dependency_details": error.details() or "",
+                    }
+                },
+            )
+            unavailable = errors.Unavailable(f"a service this call needs is unavailable (ref {call.correlation_id})")
+            status = rpc_status.to_status(error_status(unavailable, self._service))
+            await context.abort(status.code, status.details, status.trailing_metadata)
         call.code = grpc.StatusCode.INTERNAL
         log.error(
             "unexpected error",

@@ -38,4 +38,5 @@ async def probe(infra, signing_keys) -> AsyncIterator[Probe]:
         started(probe_definition(servicer, jwks), settings) as service,
         grpc.aio.insecure_channel(service.address) as channel,
     ):
+        servicer.own_address = service.address
         yield Probe(service, servicer, jwks, key, next_key, probe_pb2_grpc.ProbeServiceStub(channel), channel)

@@ -103,6 +103,7 @@ FAILURES: dict[int, Exception] = {
 
 class ProbeServicer(probe_pb2_grpc.ProbeServiceServicer):  # type: ignore[misc]
     def __init__(self) -> None:
+        self.own_address = ""  # set once serving: the "other service" a dependency failure calls
         self.calls: Counter[str] = Counter()
         self.received: list[str] = []
 
@@ -136,7 +137,16 @@ class ProbeServicer(probe_pb2_grpc.ProbeServiceServicer):  # type: ignore[misc]
 
     async def Fail(self, request, context):
         self.calls["Fail"] += 1
+        if request.kind == probe_pb2.FAILURE_KIND_DEPENDENCY_UNAVAILABLE:
+            await self._call_another_service("127.0.0.1:1", probe_pb2.FAILURE_KIND_NOT_FOUND)  # nothing listens
+        if request.kind == probe_pb2.FAILURE_KIND_DEPENDENCY_REFUSED:
+            await self._call_another_service(self.own_address, probe_pb2.FAILURE_KIND_INVALID_ARGUMENT)
         raise FAILURES[request.kind]
+
+    async def _call_another_service(self, address: str, kind: probe_pb2.FailureKind) -> None:
+        """A real outgoing gRPC call, as a service makes to another (here: a closed port, or this server)."""
+        async with grpc.aio.insecure_channel(address) as channel:
+            await probe_pb2_grpc.ProbeServiceStub(channel).Fail(probe_pb2.FailRequest(kind=kind), timeout=5)
 
     async def CountUp(self, request, context):
         self.calls["CountUp"] += 1

@@ -74,6 +74,27 @@ async def test_unexpected_exception_is_internal_with_a_reference_and_nothing_els
     assert logged and "SELECT secret" in str(logged[0].exc_info[1])
 
 
+async def test_an_unreachable_dependency_is_unavailable_not_internal(probe, caplog):
+    caplog.set_level(logging.INFO, logger="services.kit.rpc")
+    error = await fail(probe, probe_pb2.FAILURE_KIND_DEPENDENCY_UNAVAILABLE)
+    assert error.code() == grpc.StatusCode.UNAVAILABLE
+    assert error.details().startswith("a service this call needs is unavailable (ref ")
+    assert error_info(error).reason == "UNAVAILABLE"
+    assert "127.0.0.1:1" not in error.details() + repr(error.trailing_metadata())
+    warned = [r for r in caplog.records if r.getMessage() == "a dependency is unavailable"]
+    assert warned and warned[0].fields["dependency_code"] == "UNAVAILABLE"
+    outer = [r.fields for r in caplog.records if r.getMessage() == "rpc" and r.fields["code"] == "UNAVAILABLE"]
+    assert outer and outer[-1]["method"] == "/marketplace.testing.v1.ProbeService/Fail"
+
+
+async def test_a_dependency_refusing_the_call_is_an_internal_error(probe):
+    # This service sent the other one a bad request: a bug here, not something the caller can fix or retry.
+    error = await fail(probe, probe_pb2.FAILURE_KIND_DEPENDENCY_REFUSED)
+    assert error.code() == grpc.StatusCode.INTERNAL
+    assert error.details().startswith("internal error (ref ")
+    assert "bad dates" not in error.details()
+
+
 async def test_every_rpc_is_logged_with_method_code_and_subject(probe, caplog):
     caplog.set_level(logging.INFO, logger="services.kit.rpc")
     await fail(probe, probe_pb2.FAILURE_KIND_NOT_FOUND)

@@ -22,6 +22,8 @@ class FailureKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FAILURE_KIND_RATE_LIMITED: _ClassVar[FailureKind]
     FAILURE_KIND_INVALID_ARGUMENT: _ClassVar[FailureKind]
     FAILURE_KIND_UNEXPECTED: _ClassVar[FailureKind]
+    FAILURE_KIND_DEPENDENCY_UNAVAILABLE: _ClassVar[FailureKind]
+    FAILURE_KIND_DEPENDENCY_REFUSED: _ClassVar[FailureKind]
 FAILURE_KIND_UNSPECIFIED: FailureKind
 FAILURE_KIND_NOT_FOUND: FailureKind
 FAILURE_KIND_PERMISSION_DENIED: FailureKind
@@ -32,6 +34,8 @@ FAILURE_KIND_ALREADY_EXISTS: FailureKind
 FAILURE_KIND_RATE_LIMITED: FailureKind
 FAILURE_KIND_INVALID_ARGUMENT: FailureKind
 FAILURE_KIND_UNEXPECTED: FailureKind
+FAILURE_KIND_DEPENDENCY_UNAVAILABLE: FailureKind
+FAILURE_KIND_DEPENDENCY_REFUSED: FailureKind
 
 class Caller(_message.Message):
     __slots__ = ("subject", "kind", "roles", "scopes", "actor")
