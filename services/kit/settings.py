@@ -46,7 +46,11 @@ class CommonSettings(BaseSettings):
     otel_exporter_otlp_endpoint: str = ""
     log_level: str = "INFO"
     log_format: str = "json"  # json | text
-    # Seconds a draining server waits for RPCs in flight after SIGTERM.
+    # Seconds a draining server keeps serving after it turned NOT_SERVING, before it refuses new calls: time
+    # for load balancers and Envoy's health checks to notice and send elsewhere (0 on one machine; a few
+    # seconds behind a balancer that polls).
+    drain_notice_seconds: float = 0.0
+    # Seconds a draining server then waits for RPCs in flight.
     drain_grace_seconds: float = 5.0
 
 

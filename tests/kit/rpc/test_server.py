@@ -103,6 +103,22 @@ async def test_health_is_not_serving_while_draining(probe):
     watch.cancel()
 
 
+async def test_a_draining_server_keeps_serving_for_the_notice_period(infra):
+    settings = ProbeSettings(redis_url=infra.redis_url, port=0, drain_notice_seconds=1.5, drain_grace_seconds=0.5)
+    async with (
+        started(probe_definition(ProbeServicer(), None), settings) as service,
+        grpc.aio.insecure_channel(service.address) as channel,
+    ):
+        service.stop.set()
+        await wait_for_health(channel, NOT_SERVING)
+        # Told NOT_SERVING, yet still answering: a balancer that has not polled yet loses no call.
+        stub = probe_pb2_grpc.ProbeServiceStub(channel)
+        await stub.PublicPing(probe_pb2.PublicPingRequest(), timeout=1)
+        await asyncio.sleep(1.8)
+        with pytest.raises(grpc.aio.AioRpcError):
+            await stub.PublicPing(probe_pb2.PublicPingRequest(), timeout=1)
+
+
 async def test_drain_lets_a_call_in_flight_finish(probe):
     token = probe.key.mint()
     call = probe.stub.Chat(metadata=bearer(token), timeout=10)
