@@ -430,13 +430,6 @@ def _search_offset(token: str, fingerprint: str) -> int:
     return offset
 
 
-def _matches_extra(product: Product, query: ProductQuery) -> bool:
-    """The filters the search index does not apply itself (brand, attributes)."""
-    if query.brand and product.brand.lower() != query.brand.lower():
-        return False
-    return all(product.attributes.get(key) == value for key, value in query.attributes)
-
-
 _SORT_KEYS: dict[str, tuple[Callable[[Hit], Any], bool]] = {
     "newest": (lambda hit: (hit.product.created_at, hit.product.id), True),
     "price_asc": (lambda hit: (hit.product.price_units, hit.product.id), False),
@@ -459,6 +452,8 @@ async def search_products(
         max_price_units=query.max_price_units,
         currency=query.currency or None,
         in_stock_only=query.in_stock,
+        brand=query.brand or None,
+        attributes=dict(query.attributes),
     )
     by_relevance = order == "relevance"
     async with deps.sessions() as session:
@@ -474,9 +469,7 @@ async def search_products(
     hits = [
         Hit(products[hit.product_id], hit.score, list(hit.matched_fields))
         for hit in found
-        if hit.product_id in products
-        and products[hit.product_id].status == domain.ACTIVE
-        and _matches_extra(products[hit.product_id], query)
+        if hit.product_id in products and products[hit.product_id].status == domain.ACTIVE
     ]
     if not by_relevance:
         key, descending = _SORT_KEYS[order]

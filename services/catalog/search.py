@@ -28,6 +28,7 @@ and keeps its own index).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 from collections import OrderedDict
@@ -52,8 +53,20 @@ HYBRID = "hybrid"
 MODES = (LEXICAL, SEMANTIC, HYBRID)
 
 RRF_K = 60
-# How far past the requested page each list of a hybrid search reaches before fusion.
-FUSION_DEPTH = 50
+# How deep each list of a hybrid search reaches before fusion: the same depth for every page up to it, so
+# the fused order, and with it the pages, do not shift as a caller pages on (a depth that grew with the
+# offset would move products between pages). Deeper pages use the next tier (twice as deep).
+FUSION_DEPTH = 100
+
+
+def fusion_depth(hits_needed: int) -> int:
+    """The depth tier that holds the first `hits_needed` fused hits."""
+    depth = FUSION_DEPTH
+    while depth < hits_needed:
+        depth *= 2
+    return depth
+
+
 # At most this many matches of each kind are ranked by a lexical search (see _WHOLE_SQL): whole matches with
 # every word in the title, whole matches, and (only when those do not fill the page) partial matches.
 LEXICAL_CANDIDATES = 300
@@ -77,6 +90,8 @@ class SearchFilter:
     currency: str | None = None
     in_stock_only: bool = False
     include_inactive: bool = False
+    brand: str | None = None  # case-insensitive
+    attributes: Mapping[str, str] = field(default_factory=dict)  # every pair, exact (as ListProducts)
 
 
 @dataclass(frozen=True)
@@ -119,6 +134,10 @@ def _filter_sql(where: SearchFilter) -> str:
         conditions.append("p.price_units <= :max_price")
     if where.in_stock_only:
         conditions.append("p.stock - p.reserved > 0")
+    if where.brand is not None:
+        conditions.append("lower(p.brand) = lower(:brand)")
+    if where.attributes:
+        conditions.append("p.attributes @> CAST(:attributes AS jsonb)")
     return " AND ".join(conditions)
 
 
@@ -129,6 +148,8 @@ def _filter_params(where: SearchFilter) -> dict[str, Any]:
         "currency": where.currency,
         "min_price": where.min_price_units,
         "max_price": where.max_price_units,
+        "brand": where.brand,
+        "attributes": json.dumps(dict(where.attributes)) if where.attributes else None,
     }
     return {name: value for name, value in values.items() if value is not None}
 
@@ -267,6 +288,8 @@ class ProductSearch:
                 stock=row.available,
                 active=row.status == "ACTIVE",
                 currency=row.currency,
+                brand=row.brand,
+                attributes={str(key): str(value) for key, value in attributes.items()},
             )
             if row.embedding is not None:
                 self._index.upsert(product, vector_from_bytes(row.embedding))
@@ -320,7 +343,7 @@ class ProductSearch:
             found = await self._semantic(terms.meaning, filter, limit + offset)
             page = [(product_id, score, True) for product_id, score in found[offset:]]
         else:
-            depth = limit + offset + FUSION_DEPTH
+            depth = fusion_depth(limit + offset)
             lexical_task = self._lexical(session, terms, filter, limit=depth, offset=0)
             lexical, semantic = await asyncio.gather(lexical_task, self._semantic(terms.meaning, filter, depth))
             fused = fuse([[product_id for product_id, _ in lexical], [product_id for product_id, _ in semantic]])
@@ -387,6 +410,8 @@ class ProductSearch:
             currency=where.currency,
             in_stock_only=where.in_stock_only,
             include_inactive=where.include_inactive,
+            brand=where.brand,
+            attributes=where.attributes,
         )
         return await asyncio.to_thread(self._index.search, vector, limit, vector_filter)
 

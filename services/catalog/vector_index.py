@@ -17,7 +17,8 @@ projected with the current projection, which is fitted again when the index has 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +47,8 @@ class IndexedProduct:
     stock: int  # units buyers can still order (stock minus reserved): what "in stock" looks at
     active: bool
     currency: str = ""
+    brand: str = ""
+    attributes: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ class VectorFilter:
     currency: str | None = None
     in_stock_only: bool = False
     include_inactive: bool = False
+    brand: str | None = None  # case-insensitive
+    attributes: Mapping[str, str] = field(default_factory=dict)  # every pair, exact
 
 
 class VectorIndex:
@@ -81,6 +86,11 @@ class VectorIndex:
         self._category = np.zeros(initial_capacity, dtype=np.int32)
         self._seller = np.zeros(initial_capacity, dtype=np.int32)
         self._currency = np.zeros(initial_capacity, dtype=np.int32)
+        self._brand = np.zeros(initial_capacity, dtype=np.int32)
+        # Attribute filters: the rows holding each "key=value" pair (few pairs per product, so an inverted
+        # index is small), and each row's pairs, to keep it right when a row changes or moves.
+        self._rows_with: dict[tuple[str, str], set[int]] = {}
+        self._pairs: list[tuple[tuple[str, str], ...]] = []
         self._ids: list[str] = []
         self._row_of: dict[str, int] = {}
         # Categories and sellers are stored as small integer codes so filtering is a vector comparison.
@@ -120,6 +130,7 @@ class VectorIndex:
         self._category = grown(self._category)  # type: ignore[assignment]
         self._seller = grown(self._seller)  # type: ignore[assignment]
         self._currency = grown(self._currency)  # type: ignore[assignment]
+        self._brand = grown(self._brand)  # type: ignore[assignment]
 
     def upsert(self, product: IndexedProduct, vector: npt.NDArray[np.float32] | None = None) -> None:
         """Adds or updates a product. Without a vector, only the filter fields of a known product change."""
@@ -133,6 +144,7 @@ class VectorIndex:
                 row = self._size
                 self._size += 1
                 self._ids.append(product.product_id)
+                self._pairs.append(())
                 self._row_of[product.product_id] = row
             if vector is not None:
                 if vector.shape != (self._dimensions,):
@@ -146,6 +158,18 @@ class VectorIndex:
             self._category[row] = self._code(product.category)
             self._seller[row] = self._code(product.seller_id)
             self._currency[row] = self._code(product.currency)
+            self._brand[row] = self._code(product.brand.lower())
+            self._set_pairs(row, tuple(sorted(product.attributes.items())))
+
+    def _set_pairs(self, row: int, pairs: tuple[tuple[str, str], ...]) -> None:
+        for pair in self._pairs[row]:
+            rows = self._rows_with[pair]
+            rows.discard(row)
+            if not rows:
+                del self._rows_with[pair]
+        for pair in pairs:
+            self._rows_with.setdefault(pair, set()).add(row)
+        self._pairs[row] = pairs
 
     def update_stock(self, product_id: str, stock: int) -> None:
         with self._lock:
@@ -171,10 +195,17 @@ class VectorIndex:
                     self._category,
                     self._seller,
                     self._currency,
+                    self._brand,
                 ):
                     array[row] = array[last]
+                moved_pairs = self._pairs[last]
+                self._set_pairs(last, ())
+                self._set_pairs(row, moved_pairs)
                 self._ids[row] = moved
                 self._row_of[moved] = row
+            else:
+                self._set_pairs(row, ())
+            self._pairs.pop()
             self._ids.pop()
             self._size -= 1
 
@@ -195,6 +226,13 @@ class VectorIndex:
             mask &= self._seller[:size] == self._codes.get(where.seller_id, -1)
         if where.currency is not None:
             mask &= self._currency[:size] == self._codes.get(where.currency, -1)
+        if where.brand is not None:
+            mask &= self._brand[:size] == self._codes.get(where.brand.lower(), -1)
+        for pair in where.attributes.items():
+            rows = self._rows_with.get(pair, ())
+            holding = np.zeros(size, dtype=bool)
+            holding[np.fromiter(rows, dtype=np.int64, count=len(rows))] = True
+            mask &= holding
         return mask
 
     def fit_projection(self) -> None:

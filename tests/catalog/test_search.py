@@ -243,6 +243,8 @@ def admits(row: dict[str, Any], where: SearchFilter) -> bool:
         and (where.min_price_units is None or row["price_units"] >= where.min_price_units)
         and (where.max_price_units is None or row["price_units"] <= where.max_price_units)
         and (not where.in_stock_only or row["stock"] - row["reserved"] > 0)
+        and (where.brand is None or row["brand"].lower() == where.brand.lower())
+        and all(row["attributes"].get(key) == value for key, value in where.attributes.items())
     )
 
 
@@ -291,6 +293,10 @@ FILTERS = [
     SearchFilter(in_stock_only=True, include_inactive=True),
     SearchFilter(category="kitchen", min_price_units=2000, currency="USD", in_stock_only=True),
     SearchFilter(category="no-such-category"),
+    SearchFilter(brand="northfold"),  # brands match whatever their case
+    SearchFilter(attributes={"color": "black"}),
+    SearchFilter(attributes={"color": "black", "gender": "unisex"}, in_stock_only=True),
+    SearchFilter(brand="Summit & Co", attributes={"color": "green"}),
 ]
 QUERIES = ["headphones", "warm jacket for winter", "black", "coffee", "hikng boots", "gift for a child", "steel"]
 
@@ -306,6 +312,33 @@ async def test_filters_are_never_violated(catalog: Catalog) -> None:
         if where.category == "no-such-category":
             assert hits == []
     assert checked > 1000  # the filters were exercised on many hits, not vacuously
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("query", "where"),
+    [
+        ("Northfold", SearchFilter(brand="NORTHFOLD")),
+        ("black", SearchFilter(attributes={"color": "black"})),
+        ("Alpenglow black", SearchFilter(brand="alpenglow", attributes={"color": "black"})),
+    ],
+)
+async def test_brand_and_attribute_filters_page_through_every_match(
+    catalog: Catalog, mode: str, query: str, where: SearchFilter
+) -> None:
+    # Each filtered product carries the query's words, so every mode must find all of them, page after page:
+    # the filters are applied inside the search, not to pages cut before filtering.
+    expected = {row["id"] for row in catalog.rows.values() if admits(row, where)}
+    assert len(expected) >= 3
+    found: list[str] = []
+    while True:
+        page = await catalog.find(query, mode, where, limit=4, offset=len(found))
+        assert len(page) == 4 or len(found) + len(page) == len(expected), (len(found), len(page))
+        found += [hit.product_id for hit in page]
+        if len(page) < 4:
+            break
+    assert len(found) == len(set(found))
+    assert set(found) == expected
 
 
 async def test_inactive_products_are_found_only_when_asked_for(catalog: Catalog) -> None:

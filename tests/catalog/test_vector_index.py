@@ -76,3 +76,49 @@ def test_remove_and_update_keep_rows_consistent(filled):
         index.upsert(product(1000), None)
     with pytest.raises(ValueError):
         index.upsert(product(1001), np.zeros(3, dtype=np.float32))
+
+
+def test_brand_and_attribute_filters_follow_updates_and_removals() -> None:
+    rng = np.random.default_rng(3)
+    index = VectorIndex(dimensions=8, initial_capacity=4)
+    products = {}
+    vectors = {}
+    for i in range(120):
+        made = product(
+            i,
+            active=True,
+            brand=["Acme", "Brisk", "Cobalt"][i % 3],
+            attributes={"color": ["black", "white"][i % 2], "size": str(i % 4)},
+        )
+        products[made.product_id], vectors[made.product_id] = made, unit(rng)
+        index.upsert(made, vectors[made.product_id])
+
+    def check() -> None:
+        query = unit(rng)
+        cases = [
+            (VectorFilter(brand="acme"), lambda p: p.brand == "Acme"),
+            (VectorFilter(attributes={"color": "black"}), lambda p: p.attributes["color"] == "black"),
+            (
+                VectorFilter(brand="BRISK", attributes={"color": "white", "size": "1"}),
+                lambda p: p.brand == "Brisk" and p.attributes == {"color": "white", "size": "1"},
+            ),
+            (VectorFilter(attributes={"color": "red"}), lambda p: False),
+        ]
+        for where, predicate in cases:
+            got = [pid for pid, _ in index.search(query, 200, where)]
+            expected = [pid for pid, _ in brute_force(products, vectors, query, predicate, 200)]
+            assert got == expected
+
+    check()
+    # Removals move the last row into the hole: its brand and attributes must move with it.
+    for i in range(0, 120, 3):
+        index.remove(f"p{i}")
+        del products[f"p{i}"]
+    check()
+    # An update without a vector changes the filter fields only.
+    changed = replace(products["p1"], brand="Acme", attributes={"color": "black"})
+    index.upsert(changed, None)
+    products["p1"] = changed
+    check()
+    assert "p1" in [pid for pid, _ in index.search(vectors["p1"], 3, VectorFilter(brand="acme"))]
+    assert "p1" not in [pid for pid, _ in index.search(vectors["p1"], 200, VectorFilter(attributes={"size": "1"}))]
