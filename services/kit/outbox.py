@@ -2,6 +2,12 @@
 
 A unit of work writes one outbox row per event in the same transaction as the change; `OutboxRelay` then adds
 each row to the stream `events.<source>` and marks it published. Consumers record handled event ids in `inbox`.
+
+The relay does not poll: the transaction that writes outbox rows also notifies `OUTBOX_CHANNEL`, which
+PostgreSQL delivers when (and only if) it commits, and an idle relay waits for that notification on a
+connection of its own. A slow fallback pass (`idle_interval`) covers notifications missed while that
+connection was down and rows another relay left behind; without the connection the relay polls every
+`poll_interval`.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 from google.protobuf.any_pb2 import Any as AnyMessage
 from google.protobuf.message import Message
 from opentelemetry import propagate
@@ -46,6 +53,8 @@ OUTBOX_TABLE = "outbox"
 INBOX_TABLE = "inbox"
 UNPUBLISHED_INDEX = "ix_outbox_unpublished"
 UNPUBLISHED_SUBJECT_INDEX = "ix_outbox_unpublished_subject"
+# Notified by every transaction that writes outbox rows (notifications are per database).
+OUTBOX_CHANNEL = "marketplace_outbox"
 
 
 def stream_for(source: str) -> str:
@@ -64,6 +73,17 @@ async def wait_for_stop(stop: asyncio.Event, seconds: float) -> bool:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
     return stop.is_set()
+
+
+async def _wait_for_either(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    """Sleeps up to `seconds`, returning early when `stop` or `wake` is set."""
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
 
 
 # --- tables ---------------------------------------------------------------------------------------------------
@@ -147,6 +167,8 @@ def outbox_row(envelope: Any) -> dict[str, Any]:
 async def write_outbox(session: AsyncSession, envelopes: list[Any]) -> None:
     if envelopes:
         await session.execute(outbox_table.insert(), [outbox_row(envelope) for envelope in envelopes])
+        # Delivered at commit, to the relays listening on this database (see the module's docstring).
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
 
 
 async def record_inbox(session: AsyncSession, event_id: str, group: str) -> bool:
@@ -199,6 +221,58 @@ class PendingRow:
     envelope: bytes
 
 
+class OutboxListener:
+    """A connection of its own that LISTENs on `OUTBOX_CHANNEL` and sets `wake` on each notification.
+
+    A dedicated asyncpg connection rather than one of the engine's: it stays open as long as the relay runs,
+    and its loss is noticed here (and retried every `retry_after` seconds) without touching the pool.
+    """
+
+    def __init__(self, engine: AsyncEngine, wake: asyncio.Event, *, retry_after: float = 5.0) -> None:
+        _, self._connect_args = engine.dialect.create_connect_args(engine.url)
+        self._wake = wake
+        self._retry_after = retry_after
+        self._connection: asyncpg.Connection | None = None
+        self._next_attempt = 0.0
+        self._warned = False
+
+    async def connected(self) -> bool:
+        """Whether notifications are being received; (re)connects when the last attempt is old enough."""
+        if self._connection is not None and not self._connection.is_closed():
+            return True
+        self._connection = None
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._next_attempt:
+            return False
+        self._next_attempt = loop.time() + self._retry_after
+        try:
+            connection = await asyncpg.connect(**self._connect_args, timeout=2)
+            await connection.add_listener(OUTBOX_CHANNEL, self._notified)
+            # A lost connection wakes the relay too, which then polls until the listener is back.
+            connection.add_termination_listener(self._notified)
+        except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+            if not self._warned:
+                log.warning("outbox relay cannot listen for commits; polling instead: %s", error)
+                self._warned = True
+            return False
+        if self._warned:
+            log.info("outbox relay listening for commits again")
+            self._warned = False
+        self._connection = connection
+        # Rows committed while nobody listened are picked up by the batch that follows.
+        self._wake.set()
+        return True
+
+    def _notified(self, *_: object) -> None:
+        self._wake.set()
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                await self._connection.close(timeout=2)
+            self._connection = None
+
+
 class OutboxRelay:
     """Publishes a service's outbox to Redis Streams, at least once from PostgreSQL and exactly once on the stream.
 
@@ -213,7 +287,9 @@ class OutboxRelay:
         *,
         batch_size: int = 100,
         poll_interval: float = 0.1,
+        idle_interval: float = 5.0,
         max_backoff: float = 5.0,
+        listen: bool = True,
         max_stream_length: int = 100_000,
         dedupe_ttl: timedelta = timedelta(days=7),
     ) -> None:
@@ -221,25 +297,36 @@ class OutboxRelay:
         self._redis = redis
         self._batch_size = batch_size
         self._poll_interval = poll_interval
+        self._idle_interval = idle_interval
         self._max_backoff = max_backoff
+        self._listen = listen
         self._max_stream_length = max_stream_length
         self._dedupe_ttl_seconds = int(dedupe_ttl.total_seconds())
         self._publish_script = redis.register_script(_PUBLISH_SCRIPT)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publishes until `stop` is set; errors (PostgreSQL or Redis down) are logged and retried with backoff."""
+        wake = asyncio.Event()
+        listener = OutboxListener(self._engine, wake, retry_after=self._max_backoff) if self._listen else None
         backoff = self._poll_interval
-        while not stop.is_set():
-            try:
-                published = await self.publish_batch()
-            except Exception:
-                log.exception("outbox relay failed; retrying in %.1f s", backoff)
-                await wait_for_stop(stop, backoff)
-                backoff = min(backoff * 2, self._max_backoff)
-                continue
-            backoff = self._poll_interval
-            if published < self._batch_size:
-                await wait_for_stop(stop, self._poll_interval)
+        try:
+            while not stop.is_set():
+                listening = listener is not None and await listener.connected()
+                # Cleared before the batch: a commit notified while it runs wakes the next wait at once.
+                wake.clear()
+                try:
+                    published = await self.publish_batch()
+                except Exception:
+                    log.exception("outbox relay failed; retrying in %.1f s", backoff)
+                    await wait_for_stop(stop, backoff)
+                    backoff = min(backoff * 2, self._max_backoff)
+                    continue
+                backoff = self._poll_interval
+                if published < self._batch_size:
+                    await _wait_for_either(stop, wake, self._idle_interval if listening else self._poll_interval)
+        finally:
+            if listener is not None:
+                await listener.close()
 
     async def publish_batch(self) -> int:
         """Publishes one batch of unpublished rows; returns how many were published."""

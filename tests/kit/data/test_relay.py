@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 
 from google.protobuf.wrappers_pb2 import StringValue
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from marketplace.events.v1.envelope_pb2 import Envelope
@@ -187,3 +187,73 @@ async def test_relay_survives_postgres_being_unreachable_and_stops_promptly(redi
         async with asyncio.timeout(1):
             await task
         await engine.dispose()
+
+
+async def test_an_idle_relay_publishes_a_commit_at_once_without_polling(example_db, redis):
+    db = example_db
+    stream = stream_for(db.source)
+    stop = asyncio.Event()
+    # The fallback pass is far beyond the test's patience: only the commit's notification can wake the relay.
+    relay = OutboxRelay(db.engine, redis, poll_interval=60, idle_interval=60)
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await asyncio.sleep(0.5)  # idle, waiting
+        await write_events(db, [("a", "first")])
+        await wait_until(lambda: all_published(db), timeout=3)
+        await asyncio.sleep(0.2)
+        await write_events(db, [("a", "second"), ("b", "third")], per_commit=2)
+        await wait_until(lambda: all_published(db), timeout=3)
+        assert [value for _id, _subject, value in await stream_events(redis, stream)] == ["first", "second", "third"]
+    finally:
+        stop.set()
+        async with asyncio.timeout(2):
+            await task
+        await cleanup(redis, stream, [event_id for event_id, _s, _v in await stream_events(redis, stream)])
+
+
+async def test_a_rolled_back_transaction_publishes_nothing(example_db, redis):
+    db = example_db
+    stream = stream_for(db.source)
+    stop = asyncio.Event()
+    task = asyncio.create_task(OutboxRelay(db.engine, redis, poll_interval=60, idle_interval=60).run(stop))
+    try:
+        await asyncio.sleep(0.5)
+        async with db.uow() as uow:
+            uow.emit("a", StringValue(value="never"))
+            # Leaving the block without commit rolls the transaction (and its notification) back.
+        await write_events(db, [("a", "kept")])
+        await wait_until(lambda: all_published(db), timeout=3)
+        assert [value for _id, _subject, value in await stream_events(redis, stream)] == ["kept"]
+    finally:
+        stop.set()
+        async with asyncio.timeout(2):
+            await task
+        await cleanup(redis, stream, [event_id for event_id, _s, _v in await stream_events(redis, stream)])
+
+
+async def test_without_its_listener_the_relay_still_publishes_by_polling(example_db, redis):
+    db = example_db
+    stream = stream_for(db.source)
+    stop = asyncio.Event()
+    relay = OutboxRelay(db.engine, redis, poll_interval=0.05, idle_interval=60)
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await asyncio.sleep(0.3)
+        # Nobody is listening any more (as when the listening connection is lost): the relay falls back.
+        async with db.engine.connect() as connection:
+            terminated = await connection.scalar(
+                text(
+                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE query LIKE 'LISTEN%' AND datname = current_database()"
+                )
+            )
+        assert terminated == 1
+        await asyncio.sleep(0.3)
+        await write_events(db, [("a", "polled")])
+        await wait_until(lambda: all_published(db), timeout=3)
+        assert [value for _id, _subject, value in await stream_events(redis, stream)] == ["polled"]
+    finally:
+        stop.set()
+        async with asyncio.timeout(2):
+            await task
+        await cleanup(redis, stream, [event_id for event_id, _s, _v in await stream_events(redis, stream)])
