@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 from google.protobuf.wrappers_pb2 import StringValue
 from sqlalchemy import func, select, text
@@ -189,56 +191,54 @@ async def test_relay_survives_postgres_being_unreachable_and_stops_promptly(redi
         await engine.dispose()
 
 
+@contextlib.asynccontextmanager
+async def running(relay: OutboxRelay, redis, stream: str) -> AsyncIterator[None]:
+    """`relay` running in the background for the block; then stopped (promptly) and its stream cleaned up."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await asyncio.sleep(0.5)  # connected and idle, waiting
+        yield
+    finally:
+        stop.set()
+        async with asyncio.timeout(2):
+            await task
+        await cleanup(redis, stream, [event_id for event_id, _s, _v in await stream_events(redis, stream)])
+
+
+async def published_values(redis, stream: str) -> list[str]:
+    return [value for _id, _subject, value in await stream_events(redis, stream)]
+
+
 async def test_an_idle_relay_publishes_a_commit_at_once_without_polling(example_db, redis):
     db = example_db
     stream = stream_for(db.source)
-    stop = asyncio.Event()
     # The fallback pass is far beyond the test's patience: only the commit's notification can wake the relay.
-    relay = OutboxRelay(db.engine, redis, poll_interval=60, idle_interval=60)
-    task = asyncio.create_task(relay.run(stop))
-    try:
-        await asyncio.sleep(0.5)  # idle, waiting
+    async with running(OutboxRelay(db.engine, redis, poll_interval=60, idle_interval=60), redis, stream):
         await write_events(db, [("a", "first")])
         await wait_until(lambda: all_published(db), timeout=3)
         await asyncio.sleep(0.2)
         await write_events(db, [("a", "second"), ("b", "third")], per_commit=2)
         await wait_until(lambda: all_published(db), timeout=3)
-        assert [value for _id, _subject, value in await stream_events(redis, stream)] == ["first", "second", "third"]
-    finally:
-        stop.set()
-        async with asyncio.timeout(2):
-            await task
-        await cleanup(redis, stream, [event_id for event_id, _s, _v in await stream_events(redis, stream)])
+        assert await published_values(redis, stream) == ["first", "second", "third"]
 
 
 async def test_a_rolled_back_transaction_publishes_nothing(example_db, redis):
     db = example_db
     stream = stream_for(db.source)
-    stop = asyncio.Event()
-    task = asyncio.create_task(OutboxRelay(db.engine, redis, poll_interval=60, idle_interval=60).run(stop))
-    try:
-        await asyncio.sleep(0.5)
+    async with running(OutboxRelay(db.engine, redis, poll_interval=60, idle_interval=60), redis, stream):
         async with db.uow() as uow:
             uow.emit("a", StringValue(value="never"))
             # Leaving the block without commit rolls the transaction (and its notification) back.
         await write_events(db, [("a", "kept")])
         await wait_until(lambda: all_published(db), timeout=3)
-        assert [value for _id, _subject, value in await stream_events(redis, stream)] == ["kept"]
-    finally:
-        stop.set()
-        async with asyncio.timeout(2):
-            await task
-        await cleanup(redis, stream, [event_id for event_id, _s, _v in await stream_events(redis, stream)])
+        assert await published_values(redis, stream) == ["kept"]
 
 
 async def test_without_its_listener_the_relay_still_publishes_by_polling(example_db, redis):
     db = example_db
     stream = stream_for(db.source)
-    stop = asyncio.Event()
-    relay = OutboxRelay(db.engine, redis, poll_interval=0.05, idle_interval=60)
-    task = asyncio.create_task(relay.run(stop))
-    try:
-        await asyncio.sleep(0.3)
+    async with running(OutboxRelay(db.engine, redis, poll_interval=0.05, idle_interval=60), redis, stream):
         # Nobody is listening any more (as when the listening connection is lost): the relay falls back.
         async with db.engine.connect() as connection:
             terminated = await connection.scalar(
@@ -251,9 +251,4 @@ async def test_without_its_listener_the_relay_still_publishes_by_polling(example
         await asyncio.sleep(0.3)
         await write_events(db, [("a", "polled")])
         await wait_until(lambda: all_published(db), timeout=3)
-        assert [value for _id, _subject, value in await stream_events(redis, stream)] == ["polled"]
-    finally:
-        stop.set()
-        async with asyncio.timeout(2):
-            await task
-        await cleanup(redis, stream, [event_id for event_id, _s, _v in await stream_events(redis, stream)])
+        assert await published_values(redis, stream) == ["polled"]
