@@ -228,8 +228,8 @@ class OutboxListener:
     and its loss is noticed here (and retried every `retry_after` seconds) without touching the pool.
     """
 
-    def __init__(self, engine: AsyncEngine, wake: asyncio.Event, *, retry_after: float = 5.0) -> None:
-        _, self._connect_args = engine.dialect.create_connect_args(engine.url)
+    def __init__(self, connect_args: dict[str, Any], wake: asyncio.Event, *, retry_after: float = 5.0) -> None:
+        self._connect_args = connect_args
         self._wake = wake
         self._retry_after = retry_after
         self._connection: asyncpg.Connection | None = None
@@ -245,12 +245,16 @@ class OutboxListener:
         if loop.time() < self._next_attempt:
             return False
         self._next_attempt = loop.time() + self._retry_after
+        connection: asyncpg.Connection | None = None
         try:
             connection = await asyncpg.connect(**self._connect_args, timeout=2)
             await connection.add_listener(OUTBOX_CHANNEL, self._notified)
             # A lost connection wakes the relay too, which then polls until the listener is back.
             connection.add_termination_listener(self._notified)
-        except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+        except Exception as error:  # whatever the failure, the relay goes on polling
+            if connection is not None:
+                with contextlib.suppress(Exception):
+                    await connection.close(timeout=2)
             if not self._warned:
                 log.warning("outbox relay cannot listen for commits; polling instead: %s", error)
                 self._warned = True
@@ -290,6 +294,7 @@ class OutboxRelay:
         idle_interval: float = 5.0,
         max_backoff: float = 5.0,
         listen: bool = True,
+        listen_connect_args: dict[str, Any] | None = None,
         max_stream_length: int = 100_000,
         dedupe_ttl: timedelta = timedelta(days=7),
     ) -> None:
@@ -300,6 +305,8 @@ class OutboxRelay:
         self._idle_interval = idle_interval
         self._max_backoff = max_backoff
         self._listen = listen
+        # asyncpg's arguments for the engine's own database (a unix socket for the embedded PostgreSQL).
+        self._listen_connect_args = listen_connect_args or dict(engine.dialect.create_connect_args(engine.url)[1])
         self._max_stream_length = max_stream_length
         self._dedupe_ttl_seconds = int(dedupe_ttl.total_seconds())
         self._publish_script = redis.register_script(_PUBLISH_SCRIPT)
@@ -307,7 +314,9 @@ class OutboxRelay:
     async def run(self, stop: asyncio.Event) -> None:
         """Publishes until `stop` is set; errors (PostgreSQL or Redis down) are logged and retried with backoff."""
         wake = asyncio.Event()
-        listener = OutboxListener(self._engine, wake, retry_after=self._max_backoff) if self._listen else None
+        listener = (
+            OutboxListener(self._listen_connect_args, wake, retry_after=self._max_backoff) if self._listen else None
+        )
         backoff = self._poll_interval
         try:
             while not stop.is_set():

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import socket
 from collections.abc import AsyncIterator
 
 from google.protobuf.wrappers_pb2 import StringValue
@@ -252,3 +254,26 @@ async def test_without_its_listener_the_relay_still_publishes_by_polling(example
         await write_events(db, [("a", "polled")])
         await wait_until(lambda: all_published(db), timeout=3)
         assert await published_values(redis, stream) == ["polled"]
+
+
+def closed_port() -> int:
+    """A local TCP port nothing listens on (bound once to pick it, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_a_relay_whose_listener_cannot_connect_publishes_by_polling(example_db, redis, caplog):
+    db = example_db
+    stream = stream_for(db.source)
+    unreachable = {"host": "127.0.0.1", "port": closed_port(), "user": "nobody", "database": "none"}
+    relay = OutboxRelay(
+        db.engine, redis, poll_interval=0.05, idle_interval=60, max_backoff=0.05, listen_connect_args=unreachable
+    )
+    with caplog.at_level(logging.WARNING, logger="services.kit.outbox"):
+        async with running(relay, redis, stream):  # retries its listener every 0.05 s meanwhile
+            await write_events(db, [("a", "polled")])
+            await wait_until(lambda: all_published(db), timeout=3)
+            assert await published_values(redis, stream) == ["polled"]
+    warnings = [record for record in caplog.records if "cannot listen" in record.getMessage()]
+    assert len(warnings) == 1  # once, not once per retry
