@@ -90,7 +90,7 @@ class SearchFilter:
     currency: str | None = None
     in_stock_only: bool = False
     include_inactive: bool = False
-    brand: str | None = None  # case-insensitive
+    brand: str | None = None  # case-insensitive, as ListProducts compares it (see _filter_sql)
     attributes: Mapping[str, str] = field(default_factory=dict)  # every pair, exact (as ListProducts)
 
 
@@ -135,7 +135,9 @@ def _filter_sql(where: SearchFilter) -> str:
     if where.in_stock_only:
         conditions.append("p.stock - p.reserved > 0")
     if where.brand is not None:
-        conditions.append("lower(p.brand) = lower(:brand)")
+        # ListProducts' comparison (services/catalog/store.py): the column lower-cased by the database, the
+        # filter by Python (the two differ on a few letters, e.g. a final sigma), so both RPCs match the same.
+        conditions.append("lower(p.brand) = :brand")
     if where.attributes:
         conditions.append("p.attributes @> CAST(:attributes AS jsonb)")
     return " AND ".join(conditions)
@@ -148,7 +150,7 @@ def _filter_params(where: SearchFilter) -> dict[str, Any]:
         "currency": where.currency,
         "min_price": where.min_price_units,
         "max_price": where.max_price_units,
-        "brand": where.brand,
+        "brand": where.brand.lower() if where.brand is not None else None,
         "attributes": json.dumps(dict(where.attributes)) if where.attributes else None,
     }
     return {name: value for name, value in values.items() if value is not None}
@@ -204,7 +206,7 @@ _PAGE_FILTER_ONLY_SQL = """
 
 _PRODUCT_COLUMNS = """
     p.id, p.seller_id, p.category, p.price_units, p.currency, p.stock - p.reserved AS available, p.status,
-    p.embedding, p.title, p.brand, p.attributes
+    p.embedding, p.title, p.brand, lower(p.brand) AS brand_key, p.attributes
 """
 
 _LOAD_SQL = f"""
@@ -288,7 +290,7 @@ class ProductSearch:
                 stock=row.available,
                 active=row.status == "ACTIVE",
                 currency=row.currency,
-                brand=row.brand,
+                brand=row.brand_key,  # lower-cased as the SQL filter compares it
                 attributes={str(key): str(value) for key, value in attributes.items()},
             )
             if row.embedding is not None:

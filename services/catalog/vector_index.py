@@ -8,10 +8,10 @@ scores returned are always exact cosines; only recall is approximate (the true t
 candidates for practically every query: tests/catalog/test_vector_index.py checks ≥ 90 % top-10 overlap).
 A narrow filter (few admitted rows) skips the coarse pass and scores its rows exactly.
 
-The filters (category, seller, currency, price range, in stock, active) are evaluated on columns kept beside
-the vectors, before either pass, so a filter can never be violated. The catalog fills the index from the
-database at start (then fits the projection) and keeps it fresh from its product events; a new vector is
-projected with the current projection, which is fitted again when the index has doubled since.
+The filters (category, seller, currency, price range, in stock, active, brand, attributes) are evaluated on
+columns kept beside the vectors, before either pass, so a filter can never be violated. The catalog fills the
+index from the database at start (then fits the projection) and keeps it fresh from its product events; a new
+vector is projected with the current projection, which is fitted again when the index has doubled since.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ class IndexedProduct:
     stock: int  # units buyers can still order (stock minus reserved): what "in stock" looks at
     active: bool
     currency: str = ""
+    # Lower-cased by the database, as the SQL filters compare it (its lower() and Python's differ on a few
+    # letters): a filter's brand, lower-cased in Python like ListProducts lowers it, must equal it.
     brand: str = ""
     attributes: Mapping[str, str] = field(default_factory=dict)
 
@@ -87,14 +89,16 @@ class VectorIndex:
         self._seller = np.zeros(initial_capacity, dtype=np.int32)
         self._currency = np.zeros(initial_capacity, dtype=np.int32)
         self._brand = np.zeros(initial_capacity, dtype=np.int32)
-        # Attribute filters: the rows holding each "key=value" pair (few pairs per product, so an inverted
-        # index is small), and each row's pairs, to keep it right when a row changes or moves.
-        self._rows_with: dict[tuple[str, str], set[int]] = {}
-        self._pairs: list[tuple[tuple[str, str], ...]] = []
+        # Each row's attribute pairs as codes (0: none), one slot each, as many slots as the product with the most
+        # pairs has: `_attributes[slot, row]`. Slot-major, so a pair filter compares a few contiguous arrays
+        # (40 times faster than a row-major `any`); about 0.4 MB per slot at 100,000 products.
+        self._attributes = np.zeros((0, initial_capacity), dtype=np.int32)
         self._ids: list[str] = []
         self._row_of: dict[str, int] = {}
-        # Categories and sellers are stored as small integer codes so filtering is a vector comparison.
+        # Categories, sellers, brands and attribute pairs are stored as small integer codes so filtering is a
+        # vector comparison.
         self._codes: dict[str, int] = {}
+        self._pair_codes: dict[tuple[str, str], int] = {}
 
     def __len__(self) -> int:
         return self._size
@@ -114,6 +118,13 @@ class VectorIndex:
             self._codes[value] = code
         return code
 
+    def _pair_code(self, pair: tuple[str, str]) -> int:
+        code = self._pair_codes.get(pair)
+        if code is None:
+            code = len(self._pair_codes) + 1
+            self._pair_codes[pair] = code
+        return code
+
     def _grow(self) -> None:
         capacity = max(1024, 2 * len(self._vectors))
 
@@ -131,6 +142,19 @@ class VectorIndex:
         self._seller = grown(self._seller)  # type: ignore[assignment]
         self._currency = grown(self._currency)  # type: ignore[assignment]
         self._brand = grown(self._brand)  # type: ignore[assignment]
+        longer = np.zeros((len(self._attributes), capacity), dtype=np.int32)
+        longer[:, : self._size] = self._attributes[:, : self._size]
+        self._attributes = longer
+
+    def _set_attributes(self, row: int, pairs: Mapping[str, str]) -> None:
+        codes = [self._pair_code(pair) for pair in pairs.items()]
+        slots = len(self._attributes)
+        if len(codes) > slots:
+            more = np.zeros((len(codes), len(self._vectors)), dtype=np.int32)
+            more[:slots] = self._attributes
+            self._attributes = more
+        self._attributes[:, row] = 0
+        self._attributes[: len(codes), row] = codes
 
     def upsert(self, product: IndexedProduct, vector: npt.NDArray[np.float32] | None = None) -> None:
         """Adds or updates a product. Without a vector, only the filter fields of a known product change."""
@@ -144,7 +168,6 @@ class VectorIndex:
                 row = self._size
                 self._size += 1
                 self._ids.append(product.product_id)
-                self._pairs.append(())
                 self._row_of[product.product_id] = row
             if vector is not None:
                 if vector.shape != (self._dimensions,):
@@ -158,18 +181,8 @@ class VectorIndex:
             self._category[row] = self._code(product.category)
             self._seller[row] = self._code(product.seller_id)
             self._currency[row] = self._code(product.currency)
-            self._brand[row] = self._code(product.brand.lower())
-            self._set_pairs(row, tuple(sorted(product.attributes.items())))
-
-    def _set_pairs(self, row: int, pairs: tuple[tuple[str, str], ...]) -> None:
-        for pair in self._pairs[row]:
-            rows = self._rows_with[pair]
-            rows.discard(row)
-            if not rows:
-                del self._rows_with[pair]
-        for pair in pairs:
-            self._rows_with.setdefault(pair, set()).add(row)
-        self._pairs[row] = pairs
+            self._brand[row] = self._code(product.brand)
+            self._set_attributes(row, product.attributes)
 
     def update_stock(self, product_id: str, stock: int) -> None:
         with self._lock:
@@ -198,14 +211,9 @@ class VectorIndex:
                     self._brand,
                 ):
                     array[row] = array[last]
-                moved_pairs = self._pairs[last]
-                self._set_pairs(last, ())
-                self._set_pairs(row, moved_pairs)
+                self._attributes[:, row] = self._attributes[:, last]
                 self._ids[row] = moved
                 self._row_of[moved] = row
-            else:
-                self._set_pairs(row, ())
-            self._pairs.pop()
             self._ids.pop()
             self._size -= 1
 
@@ -229,9 +237,12 @@ class VectorIndex:
         if where.brand is not None:
             mask &= self._brand[:size] == self._codes.get(where.brand.lower(), -1)
         for pair in where.attributes.items():
-            rows = self._rows_with.get(pair, ())
+            code = self._pair_codes.get(pair)
+            if code is None:
+                return np.zeros(size, dtype=bool)  # no product has ever held this pair
             holding = np.zeros(size, dtype=bool)
-            holding[np.fromiter(rows, dtype=np.int64, count=len(rows))] = True
+            for slot in self._attributes:
+                holding |= slot[:size] == code
             mask &= holding
         return mask
 

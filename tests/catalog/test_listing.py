@@ -136,33 +136,3 @@ async def test_search_products_returns_hits_with_products_and_respects_filters(c
     filtered = await search("insulated mug", filter=cheap_only)
     assert all(hit.product.price.units <= 2000 for hit in filtered.hits)
     assert mug.id not in [hit.product.id for hit in filtered.hits]
-
-
-@pytest.mark.parametrize("mode", [catalog_pb2.SEARCH_MODE_LEXICAL, catalog_pb2.SEARCH_MODE_HYBRID])
-async def test_search_pages_hold_every_product_of_a_brand_and_attribute(
-    catalog: Catalog, mode: catalog_pb2.SearchMode
-) -> None:
-    seller, _ = await catalog.seller()
-    # Other brands' mugs match the query better (the words in the title twice), so they rank first: filtering
-    # after cutting the page would leave the first pages empty and lose the wanted ones.
-    for number in range(8):
-        await catalog.create(seller, title=f"Steel mug steel mug {number}", brand="Other", attributes={"color": "red"})
-    wanted = {
-        (await catalog.create(seller, title=f"Mug {number}", brand="Acme", attributes={"color": "red"})).id
-        for number in range(3)
-    }
-    await catalog.create(seller, title="Mug in blue", brand="Acme", attributes={"color": "blue"})
-    only = catalog_pb2.ProductFilter(brand="ACME", attributes={"color": "red"})
-
-    found: list[str] = []
-    token = ""
-    for _ in range(10):
-        page = await catalog.stub.SearchProducts(
-            catalog_pb2.SearchProductsRequest(query="steel mug", mode=mode, filter=only, page_size=2, page_token=token)
-        )
-        assert len(page.hits) == 2 or not page.next_page_token
-        found += [hit.product.id for hit in page.hits]
-        token = page.next_page_token
-        if not token:
-            break
-    assert sorted(found) == sorted(wanted)

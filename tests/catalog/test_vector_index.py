@@ -78,47 +78,80 @@ def test_remove_and_update_keep_rows_consistent(filled):
         index.upsert(product(1001), np.zeros(3, dtype=np.float32))
 
 
+def admitted(p: IndexedProduct, where: VectorFilter) -> bool:
+    """What the filters used below mean; brand and attributes as ListProducts' SQL applies them."""
+    return (
+        p.active
+        and (not where.in_stock_only or p.stock > 0)
+        and (where.brand is None or p.brand == where.brand.lower())
+        and all(p.attributes.get(key) == value for key, value in where.attributes.items())
+    )
+
+
+BRAND_AND_ATTRIBUTE_FILTERS = [
+    VectorFilter(brand="acme"),
+    VectorFilter(brand="ACME"),  # the filter's case does not matter
+    VectorFilter(brand="acm"),  # exact, not a prefix
+    VectorFilter(attributes={"color": "black"}),
+    VectorFilter(attributes={"color": "black", "size": "2"}),
+    VectorFilter(brand="Brisk", attributes={"color": "white", "size": "1"}),
+    VectorFilter(attributes={"material": "steel"}),
+    VectorFilter(attributes={"color": "red"}),  # a pair no product holds
+    VectorFilter(attributes={"size": "black"}),  # a known value under another key
+    VectorFilter(brand="cobalt", attributes={"color": "black"}, in_stock_only=True),
+]
+
+
 def test_brand_and_attribute_filters_follow_updates_and_removals() -> None:
     rng = np.random.default_rng(3)
-    index = VectorIndex(dimensions=8, initial_capacity=4)
-    products = {}
-    vectors = {}
-    for i in range(120):
-        made = product(
-            i,
-            active=True,
-            brand=["Acme", "Brisk", "Cobalt"][i % 3],
-            attributes={"color": ["black", "white"][i % 2], "size": str(i % 4)},
-        )
-        products[made.product_id], vectors[made.product_id] = made, unit(rng)
-        index.upsert(made, vectors[made.product_id])
+    index = VectorIndex(dimensions=8, initial_capacity=4)  # small, so growth is exercised
+    products: dict[str, IndexedProduct] = {}
+    vectors: dict[str, np.ndarray] = {}
+
+    def put(made: IndexedProduct, vector: np.ndarray | None = None) -> None:
+        if vector is not None:
+            vectors[made.product_id] = vector
+        products[made.product_id] = made
+        index.upsert(made, vector)
 
     def check() -> None:
         query = unit(rng)
-        cases = [
-            (VectorFilter(brand="acme"), lambda p: p.brand == "Acme"),
-            (VectorFilter(attributes={"color": "black"}), lambda p: p.attributes["color"] == "black"),
-            (
-                VectorFilter(brand="BRISK", attributes={"color": "white", "size": "1"}),
-                lambda p: p.brand == "Brisk" and p.attributes == {"color": "white", "size": "1"},
-            ),
-            (VectorFilter(attributes={"color": "red"}), lambda p: False),
-        ]
-        for where, predicate in cases:
-            got = [pid for pid, _ in index.search(query, 200, where)]
-            expected = [pid for pid, _ in brute_force(products, vectors, query, predicate, 200)]
-            assert got == expected
+        for where in BRAND_AND_ATTRIBUTE_FILTERS:
+            got = [pid for pid, _ in index.search(query, 500, where)]
+            expected = brute_force(products, vectors, query, lambda p, where=where: admitted(p, where), 500)
+            assert got == [pid for pid, _ in expected], where
 
+    # Brands as the catalog hands them over: lower-cased by the database. The first products hold fewer
+    # attribute pairs than later ones, so the index widens its attribute slots while rows are already in.
+    for i in range(120):
+        attributes = {"color": ["black", "white"][i % 2], "size": str(i % 4)}
+        if i >= 60 and i % 5 == 0:
+            attributes["material"] = "steel"
+        put(
+            product(i, active=i % 7 != 0, brand=["acme", "brisk", "cobalt"][i % 3], attributes=attributes),
+            unit(rng),
+        )
+    put(product(120, active=True, brand="acme"), unit(rng))  # no attributes at all
     check()
+
     # Removals move the last row into the hole: its brand and attributes must move with it.
-    for i in range(0, 120, 3):
-        index.remove(f"p{i}")
-        del products[f"p{i}"]
+    for product_id in ["p120", *(f"p{i}" for i in range(0, 120, 3))]:
+        index.remove(product_id)
+        del products[product_id]
     check()
-    # An update without a vector changes the filter fields only.
-    changed = replace(products["p1"], brand="Acme", attributes={"color": "black"})
-    index.upsert(changed, None)
-    products["p1"] = changed
+
+    # Updates without a vector change the filter fields only: brand and pairs, pairs dropped, pairs added.
+    put(replace(products["p1"], brand="acme", attributes={"color": "black"}))
+    put(replace(products["p2"], attributes={}))
+    put(replace(products["p4"], attributes={"color": "white", "size": "1", "material": "steel", "fit": "slim"}))
     check()
     assert "p1" in [pid for pid, _ in index.search(vectors["p1"], 3, VectorFilter(brand="acme"))]
-    assert "p1" not in [pid for pid, _ in index.search(vectors["p1"], 200, VectorFilter(attributes={"size": "1"}))]
+    assert "p1" not in [pid for pid, _ in index.search(vectors["p1"], 500, VectorFilter(attributes={"size": "1"}))]
+    assert "p2" not in [pid for pid, _ in index.search(vectors["p2"], 500, VectorFilter(attributes={"size": "2"}))]
+
+    # A product removed and added again (an archived product restored) is filtered by its new fields only.
+    index.remove("p5")
+    del products["p5"]
+    put(product(5, active=True, brand="cobalt", attributes={"color": "black"}), unit(rng))
+    check()
+    assert [pid for pid, _ in index.search(vectors["p5"], 1, VectorFilter(brand="COBALT"))] == ["p5"]
