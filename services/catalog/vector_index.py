@@ -95,10 +95,9 @@ class VectorIndex:
         self._attributes = np.zeros((0, initial_capacity), dtype=np.int32)
         self._ids: list[str] = []
         self._row_of: dict[str, int] = {}
-        # Categories, sellers, brands and attribute pairs are stored as small integer codes so filtering is a
-        # vector comparison.
-        self._codes: dict[str, int] = {}
-        self._pair_codes: dict[tuple[str, str], int] = {}
+        # Categories, sellers, brands, currencies and attribute pairs are stored as small integer codes so filtering
+        # is a vector comparison; one table for all (strings and pair tuples never collide).
+        self._codes: dict[str | tuple[str, str], int] = {}
 
     def __len__(self) -> int:
         return self._size
@@ -111,18 +110,11 @@ class VectorIndex:
         """Whether searches make a coarse pass over reduced vectors first (a fitted projection exists)."""
         return self._basis is not None
 
-    def _code(self, value: str) -> int:
+    def _code(self, value: str | tuple[str, str]) -> int:
         code = self._codes.get(value)
         if code is None:
             code = len(self._codes) + 1
             self._codes[value] = code
-        return code
-
-    def _pair_code(self, pair: tuple[str, str]) -> int:
-        code = self._pair_codes.get(pair)
-        if code is None:
-            code = len(self._pair_codes) + 1
-            self._pair_codes[pair] = code
         return code
 
     def _grow(self) -> None:
@@ -147,7 +139,7 @@ class VectorIndex:
         self._attributes = longer
 
     def _set_attributes(self, row: int, pairs: Mapping[str, str]) -> None:
-        codes = [self._pair_code(pair) for pair in pairs.items()]
+        codes = [self._code(pair) for pair in pairs.items()]
         slots = len(self._attributes)
         if len(codes) > slots:
             more = np.zeros((len(codes), len(self._vectors)), dtype=np.int32)
@@ -237,7 +229,7 @@ class VectorIndex:
         if where.brand is not None:
             mask &= self._brand[:size] == self._codes.get(where.brand.lower(), -1)
         for pair in where.attributes.items():
-            code = self._pair_codes.get(pair)
+            code = self._codes.get(pair)
             if code is None:
                 return np.zeros(size, dtype=bool)  # no product has ever held this pair
             holding = np.zeros(size, dtype=bool)

@@ -410,9 +410,7 @@ class KitInterceptor(ServerInterceptor):
             call.code = _context_code(context)
             raise error
         if isinstance(error, errors.DomainError):
-            status = rpc_status.to_status(error_status(error, self._service))
-            call.code = status.code
-            await context.abort(status.code, status.details, status.trailing_metadata)
+            await self._abort(call, context, error)
         if not isinstance(error, Exception):
             # Cancellation or a closing stream: nothing can be sent any more.
             call.code = grpc.StatusCode.CANCELLED
@@ -426,7 +424,6 @@ class KitInterceptor(ServerInterceptor):
         if isinstance(error, grpc.aio.AioRpcError) and error.code() in _DEPENDENCY_DOWN:
             # A service this call needs did not answer: the caller may retry later, so UNAVAILABLE rather than
             # INTERNAL. Only the code goes out, never the other service's message.
-            call.code = grpc.StatusCode.UNAVAILABLE
             call.error = f"dependency {error.code().name}"
             log.warning(
                 "a dependency is unavailable",
@@ -440,8 +437,7 @@ class KitInterceptor(ServerInterceptor):
                 },
             )
             unavailable = errors.Unavailable(f"a service this call needs is unavailable (ref {call.correlation_id})")
-            status = rpc_status.to_status(error_status(unavailable, self._service))
-            await context.abort(status.code, status.details, status.trailing_metadata)
+            await self._abort(call, context, unavailable)
         call.code = grpc.StatusCode.INTERNAL
         log.error(
             "unexpected error",
@@ -451,6 +447,13 @@ class KitInterceptor(ServerInterceptor):
         status = rpc_status.to_status(
             status_pb2.Status(code=code_pb2.INTERNAL, message=f"internal error (ref {call.correlation_id})")
         )
+        await context.abort(status.code, status.details, status.trailing_metadata)
+        raise AssertionError("unreachable: abort raises")
+
+    async def _abort(self, call: _Call, context: Context, error: errors.DomainError) -> NoReturn:
+        """Ends the call with the status `error` maps to, with its rich details."""
+        status = rpc_status.to_status(error_status(error, self._service))
+        call.code = status.code
         await context.abort(status.code, status.details, status.trailing_metadata)
         raise AssertionError("unreachable: abort raises")
 

@@ -66,24 +66,18 @@ def dead_letter_stream(stream: str) -> str:
     return f"{stream}.dead"
 
 
-async def wait_for_stop(stop: asyncio.Event, seconds: float) -> bool:
-    """Sleeps up to `seconds`, returning early (True) when `stop` is set."""
+async def wait_for_stop(stop: asyncio.Event, seconds: float, *, wake: asyncio.Event | None = None) -> bool:
+    """Sleeps up to `seconds`, returning early when `stop` (or `wake`, when given) is set; True when `stop` is."""
     if stop.is_set():
         return True
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    return stop.is_set()
-
-
-async def _wait_for_either(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
-    """Sleeps up to `seconds`, returning early when `stop` or `wake` is set."""
-    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    waiters = [asyncio.ensure_future(event.wait()) for event in (stop, wake) if event is not None]
     try:
         await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for waiter in waiters:
             waiter.cancel()
         await asyncio.gather(*waiters, return_exceptions=True)
+    return stop.is_set()
 
 
 # --- tables ---------------------------------------------------------------------------------------------------
@@ -293,7 +287,6 @@ class OutboxRelay:
         poll_interval: float = 0.1,
         idle_interval: float = 5.0,
         max_backoff: float = 5.0,
-        listen: bool = True,
         listen_connect_args: dict[str, Any] | None = None,
         max_stream_length: int = 100_000,
         dedupe_ttl: timedelta = timedelta(days=7),
@@ -304,7 +297,6 @@ class OutboxRelay:
         self._poll_interval = poll_interval
         self._idle_interval = idle_interval
         self._max_backoff = max_backoff
-        self._listen = listen
         # asyncpg's arguments for the engine's own database (a unix socket for the embedded PostgreSQL).
         self._listen_connect_args = listen_connect_args or dict(engine.dialect.create_connect_args(engine.url)[1])
         self._max_stream_length = max_stream_length
@@ -314,13 +306,11 @@ class OutboxRelay:
     async def run(self, stop: asyncio.Event) -> None:
         """Publishes until `stop` is set; errors (PostgreSQL or Redis down) are logged and retried with backoff."""
         wake = asyncio.Event()
-        listener = (
-            OutboxListener(self._listen_connect_args, wake, retry_after=self._max_backoff) if self._listen else None
-        )
+        listener = OutboxListener(self._listen_connect_args, wake, retry_after=self._max_backoff)
         backoff = self._poll_interval
         try:
             while not stop.is_set():
-                listening = listener is not None and await listener.connected()
+                listening = await listener.connected()
                 # Cleared before the batch: a commit notified while it runs wakes the next wait at once.
                 wake.clear()
                 try:
@@ -332,10 +322,9 @@ class OutboxRelay:
                     continue
                 backoff = self._poll_interval
                 if published < self._batch_size:
-                    await _wait_for_either(stop, wake, self._idle_interval if listening else self._poll_interval)
+                    await wait_for_stop(stop, self._idle_interval if listening else self._poll_interval, wake=wake)
         finally:
-            if listener is not None:
-                await listener.close()
+            await listener.close()
 
     async def publish_batch(self) -> int:
         """Publishes one batch of unpublished rows; returns how many were published."""

@@ -240,8 +240,7 @@ async def run_service(
         log.info("draining", extra={"fields": {"service": definition.name}})
         # Load balancers watching health stop sending new calls before the server refuses them.
         await servicer.enter_graceful_shutdown()
-        if settings.drain_notice_seconds > 0:
-            await asyncio.sleep(settings.drain_notice_seconds)
+        await asyncio.sleep(settings.drain_notice_seconds)
         await server.stop(settings.drain_grace_seconds)
     finally:
         stop.set()
