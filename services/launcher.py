@@ -29,6 +29,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services import registry
+from services.kit.credentials import service_client_secret
 from services.kit.settings import DEFAULT_PORTS, SUPERVISOR_PID_ENV, database_name
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -49,13 +50,6 @@ class Options:
 
 def default_data_dir(environ: Mapping[str, str]) -> Path:
     return Path(environ.get(DATA_DIR_ENV) or REPO_ROOT / "var")
-
-
-def client_secret(credentials_key: str, service: str) -> str:
-    """A service's client secret for IssueServiceToken, derived exactly as auth checks it."""
-    from services.auth.domain import expected_client_secret
-
-    return expected_client_secret(credentials_key, service)
 
 
 def say(message: str) -> None:
@@ -217,7 +211,7 @@ def service_environment(
     if name == FIRST_SERVICE:
         env[CREDENTIALS_KEY_ENV] = credentials_key
     else:
-        env["SERVICE_CLIENT_SECRET"] = client_secret(credentials_key, name)
+        env["SERVICE_CLIENT_SECRET"] = service_client_secret(credentials_key, name)
     return env
 
 
@@ -454,7 +448,7 @@ async def run_single(
         definition = registry.definition(name)
         settings = definition.settings_type.load()
         if name != FIRST_SERVICE:
-            settings.service_client_secret = client_secret(credentials_key, name)
+            settings.service_client_secret = service_client_secret(credentials_key, name)
         serving = asyncio.ensure_future(run_service(definition, settings, stop=services_stop))
         return Member(name, dial_address(name, environ), os.getpid(), serving, ended)
 

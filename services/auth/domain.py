@@ -6,7 +6,6 @@ Standard library only. Use cases in handlers.py load and store these objects; no
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -249,18 +248,6 @@ def throttle_key(user_id: str | None, login: str) -> str:
 
 
 # --- service credentials and delegation ---------------------------------------------------------------------
-
-
-def expected_client_secret(credentials_key: str, client_id: str) -> str:
-    return hmac.new(credentials_key.encode(), client_id.encode(), hashlib.sha256).hexdigest()
-
-
-def client_secret_matches(credentials_key: str, client_id: str, client_secret: str) -> bool:
-    """Constant-time comparison; never true when no credentials key is configured."""
-    if not credentials_key:
-        return False
-    expected = expected_client_secret(credentials_key, client_id)
-    return hmac.compare_digest(expected.encode(), client_secret.encode())
 
 
 def grant_scopes(requested: Sequence[str], allowed: Collection[str]) -> list[str]:

@@ -31,6 +31,7 @@ from services.auth.keys import KeyRing, SigningKey, generate_private_pem, key_id
 from services.auth.passwords import Passwords
 from services.auth.settings import AuthSettings
 from services.auth.store import Addresses, PasswordResets, RefreshTokens, SigningKeys, Users
+from services.kit.credentials import client_secret_matches
 from services.kit.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -567,7 +568,7 @@ async def jwks_for_verifier(deps: Deps) -> dict[str, Any]:
 async def issue_service_token(deps: Deps, *, client_id: str, client_secret: str) -> tuple[str, int]:
     settings = deps.settings
     known = client_id in settings.auth_service_clients
-    matches = domain.client_secret_matches(settings.service_credentials_key, client_id, client_secret)
+    matches = client_secret_matches(settings.service_credentials_key, client_id, client_secret)
     if not (known and matches):
         raise Unauthenticated("invalid client credentials", reason="INVALID_CLIENT")
     ttl = settings.auth_service_token_ttl_seconds

@@ -8,6 +8,7 @@ import pytest
 
 from services.auth import domain
 from services.auth.domain import Address, AddressBook, LoginThrottle, RefreshTokenRecord, RefreshVerdict
+from services.kit.credentials import client_secret_matches, service_client_secret
 from services.kit.errors import FailedPrecondition, PermissionDenied
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -70,7 +71,9 @@ def test_scope_grants_and_client_secrets() -> None:
     assert domain.grant_scopes(["cart:write"], ["catalog:read", "cart:write"]) == ["cart:write"]
     with pytest.raises(PermissionDenied):
         domain.grant_scopes(["order:write"], ["cart:write"])
-    secret = domain.expected_client_secret("k", "cart")
-    assert domain.client_secret_matches("k", "cart", secret)
-    assert not domain.client_secret_matches("k", "order", secret)
-    assert not domain.client_secret_matches("", "cart", domain.expected_client_secret("", "cart"))
+    # HMAC-SHA256("k", "cart"), computed independently: the derivation every deployment relies on.
+    secret = service_client_secret("k", "cart")
+    assert secret == "b55a85c74a439765676155a2324f361fc16441af82572793d0710bbfcc24a3c1"
+    assert client_secret_matches("k", "cart", secret)
+    assert not client_secret_matches("k", "order", secret)
+    assert not client_secret_matches("", "cart", service_client_secret("", "cart"))

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import uuid
 
 import grpc
@@ -13,15 +11,8 @@ import pytest
 from marketplace.auth.v1 import auth_pb2
 from marketplace.common.v1 import roles_pb2
 from marketplace.events.v1 import envelope_pb2, events_pb2
-from tests.auth.conftest import CREDENTIALS_KEY, PASSWORD, Auth, bearer
-
-
-async def _service_token(auth: Auth, service: str) -> str:
-    secret = hmac.new(CREDENTIALS_KEY.encode(), service.encode(), hashlib.sha256).hexdigest()
-    response = await auth.stub.IssueServiceToken(
-        auth_pb2.IssueServiceTokenRequest(client_id=service, client_secret=secret)
-    )
-    return str(response.access_token)
+from tests.auth.conftest import PASSWORD, Auth, bearer
+from tests.support.auth import service_token
 
 
 def _email() -> str:
@@ -49,7 +40,7 @@ async def _registered_events(auth: Auth, user_id: str) -> list[events_pb2.UserRe
 
 
 async def test_creates_the_seller_once_and_announces_it(auth: Auth) -> None:
-    token = await _service_token(auth, "catalog")
+    token = await service_token(auth, "catalog")
     email = _email()
     first = await _ensure(auth, token, email.upper())
     assert first.created
@@ -64,7 +55,7 @@ async def test_creates_the_seller_once_and_announces_it(auth: Auth) -> None:
 
 
 async def test_a_provisioned_seller_has_no_password_until_a_reset(auth: Auth) -> None:
-    token = await _service_token(auth, "catalog")
+    token = await service_token(auth, "catalog")
     email = _email()
     created = await _ensure(auth, token, email)
     for guess in ("!provisioned", PASSWORD, ""):
@@ -89,7 +80,7 @@ async def test_only_the_catalog_service_may_provision(auth: Auth) -> None:
     admin = await auth.admin_token()
     email = _email()
     refusals = {
-        "cart service": (await _service_token(auth, "cart"), grpc.StatusCode.PERMISSION_DENIED),
+        "cart service": (await service_token(auth, "cart"), grpc.StatusCode.PERMISSION_DENIED),
         "seller": (registered.tokens.access_token, grpc.StatusCode.PERMISSION_DENIED),
         "admin": (admin, grpc.StatusCode.PERMISSION_DENIED),
     }
@@ -104,7 +95,7 @@ async def test_only_the_catalog_service_may_provision(auth: Auth) -> None:
 
 
 async def test_an_existing_buyer_is_not_turned_into_a_seller(auth: Auth) -> None:
-    token = await _service_token(auth, "catalog")
+    token = await service_token(auth, "catalog")
     registered, name = await auth.register()
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await _ensure(auth, token, f"{name}@example.com")
@@ -113,7 +104,7 @@ async def test_an_existing_buyer_is_not_turned_into_a_seller(auth: Auth) -> None
 
 
 async def test_an_existing_seller_is_returned_as_is(auth: Auth) -> None:
-    token = await _service_token(auth, "catalog")
+    token = await service_token(auth, "catalog")
     registered, name = await auth.register(role=roles_pb2.ROLE_SELLER, store_name="Own Store")
     found = await _ensure(auth, token, f"{name}@example.com")
     assert (found.user_id, found.created) == (registered.user.id, False)
@@ -121,7 +112,7 @@ async def test_an_existing_seller_is_returned_as_is(auth: Auth) -> None:
 
 
 async def test_invalid_requests_write_nothing(auth: Auth) -> None:
-    token = await _service_token(auth, "catalog")
+    token = await service_token(auth, "catalog")
     for request in (
         auth_pb2.EnsureSellerRequest(email="not an email", store_name="Store"),
         auth_pb2.EnsureSellerRequest(email=_email(), store_name=""),
@@ -134,7 +125,7 @@ async def test_invalid_requests_write_nothing(auth: Auth) -> None:
 
 
 async def test_a_taken_username_gets_a_suffix(auth: Auth) -> None:
-    token = await _service_token(auth, "catalog")
+    token = await service_token(auth, "catalog")
     _, name = await auth.register()
     created = await _ensure(auth, token, f"{name}@shop.example.org")
     [(username,)] = await auth.sql("SELECT username FROM users WHERE id = :id", id=created.user_id)
@@ -142,7 +133,7 @@ async def test_a_taken_username_gets_a_suffix(auth: Auth) -> None:
 
 
 async def test_concurrent_calls_create_one_account(auth: Auth) -> None:
-    token = await _service_token(auth, "catalog")
+    token = await service_token(auth, "catalog")
     email = _email()
     results = await asyncio.gather(*(_ensure(auth, token, email) for _ in range(8)))
     assert len({result.user_id for result in results}) == 1

