@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,14 +33,13 @@ from services.kit.credentials import client_secret_matches
 from services.kit.errors import (
     AlreadyExists,
     FailedPrecondition,
-    FieldViolation,
-    InvalidArgument,
     NotFound,
     PermissionDenied,
     RateLimited,
     Unauthenticated,
 )
 from services.kit.ids import new_id
+from services.kit.pages import decode_page_token, encode_page_token, list_fingerprint
 from services.kit.principal import Principal
 from services.kit.protos import timestamp
 from services.kit.tokens import RevocationList, TokenVerifier
@@ -473,27 +470,15 @@ async def delete_address(deps: Deps, principal: Principal, address_id: str) -> N
 # --- administration -----------------------------------------------------------------------------------------
 
 
-def _page_token(user: User) -> str:
-    return base64.urlsafe_b64encode(f"{user.created_at.isoformat()}|{user.id}".encode()).decode()
-
-
-def _parse_page_token(token: str) -> tuple[datetime, str]:
-    try:
-        created_at, user_id = base64.urlsafe_b64decode(token.encode()).decode().split("|", 1)
-        return datetime.fromisoformat(created_at), user_id
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidArgument(
-            "invalid page token", violations=[FieldViolation("page_token", "not a token from a previous page")]
-        ) from None
-
-
 async def list_users(deps: Deps, *, role: str | None, page_size: int, page_token: str) -> tuple[list[User], str]:
     limit = page_size or DEFAULT_PAGE_SIZE
-    after = _parse_page_token(page_token) if page_token else None
+    fingerprint = list_fingerprint("auth.users", role)
+    after = decode_page_token(page_token, fingerprint, datetime, str)
     async with deps.sessions() as session:
         page = await Users(session).page(role=role, limit=limit + 1, after=after)
     if len(page) > limit:
-        return page[:limit], _page_token(page[limit - 1])
+        last = page[limit - 1]
+        return page[:limit], encode_page_token(fingerprint, last.created_at, last.id)
     return page, ""
 
 

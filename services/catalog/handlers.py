@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import hashlib
-import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -26,7 +22,7 @@ from services.catalog.images import EXTENSIONS, MAX_IMAGES_PER_PRODUCT, prepare_
 from services.catalog.search import ProductSearch, SearchFilter
 from services.catalog.settings import CatalogSettings
 from services.catalog.storage import ImageStorage, ImageStorageError, StoredFile
-from services.catalog.store import NEWEST, SKU_CONSTRAINT, ProductQuery, Products, Reservations, encode_page_token
+from services.catalog.store import NEWEST, SKU_CONSTRAINT, ProductQuery, Products, Reservations, next_page_token
 from services.kit.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -36,6 +32,7 @@ from services.kit.errors import (
     Unavailable,
 )
 from services.kit.ids import new_id
+from services.kit.pages import decode_page_token, encode_page_token, invalid_page_token, list_fingerprint
 from services.kit.principal import Principal
 from services.kit.protos import timestamp
 from services.kit.uow import UnitOfWork
@@ -286,7 +283,7 @@ async def list_products(deps: Deps, query: ProductQuery, order: str, page_size: 
     size = page_size or DEFAULT_PAGE_SIZE
     async with deps.sessions() as session:
         found, last = await Products(session).page(query, order, size, page_token)
-    return Page(found, encode_page_token(query, order, last) if last is not None else "")
+    return Page(found, next_page_token(query, order, last) if last is not None else "")
 
 
 async def list_my_products(deps: Deps, caller: Caller, status: str | None, page_size: int, page_token: str) -> Page:
@@ -409,27 +406,6 @@ class SearchPage:
     next_page_token: str
 
 
-def _search_token(fingerprint: str, offset: int) -> str:
-    raw = json.dumps({"f": fingerprint, "o": offset}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _search_offset(token: str, fingerprint: str) -> int:
-    if not token:
-        return 0
-    try:
-        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        offset = raw["o"]
-        if raw["f"] != fingerprint or not isinstance(offset, int) or offset < 0:
-            raise ValueError
-    except (binascii.Error, ValueError, KeyError, TypeError) as error:
-        raise InvalidArgument(
-            "page_token is not valid for this request",
-            violations=[FieldViolation("page_token", "not a token of this search")],
-        ) from error
-    return offset
-
-
 _SORT_KEYS: dict[str, tuple[Callable[[Hit], Any], bool]] = {
     "newest": (lambda hit: (hit.product.created_at, hit.product.id), True),
     "price_asc": (lambda hit: (hit.product.price_units, hit.product.id), False),
@@ -443,8 +419,11 @@ async def search_products(
 ) -> SearchPage:
     """`order` is "relevance" or one of the list orders."""
     size = page_size or DEFAULT_PAGE_SIZE
-    fingerprint = hashlib.sha256(repr((text, mode, query, order)).encode()).hexdigest()[:16]
-    offset = _search_offset(page_token, fingerprint)
+    fingerprint = list_fingerprint("catalog.search", text, mode, query, order)
+    position = decode_page_token(page_token, fingerprint, int)
+    offset = position[0] if position is not None else 0
+    if offset < 0:
+        raise invalid_page_token()
     search_filter = SearchFilter(
         category=query.category or None,
         seller_id=query.seller_id or None,
@@ -475,7 +454,7 @@ async def search_products(
         key, descending = _SORT_KEYS[order]
         hits = sorted(hits, key=key, reverse=descending)[offset : offset + size + 1]
     more = len(hits) > size
-    return SearchPage(hits[:size], _search_token(fingerprint, offset + size) if more else "")
+    return SearchPage(hits[:size], encode_page_token(fingerprint, offset + size) if more else "")
 
 
 # --- reservations -------------------------------------------------------------------------------------------

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,8 +44,8 @@ from services.catalog.domain import (
     Reservation,
     ReservationLine,
 )
-from services.kit.errors import FieldViolation, InvalidArgument
 from services.kit.outbox import add_kit_tables
+from services.kit.pages import Position, decode_page_token, encode_page_token, list_fingerprint
 
 metadata = MetaData()
 
@@ -216,46 +212,18 @@ _ORDERS: dict[str, tuple[str, bool]] = {
 }
 
 
-def _fingerprint(query: ProductQuery, order: str) -> str:
-    """A short digest of what a page token belongs to: the same filters and order from page to page."""
-    return hashlib.sha256(repr((query, order)).encode()).hexdigest()[:16]
+# The type of each order's sort key, as a page token holds it.
+_KEY_TYPES: dict[str, type[Position]] = {"created_at": datetime, "price_units": int, "title": str}
 
 
-def encode_page_token(query: ProductQuery, order: str, last: Product) -> str:
+def _page_fingerprint(query: ProductQuery, order: str) -> str:
+    return list_fingerprint("catalog.products", query, order)
+
+
+def next_page_token(query: ProductQuery, order: str, last: Product) -> str:
+    """The token of the page after `last` in this list."""
     column, _ = _ORDERS[order]
-    key: Any = getattr(last, column)
-    if isinstance(key, datetime):
-        key = key.isoformat()
-    raw = json.dumps({"f": _fingerprint(query, order), "k": key, "i": last.id}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _bad_token() -> InvalidArgument:
-    return InvalidArgument(
-        "page_token is not valid for this request",
-        violations=[FieldViolation("page_token", "not a token of this list with these filters")],
-    )
-
-
-def decode_page_token(token: str, query: ProductQuery, order: str) -> tuple[Any, str]:
-    try:
-        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        fingerprint, key, last_id = raw["f"], raw["k"], raw["i"]
-    except (binascii.Error, ValueError, KeyError, TypeError) as error:
-        raise _bad_token() from error
-    if fingerprint != _fingerprint(query, order) or not isinstance(last_id, str):
-        raise _bad_token()
-    column, _ = _ORDERS[order]
-    try:
-        if column == "created_at":
-            key = datetime.fromisoformat(key)
-        elif column == "price_units":
-            key = int(key)
-        elif not isinstance(key, str):
-            raise TypeError
-    except (TypeError, ValueError) as error:
-        raise _bad_token() from error
-    return key, last_id
+    return encode_page_token(_page_fingerprint(query, order), getattr(last, column), last.id)
 
 
 def _conditions(query: ProductQuery) -> list[ColumnElement[bool]]:
@@ -405,8 +373,9 @@ class Products:
         column_name, descending = _ORDERS[order]
         column = products.c[column_name]
         conditions = _conditions(query)
-        if page_token:
-            key, last_id = decode_page_token(page_token, query, order)
+        position = decode_page_token(page_token, _page_fingerprint(query, order), _KEY_TYPES[column_name], str)
+        if position is not None:
+            key, last_id = position
             after = tuple_(column, products.c.id)
             bound = tuple_(literal(key, column.type), literal(last_id))
             conditions.append(after < bound if descending else after > bound)

@@ -6,10 +6,12 @@ import grpc
 import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
 
+from marketplace.auth.v1 import auth_pb2
 from marketplace.catalog.v1 import catalog_pb2
 from marketplace.common.v1 import money_pb2
 from tests.catalog.conftest import Catalog
 from tests.kit.rpc.support import field_violations
+from tests.support.auth import bearer
 
 
 async def all_pages(catalog: Catalog, request: catalog_pb2.ListProductsRequest) -> list[catalog_pb2.Product]:
@@ -86,6 +88,24 @@ async def test_a_page_token_belongs_to_its_filters(catalog: Catalog) -> None:
     ):
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await catalog.stub.ListProducts(request)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "page_token" in field_violations(refused.value)
+    # A token of one list continues no other list, whatever service it goes to.
+    admin = bearer(await catalog.auth.admin_token())
+    other_lists = [
+        catalog.stub.ListMyProducts(
+            catalog_pb2.ListMyProductsRequest(page_size=1, page_token=first.next_page_token), metadata=seller
+        ),
+        catalog.stub.SearchProducts(
+            catalog_pb2.SearchProductsRequest(query="mug", page_size=1, page_token=first.next_page_token)
+        ),
+        catalog.auth.stub.ListUsers(
+            auth_pb2.ListUsersRequest(page_size=1, page_token=first.next_page_token), metadata=admin
+        ),
+    ]
+    for call in other_lists:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await call
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "page_token" in field_violations(refused.value)
 
