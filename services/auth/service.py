@@ -11,7 +11,7 @@ from services.auth.api import AuthApi
 from services.auth.handlers import Deps, SigningKeyHolder, retired_key_lifetime
 from services.auth.passwords import Passwords
 from services.auth.settings import AuthSettings
-from services.kit.outbox import wait_for_stop
+from services.kit.loops import wait_for_stop
 from services.kit.server import Runtime, ServiceDefinition
 from services.kit.tokens import RevocationList, TokenVerifier
 

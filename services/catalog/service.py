@@ -24,7 +24,8 @@ from services.catalog.storage import open_image_backend
 from services.catalog.vector_index import VectorIndex
 from services.catalog.watch import ProductWatchers
 from services.kit.bus import StreamTail
-from services.kit.outbox import stream_for, wait_for_stop
+from services.kit.loops import wait_for_stop
+from services.kit.outbox import stream_for
 from services.kit.server import Runtime, ServiceDefinition
 
 # A 5 MB image plus the rest of the request, with room to spare.

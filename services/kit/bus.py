@@ -21,7 +21,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from marketplace.events.v1.envelope_pb2 import Envelope
-from services.kit.outbox import dead_letter_stream, record_inbox, wait_for_stop
+from services.kit.loops import Backoff
+from services.kit.outbox import dead_letter_stream, record_inbox
 from services.kit.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ class StreamConsumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consumes until `stop` is set; Redis or database errors are logged and retried with backoff."""
-        backoff = 0.1
+        backoff = Backoff(maximum=self._max_backoff)
         group_ready = False
         while not stop.is_set():
             try:
@@ -93,13 +94,12 @@ class StreamConsumer:
                     await self.ensure_group()
                     group_ready = True
                 await self.poll_once()
-                backoff = 0.1
+                backoff.reset()
             except Exception as error:
                 if isinstance(error, ResponseError) and "NOGROUP" in str(error):
                     group_ready = False  # the stream or group was deleted: create it again
-                log.exception("consumer %s/%s failed; retrying in %.1f s", self.stream, self.group, backoff)
-                await wait_for_stop(stop, backoff)
-                backoff = min(backoff * 2, self._max_backoff)
+                log.exception("consumer %s/%s failed; retrying in %.1f s", self.stream, self.group, backoff.delay)
+                await backoff.wait(stop)
 
     async def poll_once(self) -> int:
         """Claims stuck messages when due, then reads new ones (blocking up to `block`); returns how many it saw."""
@@ -262,7 +262,7 @@ class StreamTail:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tails until `stop` is set (the shape of `Runtime.add_task`)."""
-        backoff = 0.1
+        backoff = Backoff(maximum=self._max_backoff)
         recovering = False
         while not stop.is_set():
             try:
@@ -271,7 +271,7 @@ class StreamTail:
                     recovering = True
                     self.reading.set()
                 replies = await self._redis.xread({self.stream: self.position}, count=self._batch, block=self._block_ms)
-                backoff = 0.1
+                backoff.reset()
                 if recovering:
                     recovering = False
                     await self._gap()
@@ -279,13 +279,12 @@ class StreamTail:
                 log.warning(
                     "cannot read %s; retrying in %.1f s",
                     self.stream,
-                    backoff,
+                    backoff.delay,
                     extra={"fields": {"stream": self.stream, "error": str(error)}},
                 )
                 recovering = True
-                if await wait_for_stop(stop, backoff):
+                if await backoff.wait(stop):
                     return
-                backoff = min(backoff * 2, self._max_backoff)
                 continue
             for _stream, messages in replies or []:
                 for message_id, fields in messages:

@@ -46,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from marketplace.events.v1.envelope_pb2 import Envelope
 from services.kit.ids import new_id
+from services.kit.loops import Backoff, wait_for_stop
 
 log = logging.getLogger(__name__)
 
@@ -64,20 +65,6 @@ def stream_for(source: str) -> str:
 
 def dead_letter_stream(stream: str) -> str:
     return f"{stream}.dead"
-
-
-async def wait_for_stop(stop: asyncio.Event, seconds: float, *, wake: asyncio.Event | None = None) -> bool:
-    """Sleeps up to `seconds`, returning early when `stop` (or `wake`, when given) is set; True when `stop` is."""
-    if stop.is_set():
-        return True
-    waiters = [asyncio.ensure_future(event.wait()) for event in (stop, wake) if event is not None]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-        await asyncio.gather(*waiters, return_exceptions=True)
-    return stop.is_set()
 
 
 # --- tables ---------------------------------------------------------------------------------------------------
@@ -307,7 +294,7 @@ class OutboxRelay:
         """Publishes until `stop` is set; errors (PostgreSQL or Redis down) are logged and retried with backoff."""
         wake = asyncio.Event()
         listener = OutboxListener(self._listen_connect_args, wake, retry_after=self._max_backoff)
-        backoff = self._poll_interval
+        backoff = Backoff(self._poll_interval, self._max_backoff)
         try:
             while not stop.is_set():
                 listening = await listener.connected()
@@ -316,11 +303,10 @@ class OutboxRelay:
                 try:
                     published = await self.publish_batch()
                 except Exception:
-                    log.exception("outbox relay failed; retrying in %.1f s", backoff)
-                    await wait_for_stop(stop, backoff)
-                    backoff = min(backoff * 2, self._max_backoff)
+                    log.exception("outbox relay failed; retrying in %.1f s", backoff.delay)
+                    await backoff.wait(stop)
                     continue
-                backoff = self._poll_interval
+                backoff.reset()
                 if published < self._batch_size:
                     await wait_for_stop(stop, self._idle_interval if listening else self._poll_interval, wake=wake)
         finally:
