@@ -12,9 +12,8 @@ from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
 from services.auth import domain, handlers
 from services.auth.domain import Address, User
 from services.auth.handlers import ROLE_NAMES, ROLE_VALUES, Deps, SessionTokens
-from services.kit.errors import FieldViolation, InvalidArgument
 from services.kit.principal import current_principal
-from services.kit.protos import timestamp
+from services.kit.protos import mask_paths, timestamp
 
 
 def _user(user: User) -> auth_pb2.User:
@@ -54,15 +53,9 @@ def _address(address: Address) -> auth_pb2.Address:
     )
 
 
-def _masked(message: Message, mask: FieldMask, allowed: tuple[str, ...]) -> dict[str, Any]:
-    """The values of `message` named by the mask's paths; unknown paths are refused by name."""
-    unknown = [path for path in mask.paths if path not in allowed]
-    if unknown or not mask.paths:
-        raise InvalidArgument(
-            "update_mask names no field that can be changed",
-            violations=[FieldViolation("update_mask", f"allowed paths: {', '.join(allowed)}")],
-        )
-    return {path: getattr(message, path) for path in dict.fromkeys(mask.paths)}
+def _masked(message: Message, mask: FieldMask) -> dict[str, Any]:
+    """The values of `message` named by the mask (the contract allows only the changeable fields)."""
+    return {path: getattr(message, path) for path in mask_paths(mask)}
 
 
 class AuthApi(auth_pb2_grpc.AuthServiceServicer):  # type: ignore[misc]  # generated base is untyped
@@ -109,7 +102,7 @@ class AuthApi(auth_pb2_grpc.AuthServiceServicer):  # type: ignore[misc]  # gener
     async def UpdateMe(
         self, request: auth_pb2.UpdateMeRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.UpdateMeResponse:
-        changes = _masked(request.user, request.update_mask, domain.PROFILE_FIELDS)
+        changes = _masked(request.user, request.update_mask)
         user = await handlers.update_me(self._deps, current_principal(), changes)
         return auth_pb2.UpdateMeResponse(user=_user(user))
 
@@ -152,7 +145,7 @@ class AuthApi(auth_pb2_grpc.AuthServiceServicer):  # type: ignore[misc]  # gener
     async def UpdateAddress(
         self, request: auth_pb2.UpdateAddressRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.UpdateAddressResponse:
-        changes = _masked(request.address, request.update_mask, domain.ADDRESS_FIELDS)
+        changes = _masked(request.address, request.update_mask)
         address = await handlers.update_address(self._deps, current_principal(), request.address.id, changes)
         return auth_pb2.UpdateAddressResponse(address=_address(address))
 

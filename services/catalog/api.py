@@ -15,7 +15,7 @@ from services.catalog.handlers import Deps, NewProduct
 from services.catalog.store import ProductQuery
 from services.catalog.watch import ProductState, ProductWatchers
 from services.kit.principal import current_principal_or_none
-from services.kit.protos import timestamp
+from services.kit.protos import mask_paths, timestamp
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -138,7 +138,7 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):  # type: ignore[misc]
     ) -> catalog_pb2.UpdateProductResponse:
         given = request.product
         changes: dict[str, Any] = {}
-        for path in dict.fromkeys(request.update_mask.paths):
+        for path in mask_paths(request.update_mask):
             if path == "price":
                 changes[path] = (given.price.units, given.price.currency_code)
             elif path == "status":

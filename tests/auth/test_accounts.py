@@ -8,6 +8,7 @@ import pytest
 from marketplace.auth.v1 import auth_pb2
 from marketplace.common.v1 import roles_pb2
 from tests.auth.conftest import Auth, bearer
+from tests.kit.rpc.support import field_violations
 
 
 def _address(name: str, *, is_default: bool = False) -> auth_pb2.Address:
@@ -93,3 +94,28 @@ async def test_only_admins_list_users_and_set_roles(auth: Auth) -> None:
     assert promoted.user.role == roles_pb2.ROLE_ADMIN
     refreshed = await auth.stub.RefreshToken(auth_pb2.RefreshTokenRequest(refresh_token=buyer.tokens.refresh_token))
     await auth.stub.ListUsers(auth_pb2.ListUsersRequest(), metadata=bearer(refreshed.tokens.access_token))
+
+
+async def test_an_update_mask_names_only_changeable_fields(auth: Auth) -> None:
+    registered, name = await auth.register()
+    token = registered.tokens.access_token
+    address = (
+        await auth.stub.CreateAddress(auth_pb2.CreateAddressRequest(address=_address("Home")), metadata=bearer(token))
+    ).address
+    refused = [
+        auth_pb2.UpdateMeRequest(user=auth_pb2.User(email="new@example.com"), update_mask={"paths": ["email"]}),
+        auth_pb2.UpdateMeRequest(user=auth_pb2.User(display_name="X"), update_mask={"paths": []}),
+        auth_pb2.UpdateAddressRequest(
+            address=auth_pb2.Address(id=address.id, city="Elsewhere"), update_mask={"paths": ["id", "city"]}
+        ),
+    ]
+    for request in refused:
+        method = auth.stub.UpdateMe if isinstance(request, auth_pb2.UpdateMeRequest) else auth.stub.UpdateAddress
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await method(request, metadata=bearer(token))
+        assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "update_mask" in field_violations(error.value)
+    me = await auth.stub.GetMe(auth_pb2.GetMeRequest(), metadata=bearer(token))
+    assert me.user.email == f"{name}@example.com"
+    listed = await auth.stub.ListAddresses(auth_pb2.ListAddressesRequest(), metadata=bearer(token))
+    assert [each.city for each in listed.addresses] == ["Springfield"]

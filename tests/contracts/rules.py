@@ -306,3 +306,24 @@ def service_methods(descriptor_set: descriptor_pb2.FileDescriptorSet, service: s
     """The RPCs of every service in package marketplace.<service>.v1, by RPC name."""
     package = f"marketplace.{service}.v1"
     return {method.proto.name: method for method in methods(descriptor_set) if method.package == package}
+
+
+# Rule 7 ---------------------------------------------------------------------------------------------------
+
+FIELD_MASK_TYPE = ".google.protobuf.FieldMask"
+
+
+def unbounded_update_masks(descriptor_set: descriptor_pb2.FileDescriptorSet) -> list[str]:
+    """Update masks of requests that do not list the paths a caller may name (`field_mask.in`): the contract,
+    not each servicer, says which fields an Update method changes."""
+    messages = messages_by_name(descriptor_set)
+    problems = []
+    for method in methods(descriptor_set):
+        name = method.proto.input_type.lstrip(".")
+        for field in messages[name][1].field if name in messages else ():
+            if field.type_name != FIELD_MASK_TYPE:
+                continue
+            field_rules = field.options.Extensions[FIELD_RULES] if _has_field_rules(field) else None
+            if field_rules is None or not getattr(field_rules.field_mask, "in"):
+                problems.append(f"{name}.{field.name}: update mask without field_mask.in")
+    return problems

@@ -206,6 +206,23 @@ def test_an_unvalidated_field_of_a_nested_request_message_is_reported(
     assert problems == ["marketplace.buddy.v1.ConfirmationAnswer.decision: request field without a buf.validate rule"]
 
 
+# 7. Update masks name their paths in the contract. ---------------------------------------------------------
+
+
+def test_every_update_mask_lists_its_paths(descriptor_set: descriptor_pb2.FileDescriptorSet) -> None:
+    assert rules.unbounded_update_masks(descriptor_set) == []
+
+
+def test_an_update_mask_without_paths_is_reported(descriptor_set: descriptor_pb2.FileDescriptorSet) -> None:
+    def drop_paths(copy: descriptor_pb2.FileDescriptorSet) -> None:
+        request = message_named(copy, "auth", "UpdateMeRequest")
+        field_named(request, "update_mask").options.Extensions[rules.FIELD_RULES].ClearField("field_mask")
+
+    problems = rules.unbounded_update_masks(broken(descriptor_set, drop_paths))
+
+    assert problems == ["marketplace.auth.v1.UpdateMeRequest.update_mask: update mask without field_mask.in"]
+
+
 # 4. Everything is documented. ------------------------------------------------------------------------------
 
 
