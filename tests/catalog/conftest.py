@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -13,7 +11,6 @@ from typing import Any
 
 import grpc
 import pytest
-from sqlalchemy import text
 
 from marketplace.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from marketplace.common.v1 import money_pb2, roles_pb2
@@ -21,9 +18,10 @@ from services.catalog.service import DEFINITION, MAX_MESSAGE_BYTES
 from services.catalog.settings import CatalogSettings
 from services.kit.server import RunningService
 from tests.support.auth import Auth, StartAuth, bearer, service_token, start_auth
-from tests.support.serving import migrate_service, serving
+from tests.support.serving import migrate_service, serving, settings_under_test
+from tests.support.sql import run_sql
 
-__all__ = ["Catalog", "StartCatalog", "catalog", "eventually", "start_auth", "start_catalog"]
+__all__ = ["Catalog", "StartCatalog", "catalog", "start_auth", "start_catalog"]
 
 
 @dataclass
@@ -35,11 +33,7 @@ class Catalog:
     auth: Auth
 
     async def sql(self, statement: str, **params: Any) -> list[Any]:
-        sessions = self.running.runtime.sessions
-        assert sessions is not None
-        async with sessions() as session, session.begin():
-            result = await session.execute(text(statement), params)
-            return list(result.all()) if result.returns_rows else []  # type: ignore[attr-defined]
+        return await run_sql(self.running.runtime.sessions, statement, **params)
 
     async def seller(self) -> tuple[tuple[tuple[str, str]], str]:
         """A new seller's (call metadata, user id)."""
@@ -83,21 +77,13 @@ def catalog_settings(
     database_url: str, redis_url: str, url: str, auth_target: str, **overrides: Any
 ) -> CatalogSettings:
     values: dict[str, Any] = {
-        "database_url": database_url,
-        "redis_url": redis_url,
-        "service_database_url": url,
-        "port": 0,
         "auth_target": auth_target,
         "catalog_image_port": 0,
         "catalog_reservation_sweep_seconds": 0.2,
         # Each test consumes its own order stream: another test's events never reach it.
         "catalog_order_events_stream": f"events.order.test-{uuid.uuid4().hex[:8]}",
-        "drain_grace_seconds": 0.5,
-        "log_format": "text",
-        "log_level": "WARNING",
     }
-    values.update(overrides)
-    return CatalogSettings(**values)
+    return settings_under_test(CatalogSettings, database_url, redis_url, url, **(values | overrides))
 
 
 StartCatalog = Callable[..., Awaitable[Catalog]]
@@ -136,12 +122,3 @@ CHANNEL_OPTIONS = (
 @pytest.fixture
 async def catalog(start_catalog: StartCatalog) -> Catalog:
     return await start_catalog()
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], *, timeout: float = 5.0, interval: float = 0.05) -> None:
-    """Polls `check` until it is true; fails after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(interval)

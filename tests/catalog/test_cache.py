@@ -14,7 +14,8 @@ from marketplace.catalog.v1 import catalog_pb2
 from marketplace.events.v1 import events_pb2
 from services.catalog.cache import ProductCache
 from services.kit.outbox import make_envelope, stream_for
-from tests.catalog.conftest import Catalog, eventually
+from tests.catalog.conftest import Catalog
+from tests.support.polling import eventually
 
 # --- the cache on its own -------------------------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ from google.protobuf.field_mask_pb2 import FieldMask
 from marketplace.catalog.v1 import catalog_pb2
 from marketplace.common.v1 import money_pb2
 from marketplace.events.v1 import envelope_pb2, events_pb2
-from tests.catalog.conftest import Catalog, eventually
+from tests.catalog.conftest import Catalog
+from tests.support.polling import eventually
 
 
 async def outbox_events(catalog: Catalog, product_id: str) -> list[tuple[str, envelope_pb2.Envelope]]:

@@ -10,16 +10,16 @@ from typing import Any
 
 import grpc
 import pytest
-from sqlalchemy import text
 
 from marketplace.events.v1 import envelope_pb2, events_pb2
 from services.catalog import importer
 from services.catalog.embeddings import Embedder
 from services.catalog.search import vector_bytes
 from services.catalog.settings import CatalogSettings
-from services.kit.db import create_engine
 from services.kit.migrate import migrate
 from tests.support.auth import Auth, StartAuth, service_secret, start_auth  # noqa: F401
+from tests.support.serving import settings_under_test
+from tests.support.sql import run_sql_at
 
 # A copy of shared/buddy/catalog.yaml (60 products, 12 categories, three with text aimed at an AI).
 BUDDY_CATALOG = Path(__file__).with_name("test_import_catalog.yaml")
@@ -50,12 +50,7 @@ class Catalog:
     embed: CountingEmbed
 
     async def sql(self, statement: str, **params: Any) -> list[Any]:
-        engine = create_engine(self.settings.service_database_url, pool_size=1, max_overflow=0)
-        try:
-            async with engine.begin() as connection:
-                return list((await connection.execute(text(statement), params)).all())
-        finally:
-            await engine.dispose()
+        return await run_sql_at(self.settings.service_database_url, statement, **params)
 
     async def run(self, document: str, seller: str, **options: Any) -> tuple[importer.ImportResult, list[str]]:
         lines: list[str] = []
@@ -73,10 +68,11 @@ async def catalog(infra: Any, fresh_database: Any, start_auth: StartAuth, embedd
     auth = await start_auth()
     url = await fresh_database("catalog")
     await migrate(MIGRATIONS, url)
-    settings = CatalogSettings(
-        database_url=infra.database_url,
-        redis_url=infra.redis_url,
-        service_database_url=url,
+    settings = settings_under_test(
+        CatalogSettings,
+        infra.database_url,
+        infra.redis_url,
+        url,
         auth_target=auth.running.address,
         service_client_secret=service_secret("catalog"),
     )

@@ -13,8 +13,9 @@ from google.protobuf.duration_pb2 import Duration
 from marketplace.catalog.v1 import catalog_pb2
 from marketplace.events.v1 import events_pb2
 from services.kit.outbox import make_envelope
-from tests.catalog.conftest import Catalog, eventually
+from tests.catalog.conftest import Catalog
 from tests.kit.rpc.support import error_info
+from tests.support.polling import eventually
 
 
 def reserve_request(*items: tuple[str, int], ttl_seconds: int = 0) -> catalog_pb2.ReserveStockRequest:

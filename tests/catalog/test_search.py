@@ -40,6 +40,7 @@ from services.kit.db import create_engine, drop_database, ensure_database, sessi
 from services.kit.ids import new_id
 from services.kit.migrate import migrate
 from services.kit.outbox import make_envelope
+from tests.support.polling import eventually
 
 MIGRATIONS = Path("services/catalog/migrations")
 SELLERS = (str(uuid.uuid4()), str(uuid.uuid4()))
@@ -430,13 +431,6 @@ def _snapshot_event(row: dict[str, Any]) -> events_pb2.ProductUpdated:
     return events_pb2.ProductUpdated(product=snapshot, changed_fields=["title"])
 
 
-async def _until(condition: Any, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
-
-
 async def test_the_index_follows_product_events(catalog: Catalog, infra: Any) -> None:
     redis = Redis.from_url(infra.redis_url)
     stream = f"events.catalog.{uuid.uuid4().hex}"
@@ -461,7 +455,7 @@ async def test_the_index_follows_product_events(catalog: Catalog, infra: Any) ->
             hits = await catalog.find("zanzibr", LEXICAL, limit=1)  # the vocabulary learnt the new word
             return bool(hits) and hits[0].product_id == product["id"]
 
-        await _until(typo_of_the_new_title_is_found)
+        await eventually(typo_of_the_new_title_is_found)
         semantic = await catalog.find("maps of spice islands", SEMANTIC, limit=1)
         assert semantic[0].product_id == product["id"]
 
@@ -479,7 +473,7 @@ async def test_the_index_follows_product_events(catalog: Catalog, infra: Any) ->
             found = catalog.search.index.search(query, 3, VectorFilter(in_stock_only=True))
             return product["id"] not in {product_id for product_id, _ in found}
 
-        await _until(out_of_stock_in_the_index)
+        await eventually(out_of_stock_in_the_index)
 
         # Deletion: gone from the index and the vocabulary.
         deleted = events_pb2.ProductDeleted(product_id=product["id"], seller_id=product["seller_id"], sku="x")
@@ -488,7 +482,7 @@ async def test_the_index_follows_product_events(catalog: Catalog, infra: Any) ->
         async def forgotten() -> bool:
             return product["id"] not in catalog.search.index and "zanzibar" not in catalog.search.vocabulary
 
-        await _until(forgotten)
+        await eventually(forgotten)
     finally:
         stop.set()
         await asyncio.wait_for(following, timeout=3)

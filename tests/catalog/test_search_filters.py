@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import pytest
 
 from marketplace.catalog.v1 import catalog_pb2
-from tests.catalog.conftest import Catalog, eventually
+from tests.catalog.conftest import Catalog
+from tests.support.polling import eventually
 
 QUERY = "steel coffee mug"
 PAGE_SIZE = 2

@@ -14,7 +14,6 @@ from typing import Any
 
 import grpc
 import pytest
-from sqlalchemy import text
 
 from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
 from marketplace.common.v1 import roles_pb2
@@ -22,7 +21,8 @@ from services.auth.service import DEFINITION
 from services.auth.settings import AuthSettings
 from services.kit.credentials import service_client_secret
 from services.kit.server import RunningService
-from tests.support.serving import migrate_service, serving
+from tests.support.serving import migrate_service, serving, settings_under_test
+from tests.support.sql import run_sql
 
 CREDENTIALS_KEY = "test-service-credentials-key"
 PASSWORD = "correct horse battery"
@@ -36,11 +36,7 @@ class Auth:
     settings: AuthSettings
 
     async def sql(self, statement: str, **params: Any) -> list[Any]:
-        sessions = self.running.runtime.sessions
-        assert sessions is not None
-        async with sessions() as session, session.begin():
-            result = await session.execute(text(statement), params)
-            return list(result.all()) if result.returns_rows else []  # type: ignore[attr-defined]
+        return await run_sql(self.running.runtime.sessions, statement, **params)
 
     async def register(
         self, *, role: roles_pb2.Role = roles_pb2.ROLE_BUYER, store_name: str = "", password: str = PASSWORD
@@ -95,21 +91,15 @@ async def service_token(auth: Auth, name: str) -> str:
 
 def auth_settings(database_url: str, redis_url: str, url: str, **overrides: Any) -> AuthSettings:
     values: dict[str, Any] = {
-        "database_url": database_url,
-        "redis_url": redis_url,
-        "service_database_url": url,
-        "port": 0,
         "service_credentials_key": CREDENTIALS_KEY,
+        # Cheap password hashing and short sign-in delays: the tests sign in hundreds of times.
         "auth_argon2_time_cost": 1,
         "auth_argon2_memory_cost_kib": 8 * 1024,
         "auth_login_delay_base_seconds": 0.01,
         "auth_login_delay_max_seconds": 0.05,
         "auth_login_max_failures": 3,
-        "log_format": "text",
-        "log_level": "WARNING",
     }
-    values.update(overrides)
-    return AuthSettings(**values)
+    return settings_under_test(AuthSettings, database_url, redis_url, url, **(values | overrides))
 
 
 StartAuth = Callable[..., Awaitable[Auth]]

@@ -4,13 +4,32 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 
 from services.kit.migrate import migrate
 from services.kit.server import RunningService, ServiceDefinition, started
 from services.kit.settings import ServiceSettings
+
+SettingsType = TypeVar("SettingsType", bound=ServiceSettings)
+
+
+def settings_under_test(
+    settings_type: type[SettingsType], database_url: str, redis_url: str, service_database_url: str, **values: Any
+) -> SettingsType:
+    """Settings of a service under test: the test's servers, the service's own fresh database, a free port, a
+    short drain and quiet logs; `values` add the service's own and override these."""
+    common: dict[str, Any] = {
+        "database_url": database_url,
+        "redis_url": redis_url,
+        "service_database_url": service_database_url,
+        "port": 0,
+        "drain_grace_seconds": 0.5,
+        "log_format": "text",
+        "log_level": "WARNING",
+    }
+    return settings_type(**(common | values))
 
 
 async def migrate_service(definition: ServiceDefinition, url: str) -> None:

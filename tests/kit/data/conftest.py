@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
@@ -45,12 +44,3 @@ async def redis(infra) -> AsyncIterator[Redis]:
         yield client
     finally:
         await client.aclose()
-
-
-async def wait_until(check: Callable[[], Awaitable[bool]], *, timeout: float = 5.0, interval: float = 0.01) -> None:
-    """Polls `check` every `interval` seconds until it is true; fails after `timeout` seconds."""
-    async with asyncio.timeout(timeout):
-        while True:
-            if await check():
-                return
-            await asyncio.sleep(interval)

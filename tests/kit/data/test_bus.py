@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from marketplace.events.v1.envelope_pb2 import Envelope
 from services.kit.bus import StreamConsumer
 from services.kit.outbox import make_envelope
-from tests.kit.data.conftest import wait_until
 from tests.kit.data.example import inbox, widgets
+from tests.support.polling import eventually
 
 
 @pytest.fixture
@@ -230,7 +230,7 @@ async def test_run_consumes_until_stopped(example_db, redis, stream):
         async def all_handled() -> bool:
             return len(handler.calls) == 5
 
-        await wait_until(all_handled)
+        await eventually(all_handled)
     finally:
         stop.set()
         async with asyncio.timeout(1):

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from marketplace.events.v1.envelope_pb2 import Envelope
 from services.kit.outbox import OutboxRelay, dedupe_key, stream_for
-from tests.kit.data.conftest import wait_until
 from tests.kit.data.example import outbox
+from tests.support.polling import eventually
 
 
 async def write_events(db, events: list[tuple[str, str]], per_commit: int = 1) -> list[str]:
@@ -113,7 +113,7 @@ async def test_two_relays_publish_each_event_once_in_subject_order(example_db, r
     relays = [OutboxRelay(db.engine, redis, batch_size=7, poll_interval=0.01) for _ in range(2)]
     tasks = [asyncio.create_task(relay.run(stop)) for relay in relays]
     try:
-        await wait_until(lambda: all_published(db), timeout=20)
+        await eventually(lambda: all_published(db), timeout=20)
     finally:
         stop.set()
         async with asyncio.timeout(5):
@@ -169,7 +169,7 @@ async def test_relay_survives_redis_being_down_and_stops_promptly(example_db, re
     stop = asyncio.Event()
     task = asyncio.create_task(OutboxRelay(db.engine, redis, poll_interval=0.01).run(stop))
     try:
-        await wait_until(lambda: all_published(db))
+        await eventually(lambda: all_published(db))
     finally:
         stop.set()
         await task
@@ -218,10 +218,10 @@ async def test_an_idle_relay_publishes_a_commit_at_once_without_polling(example_
     # The fallback pass is far beyond the test's patience: only the commit's notification can wake the relay.
     async with running(OutboxRelay(db.engine, redis, poll_interval=60, idle_interval=60), redis, stream):
         await write_events(db, [("a", "first")])
-        await wait_until(lambda: all_published(db), timeout=3)
+        await eventually(lambda: all_published(db), timeout=3)
         await asyncio.sleep(0.2)
         await write_events(db, [("a", "second"), ("b", "third")], per_commit=2)
-        await wait_until(lambda: all_published(db), timeout=3)
+        await eventually(lambda: all_published(db), timeout=3)
         assert await published_values(redis, stream) == ["first", "second", "third"]
 
 
@@ -233,7 +233,7 @@ async def test_a_rolled_back_transaction_publishes_nothing(example_db, redis):
             uow.emit("a", StringValue(value="never"))
             # Leaving the block without commit rolls the transaction (and its notification) back.
         await write_events(db, [("a", "kept")])
-        await wait_until(lambda: all_published(db), timeout=3)
+        await eventually(lambda: all_published(db), timeout=3)
         assert await published_values(redis, stream) == ["kept"]
 
 
@@ -252,7 +252,7 @@ async def test_without_its_listener_the_relay_still_publishes_by_polling(example
         assert terminated == 1
         await asyncio.sleep(0.3)
         await write_events(db, [("a", "polled")])
-        await wait_until(lambda: all_published(db), timeout=3)
+        await eventually(lambda: all_published(db), timeout=3)
         assert await published_values(redis, stream) == ["polled"]
 
 
@@ -273,7 +273,7 @@ async def test_a_relay_whose_listener_cannot_connect_publishes_by_polling(exampl
     with caplog.at_level(logging.WARNING, logger="services.kit.outbox"):
         async with running(relay, redis, stream):  # retries its listener every 0.05 s meanwhile
             await write_events(db, [("a", "polled")])
-            await wait_until(lambda: all_published(db), timeout=3)
+            await eventually(lambda: all_published(db), timeout=3)
             assert await published_values(redis, stream) == ["polled"]
     warnings = [record for record in caplog.records if "cannot listen" in record.getMessage()]
     assert len(warnings) == 1  # once, not once per retry

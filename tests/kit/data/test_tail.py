@@ -14,9 +14,9 @@ from redis.asyncio import Redis
 from marketplace.events.v1.envelope_pb2 import Envelope
 from services.kit.bus import StreamTail
 from services.kit.outbox import make_envelope
-from tests.kit.data.conftest import wait_until
 from tests.kit.rpc.proxy import CuttableProxy
 from tests.kit.rpc.test_server import redis_proxy_target, redis_url_through
+from tests.support.polling import eventually
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ async def test_delivers_new_events_in_order_to_every_handler(redis: Redis, strea
         async def all_seen() -> bool:
             return len(first.values) == len(second.values) == len(order) == 5
 
-        await wait_until(all_seen)
+        await eventually(all_seen)
         assert first.values == second.values == ["0", "1", "2", "3", "4"]
         assert order == [f"third:{index}" for index in range(5)]
     finally:
@@ -99,7 +99,7 @@ async def test_a_failing_handler_stops_neither_the_others_nor_the_tail(redis: Re
         async def after_seen() -> bool:
             return healthy.values == ["bad", "after"]
 
-        await wait_until(after_seen)
+        await eventually(after_seen)
         assert failing.values == ["bad", "after"]
         assert not task.done()
     finally:
@@ -118,7 +118,7 @@ async def test_resumes_after_a_redis_outage_without_losing_events(infra: Any, re
     task = await running(tail, stop)
     try:
         await add(redis, stream, "1")
-        await wait_until(lambda: _equals(recorder.values, ["1"]))
+        await eventually(lambda: _equals(recorder.values, ["1"]))
         assert gaps == ["gap"]  # the first start has no position
         proxy.cut()
         await asyncio.sleep(0.3)  # the tail notices and backs off
@@ -127,7 +127,7 @@ async def test_resumes_after_a_redis_outage_without_losing_events(infra: Any, re
         await asyncio.sleep(0.2)
         assert recorder.values == ["1"]
         proxy.restore()
-        await wait_until(lambda: _equals(recorder.values, ["1", "2", "3", "4"]))
+        await eventually(lambda: _equals(recorder.values, ["1", "2", "3", "4"]))
         assert gaps == ["gap", "gap"]  # back after an outage: derived state may be stale
     finally:
         stop.set()

@@ -12,8 +12,8 @@ import pytest
 
 from marketplace.testing.v1 import probe_pb2, probe_pb2_grpc
 from services.kit.server import started
-from tests.kit.data.conftest import wait_until
 from tests.kit.rpc.support import ProbeServicer, ProbeSettings, probe_definition
+from tests.support.polling import eventually
 
 ECHO = "/marketplace.testing.v1.ProbeService/Echo"
 
@@ -66,7 +66,7 @@ async def test_a_cancelled_call_is_logged_once_as_cancelled(slow: tuple[SlowServ
     async def logged() -> bool:
         return bool(rpc_lines())
 
-    await wait_until(logged)
+    await eventually(logged)
     await asyncio.sleep(0.05)  # anything else the server would log about the call
     [line] = rpc_lines()
     assert line.levelno == logging.INFO

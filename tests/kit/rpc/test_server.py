@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from urllib.parse import parse_qs, urlparse
 
 import grpc
@@ -16,6 +15,7 @@ from marketplace.testing.v1 import probe_pb2, probe_pb2_grpc
 from services.kit.server import started
 from tests.kit.rpc.proxy import CuttableProxy, connector
 from tests.kit.rpc.support import ProbeServicer, ProbeSettings, bearer, probe_definition
+from tests.support.polling import eventually
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -58,10 +58,10 @@ async def health_of(channel, service: str = "") -> int:
 
 
 async def wait_for_health(channel, expected: int, timeout: float = 8.0) -> None:
-    deadline = time.monotonic() + timeout
-    while (status := await health_of(channel)) != expected:
-        assert time.monotonic() < deadline, f"health stayed {status}, expected {expected}"
-        await asyncio.sleep(0.1)
+    async def reached() -> bool:
+        return await health_of(channel) == expected
+
+    await eventually(reached, timeout=timeout, interval=0.1, message=f"health never became {expected}")
 
 
 @pytest.mark.parametrize("dependency", ["database", "redis"])
