@@ -9,7 +9,7 @@ import hashlib
 import secrets
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -403,7 +403,3 @@ class AddressBook:
             wanted = other_id == address_id
             if other.is_default != wanted:
                 self._addresses[other_id] = replace(other, is_default=wanted)
-
-
-def seconds_until(moment: datetime, now: datetime) -> int:
-    return max(0, int((moment - now) / timedelta(seconds=1)))

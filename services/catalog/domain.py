@@ -176,9 +176,6 @@ class Product:
     def available(self) -> int:
         return self.stock - self.reserved
 
-    def is_low_on_stock(self, threshold: int) -> bool:
-        return self.available <= threshold
-
     def can_be_edited_by(self, caller: Caller) -> bool:
         return caller.is_admin or (caller.user_id is not None and caller.user_id == self.seller_id)
 

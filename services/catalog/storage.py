@@ -8,9 +8,9 @@
 Keys are chosen by the catalog (e.g. `products/<product id>/<image id>.webp`): one to eight segments of
 letters, digits, `.`, `_` and `-`, each starting with a letter or digit, ending in the extension of the
 image's type. Anything else is refused with ValueError before a byte is written, so no key can climb out of
-the storage folder. A provider failure raises `ImageStorageError` (a RuntimeError): the kit's interceptor
-turns it into INTERNAL with a correlation id, and its message (never the key or the provider's reply body)
-goes only to the log.
+the storage folder. A provider failure raises `ImageStorageError` (a RuntimeError): the catalog answers
+UNAVAILABLE (reason IMAGE_STORE_UNAVAILABLE, retryable), and the provider's message (never the key or its reply
+body) goes only to the log.
 """
 
 from __future__ import annotations

@@ -49,9 +49,6 @@ class Principal:
     def is_admin(self) -> bool:
         return "admin" in self.roles
 
-    def allows_scope(self, scope: str) -> bool:
-        return self.scopes is None or scope in self.scopes
-
 
 _current: ContextVar[Principal | None] = ContextVar("principal", default=None)
 
