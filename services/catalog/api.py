@@ -11,8 +11,8 @@ from marketplace.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from marketplace.common.v1 import money_pb2
 from services.catalog import domain, handlers, store
 from services.catalog.domain import Product, ProductImage, ReservationLine
+from services.catalog.filters import ProductFilter
 from services.catalog.handlers import Deps, NewProduct
-from services.catalog.store import ProductQuery
 from services.catalog.watch import ProductState, ProductWatchers
 from services.kit.principal import current_principal_or_none
 from services.kit.protos import mask_paths, timestamp
@@ -73,18 +73,19 @@ def _state_message(state: ProductState) -> catalog_pb2.WatchProductResponse:
     )
 
 
-def _query(message: catalog_pb2.ProductFilter) -> ProductQuery:
+def _filter(message: catalog_pb2.ProductFilter) -> ProductFilter:
     has_min, has_max = message.HasField("min_price"), message.HasField("max_price")
-    currency = message.min_price.currency_code if has_min else message.max_price.currency_code if has_max else ""
-    return ProductQuery(
-        category=message.category,
-        brand=message.brand,
-        seller_id=message.seller_id,
+    # A price bound is in its currency; without one, products of every currency match.
+    currency = message.min_price.currency_code if has_min else message.max_price.currency_code if has_max else None
+    return ProductFilter(
+        category=message.category or None,
+        brand=message.brand or None,
+        seller_id=message.seller_id or None,
         min_price_units=message.min_price.units if has_min else None,
         max_price_units=message.max_price.units if has_max else None,
         currency=currency,
-        in_stock=message.in_stock,
-        attributes=tuple(sorted(message.attributes.items())),
+        in_stock_only=message.in_stock,
+        attributes=dict(message.attributes),
     )
 
 
@@ -160,7 +161,7 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):  # type: ignore[misc]
         self, request: catalog_pb2.ListProductsRequest, context: Context
     ) -> catalog_pb2.ListProductsResponse:
         page = await handlers.list_products(
-            self._deps, _query(request.filter), LIST_ORDERS[request.order_by], request.page_size, request.page_token
+            self._deps, _filter(request.filter), LIST_ORDERS[request.order_by], request.page_size, request.page_token
         )
         return catalog_pb2.ListProductsResponse(
             products=[product_message(product) for product in page.products], next_page_token=page.next_page_token
@@ -175,7 +176,7 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):  # type: ignore[misc]
             self._deps,
             text=request.query,
             mode=mode,
-            query=_query(request.filter),
+            query=_filter(request.filter),
             order="relevance" if relevance else LIST_ORDERS[request.order_by],
             page_size=request.page_size,
             page_token=request.page_token,

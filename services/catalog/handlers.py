@@ -18,11 +18,12 @@ from marketplace.events.v1 import events_pb2
 from services.catalog import domain
 from services.catalog.cache import ProductCache
 from services.catalog.domain import Caller, Product, ProductImage, Reservation, ReservationLine
+from services.catalog.filters import ProductFilter
 from services.catalog.images import EXTENSIONS, MAX_IMAGES_PER_PRODUCT, prepare_image
-from services.catalog.search import ProductSearch, SearchFilter
+from services.catalog.search import ProductSearch
 from services.catalog.settings import CatalogSettings
 from services.catalog.storage import ImageStorage, ImageStorageError, StoredFile
-from services.catalog.store import NEWEST, SKU_CONSTRAINT, ProductQuery, Products, Reservations, next_page_token
+from services.catalog.store import NEWEST, SKU_CONSTRAINT, Products, Reservations, next_page_token
 from services.kit.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -279,7 +280,7 @@ class Page:
     next_page_token: str
 
 
-async def list_products(deps: Deps, query: ProductQuery, order: str, page_size: int, page_token: str) -> Page:
+async def list_products(deps: Deps, query: ProductFilter, order: str, page_size: int, page_token: str) -> Page:
     size = page_size or DEFAULT_PAGE_SIZE
     async with deps.sessions() as session:
         found, last = await Products(session).page(query, order, size, page_token)
@@ -290,7 +291,7 @@ async def list_my_products(deps: Deps, caller: Caller, status: str | None, page_
     if caller.user_id is None:
         raise InvalidArgument("only a seller has products", violations=[FieldViolation("status", "no seller")])
     statuses = (status,) if status else domain.LISTABLE_STATUSES
-    query = ProductQuery(seller_id=caller.user_id, statuses=statuses)
+    query = ProductFilter(seller_id=caller.user_id, statuses=statuses)
     return await list_products(deps, query, NEWEST, page_size, page_token)
 
 
@@ -415,7 +416,7 @@ _SORT_KEYS: dict[str, tuple[Callable[[Hit], Any], bool]] = {
 
 
 async def search_products(
-    deps: Deps, *, text: str, mode: str, query: ProductQuery, order: str, page_size: int, page_token: str
+    deps: Deps, *, text: str, mode: str, query: ProductFilter, order: str, page_size: int, page_token: str
 ) -> SearchPage:
     """`order` is "relevance" or one of the list orders."""
     size = page_size or DEFAULT_PAGE_SIZE
@@ -424,25 +425,15 @@ async def search_products(
     offset = position[0] if position is not None else 0
     if offset < 0:
         raise invalid_page_token()
-    search_filter = SearchFilter(
-        category=query.category or None,
-        seller_id=query.seller_id or None,
-        min_price_units=query.min_price_units,
-        max_price_units=query.max_price_units,
-        currency=query.currency or None,
-        in_stock_only=query.in_stock,
-        brand=query.brand or None,
-        attributes=dict(query.attributes),
-    )
     by_relevance = order == "relevance"
     async with deps.sessions() as session:
         if by_relevance:
             found = await deps.search.search(
-                session, query=text, mode=mode, filter=search_filter, limit=size + 1, offset=offset
+                session, query=text, mode=mode, filter=query, limit=size + 1, offset=offset
             )
         else:
             found = await deps.search.search(
-                session, query=text, mode=mode, filter=search_filter, limit=MAX_SORTED_HITS, offset=0
+                session, query=text, mode=mode, filter=query, limit=MAX_SORTED_HITS, offset=0
             )
         products = await Products(session).many([hit.product_id for hit in found])
     hits = [

@@ -28,7 +28,6 @@ and keeps its own index).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 from collections import OrderedDict
@@ -37,12 +36,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.events.v1 import envelope_pb2, events_pb2
 from services.catalog.embeddings import DIMENSIONS, Embedder, Vectors
-from services.catalog.vector_index import IndexedProduct, VectorFilter, VectorIndex
+from services.catalog.filters import ProductFilter
+from services.catalog.store import filter_sql
+from services.catalog.vector_index import IndexedProduct, VectorIndex
 from services.catalog.vocabulary import Vocabulary, words_of
 
 log = logging.getLogger(__name__)
@@ -80,21 +81,6 @@ MIN_PREFIX_LENGTH = 3
 
 
 @dataclass(frozen=True)
-class SearchFilter:
-    """Every condition is optional; a hit meets all that are set. Prices are in the currency's minor units."""
-
-    category: str | None = None
-    seller_id: str | None = None
-    min_price_units: int | None = None
-    max_price_units: int | None = None
-    currency: str | None = None
-    in_stock_only: bool = False
-    include_inactive: bool = False
-    brand: str | None = None  # case-insensitive, as ListProducts compares it (see _filter_sql)
-    attributes: Mapping[str, str] = field(default_factory=dict)  # every pair, exact (as ListProducts)
-
-
-@dataclass(frozen=True)
 class SearchHit:
     product_id: str
     score: float  # higher is better; comparable only within one result list
@@ -119,41 +105,11 @@ class _Terms:
 _QUERY_SQL = "(websearch_to_tsquery('english', :raw) || to_tsquery('english', :loose))"
 
 
-def _filter_sql(where: SearchFilter) -> str:
-    """The SQL conditions of `where` on `products AS p`; only the set ones, so the planner sees plain predicates."""
-    conditions = ["p.status IN ('ACTIVE', 'INACTIVE')" if where.include_inactive else "p.status = 'ACTIVE'"]
-    if where.category is not None:
-        conditions.append("p.category = :category")
-    if where.seller_id is not None:
-        conditions.append("p.seller_id = :seller_id")
-    if where.currency is not None:
-        conditions.append("p.currency = :currency")
-    if where.min_price_units is not None:
-        conditions.append("p.price_units >= :min_price")
-    if where.max_price_units is not None:
-        conditions.append("p.price_units <= :max_price")
-    if where.in_stock_only:
-        conditions.append("p.stock - p.reserved > 0")
-    if where.brand is not None:
-        # ListProducts' comparison (services/catalog/store.py): the column lower-cased by the database, the
-        # filter by Python (the two differ on a few letters, e.g. a final sigma), so both RPCs match the same.
-        conditions.append("lower(p.brand) = :brand")
-    if where.attributes:
-        conditions.append("p.attributes @> CAST(:attributes AS jsonb)")
-    return " AND ".join(conditions)
-
-
-def _filter_params(where: SearchFilter) -> dict[str, Any]:
-    values = {
-        "category": where.category,
-        "seller_id": where.seller_id,
-        "currency": where.currency,
-        "min_price": where.min_price_units,
-        "max_price": where.max_price_units,
-        "brand": where.brand.lower() if where.brand is not None else None,
-        "attributes": json.dumps(dict(where.attributes)) if where.attributes else None,
-    }
-    return {name: value for name, value in values.items() if value is not None}
+def _filtered(statement: str, where: ProductFilter) -> TextClause:
+    """A statement over `products AS p` with `{filters}` replaced by the filter's conditions (store.py writes them,
+    as for ListProducts), their parameters bound."""
+    conditions, parameters = filter_sql(where, "p")
+    return text(statement.format(filters=conditions)).bindparams(*parameters)
 
 
 # Ranking every match costs time in proportion to the matches (a common word matches a tenth of the catalog),
@@ -327,7 +283,7 @@ class ProductSearch:
         *,
         query: str,
         mode: str = HYBRID,
-        filter: SearchFilter,
+        filter: ProductFilter,
         limit: int,
         offset: int,
     ) -> list[SearchHit]:
@@ -380,7 +336,7 @@ class ProductSearch:
         )
 
     async def _lexical(
-        self, session: AsyncSession, terms: _Terms, where: SearchFilter, *, limit: int, offset: int
+        self, session: AsyncSession, terms: _Terms, where: ProductFilter, *, limit: int, offset: int
     ) -> list[tuple[str, float]]:
         if terms.empty:
             return []
@@ -391,31 +347,18 @@ class ProductSearch:
             "every": terms.every,
             "cap": max(LEXICAL_CANDIDATES, wanted),
             "limit": wanted,
-            **_filter_params(where),
         }
-        filters = _filter_sql(where)
-        rows = (await session.execute(text(_WHOLE_SQL.format(filters=filters)), params)).all()
+        rows = (await session.execute(_filtered(_WHOLE_SQL, where), params)).all()
         ranked = [(row.id, 1 + _squashed(row.rank)) for row in rows]
         if len(ranked) < wanted and terms.words > 1:
             params |= {"limit": wanted - len(ranked), "cap": max(PARTIAL_CANDIDATES, wanted - len(ranked))}
-            rows = (await session.execute(text(_PARTIAL_SQL.format(filters=filters)), params)).all()
+            rows = (await session.execute(_filtered(_PARTIAL_SQL, where), params)).all()
             ranked += [(row.id, _squashed(row.rank)) for row in rows]
         return ranked[offset:]
 
-    async def _semantic(self, query: str, where: SearchFilter, limit: int) -> list[tuple[str, float]]:
+    async def _semantic(self, query: str, where: ProductFilter, limit: int) -> list[tuple[str, float]]:
         vector = await self._query_vector(query)
-        vector_filter = VectorFilter(
-            category=where.category,
-            seller_id=where.seller_id,
-            min_price_units=where.min_price_units,
-            max_price_units=where.max_price_units,
-            currency=where.currency,
-            in_stock_only=where.in_stock_only,
-            include_inactive=where.include_inactive,
-            brand=where.brand,
-            attributes=where.attributes,
-        )
-        return await asyncio.to_thread(self._index.search, vector, limit, vector_filter)
+        return await asyncio.to_thread(self._index.search, vector, limit, where)
 
     async def _query_vector(self, query: str) -> Vectors:
         key = " ".join(query.lower().split())
@@ -432,21 +375,20 @@ class ProductSearch:
         return vector
 
     async def _finish_page(
-        self, session: AsyncSession, terms: _Terms, where: SearchFilter, page: list[tuple[str, float, bool]]
+        self, session: AsyncSession, terms: _Terms, where: ProductFilter, page: list[tuple[str, float, bool]]
     ) -> list[SearchHit]:
         """Re-checks the filters on the page's products and says which of their fields matched."""
         if not page:
             return []
         ids = [product_id for product_id, _, _ in page]
-        params = {"ids": ids, **_filter_params(where)}
         matched: dict[str, list[str]] = {}
         if terms.empty:
-            statement = text(_PAGE_FILTER_ONLY_SQL.format(filters=_filter_sql(where)))
-            for row in (await session.execute(statement, params)).all():
+            statement = _filtered(_PAGE_FILTER_ONLY_SQL, where)
+            for row in (await session.execute(statement, {"ids": ids})).all():
                 matched[row.id] = []
         else:
-            statement = text(_PAGE_SQL.format(filters=_filter_sql(where)))
-            params |= {"raw": terms.raw, "loose": terms.loose}
+            statement = _filtered(_PAGE_SQL, where)
+            params = {"ids": ids, "raw": terms.raw, "loose": terms.loose}
             for row in (await session.execute(statement, params)).all():
                 fields = [name for name in ("title", "description", "brand", "category") if getattr(row, name)]
                 fields += [f"attributes.{key}" for key in row.attributes]

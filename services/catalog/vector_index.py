@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from services.catalog.domain import ACTIVE, INACTIVE
 from services.catalog.embeddings import DIMENSIONS
+from services.catalog.filters import ProductFilter
 
 # The coarse pass: vectors projected on this many principal components (a fifth of the bytes of 384 float32).
 REDUCED_DIMENSIONS = 64
@@ -51,21 +53,6 @@ class IndexedProduct:
     # letters): a filter's brand, lower-cased in Python like ListProducts lowers it, must equal it.
     brand: str = ""
     attributes: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class VectorFilter:
-    """Every condition is optional; a product must meet all that are set."""
-
-    category: str | None = None
-    seller_id: str | None = None
-    min_price_units: int | None = None
-    max_price_units: int | None = None
-    currency: str | None = None
-    in_stock_only: bool = False
-    include_inactive: bool = False
-    brand: str | None = None  # case-insensitive
-    attributes: Mapping[str, str] = field(default_factory=dict)  # every pair, exact
 
 
 class VectorIndex:
@@ -209,11 +196,15 @@ class VectorIndex:
             self._ids.pop()
             self._size -= 1
 
-    def _mask(self, where: VectorFilter) -> npt.NDArray[np.bool_]:
+    def _mask(self, where: ProductFilter) -> npt.NDArray[np.bool_]:
         size = self._size
         mask = np.ones(size, dtype=bool)
-        if not where.include_inactive:
+        # Only ACTIVE and INACTIVE products are indexed (an archived one leaves the index).
+        wants_active, wants_inactive = ACTIVE in where.statuses, INACTIVE in where.statuses
+        if not wants_inactive:
             mask &= self._active[:size]
+        if not wants_active:
+            mask &= ~self._active[:size]
         if where.in_stock_only:
             mask &= self._stock[:size] > 0
         if where.min_price_units is not None:
@@ -228,7 +219,7 @@ class VectorIndex:
             mask &= self._currency[:size] == self._codes.get(where.currency, -1)
         if where.brand is not None:
             mask &= self._brand[:size] == self._codes.get(where.brand.lower(), -1)
-        for pair in where.attributes.items():
+        for pair in where.attributes.items():  # (key, value): the pair's code
             code = self._codes.get(pair)
             if code is None:
                 return np.zeros(size, dtype=bool)  # no product has ever held this pair
@@ -264,7 +255,7 @@ class VectorIndex:
             self._fitted_size = size
 
     def search(
-        self, query: npt.NDArray[np.float32], limit: int, where: VectorFilter | None = None
+        self, query: npt.NDArray[np.float32], limit: int, where: ProductFilter | None = None
     ) -> list[tuple[str, float]]:
         """The `limit` products most similar to `query` (cosine, best first) among those `where` admits."""
         with self._lock:
@@ -273,7 +264,7 @@ class VectorIndex:
             if self._size == 0 or limit <= 0:
                 return []
             query = query.astype(np.float32)
-            mask = self._mask(where or VectorFilter())
+            mask = self._mask(where or ProductFilter())
             candidates = np.flatnonzero(mask)
             if candidates.size == 0:
                 return []

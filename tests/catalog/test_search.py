@@ -23,18 +23,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from marketplace.common.v1 import money_pb2
 from marketplace.events.v1 import events_pb2
 from services.catalog.demo import catalog_document
+from services.catalog.domain import ACTIVE, INACTIVE
 from services.catalog.embeddings import Embedder
+from services.catalog.filters import ProductFilter
 from services.catalog.search import (
     HYBRID,
     LEXICAL,
     MODES,
     SEMANTIC,
     ProductSearch,
-    SearchFilter,
     SearchHit,
     fuse,
 )
-from services.catalog.vector_index import COARSE_PASS_FROM, IndexedProduct, VectorFilter, VectorIndex
+from services.catalog.vector_index import COARSE_PASS_FROM, IndexedProduct, VectorIndex
 from services.kit.bus import StreamTail
 from services.kit.db import create_engine, drop_database, ensure_database, session_factory
 from services.kit.ids import new_id
@@ -107,14 +108,14 @@ class Catalog:
     generated_document: bool
 
     async def find(
-        self, query: str, mode: str = HYBRID, where: SearchFilter | None = None, **page: int
+        self, query: str, mode: str = HYBRID, where: ProductFilter | None = None, **page: int
     ) -> list[SearchHit]:
         async with self.sessions() as session:
             return await self.search.search(
                 session,
                 query=query,
                 mode=mode,
-                filter=where or SearchFilter(),
+                filter=where or ProductFilter(),
                 limit=page.get("limit", 10),
                 offset=page.get("offset", 0),
             )
@@ -235,9 +236,9 @@ async def catalog(infra: Any, embedder: Embedder) -> AsyncIterator[Catalog]:
         await drop_database(infra.database_url, name)
 
 
-def admits(row: dict[str, Any], where: SearchFilter) -> bool:
+def admits(row: dict[str, Any], where: ProductFilter) -> bool:
     return (
-        (row["status"] == "ACTIVE" or (where.include_inactive and row["status"] == "INACTIVE"))
+        (row["status"] == "ACTIVE" or (INACTIVE in where.statuses and row["status"] == "INACTIVE"))
         and (where.category is None or row["category"] == where.category)
         and (where.seller_id is None or row["seller_id"] == where.seller_id)
         and (where.currency is None or row["currency"] == where.currency)
@@ -285,19 +286,19 @@ async def test_a_need_in_other_words_finds_insulated_mugs(catalog: Catalog, mode
 
 
 FILTERS = [
-    SearchFilter(category="coffee"),
-    SearchFilter(category="jackets", in_stock_only=True),
-    SearchFilter(min_price_units=5000, max_price_units=12000),
-    SearchFilter(seller_id=SELLERS[1], max_price_units=4000),
-    SearchFilter(seller_id=SELLERS[0], category="shoes", in_stock_only=True),
-    SearchFilter(currency="EUR"),
-    SearchFilter(in_stock_only=True, include_inactive=True),
-    SearchFilter(category="kitchen", min_price_units=2000, currency="USD", in_stock_only=True),
-    SearchFilter(category="no-such-category"),
-    SearchFilter(brand="northfold"),  # brands match whatever their case
-    SearchFilter(attributes={"color": "black"}),
-    SearchFilter(attributes={"color": "black", "gender": "unisex"}, in_stock_only=True),
-    SearchFilter(brand="Summit & Co", attributes={"color": "green"}),
+    ProductFilter(category="coffee"),
+    ProductFilter(category="jackets", in_stock_only=True),
+    ProductFilter(min_price_units=5000, max_price_units=12000),
+    ProductFilter(seller_id=SELLERS[1], max_price_units=4000),
+    ProductFilter(seller_id=SELLERS[0], category="shoes", in_stock_only=True),
+    ProductFilter(currency="EUR"),
+    ProductFilter(in_stock_only=True, statuses=(ACTIVE, INACTIVE)),
+    ProductFilter(category="kitchen", min_price_units=2000, currency="USD", in_stock_only=True),
+    ProductFilter(category="no-such-category"),
+    ProductFilter(brand="northfold"),  # brands match whatever their case
+    ProductFilter(attributes={"color": "black"}),
+    ProductFilter(attributes={"color": "black", "gender": "unisex"}, in_stock_only=True),
+    ProductFilter(brand="Summit & Co", attributes={"color": "green"}),
 ]
 QUERIES = ["headphones", "warm jacket for winter", "black", "coffee", "hikng boots", "gift for a child", "steel"]
 
@@ -319,13 +320,13 @@ async def test_filters_are_never_violated(catalog: Catalog) -> None:
 @pytest.mark.parametrize(
     ("query", "where"),
     [
-        ("Northfold", SearchFilter(brand="NORTHFOLD")),
-        ("black", SearchFilter(attributes={"color": "black"})),
-        ("Alpenglow black", SearchFilter(brand="alpenglow", attributes={"color": "black"})),
+        ("Northfold", ProductFilter(brand="NORTHFOLD")),
+        ("black", ProductFilter(attributes={"color": "black"})),
+        ("Alpenglow black", ProductFilter(brand="alpenglow", attributes={"color": "black"})),
     ],
 )
 async def test_brand_and_attribute_filters_page_through_every_match(
-    catalog: Catalog, mode: str, query: str, where: SearchFilter
+    catalog: Catalog, mode: str, query: str, where: ProductFilter
 ) -> None:
     # Each filtered product carries the query's words, so every mode must find all of them, page after page:
     # the filters are applied inside the search, not to pages cut before filtering.
@@ -347,7 +348,7 @@ async def test_inactive_products_are_found_only_when_asked_for(catalog: Catalog)
     for mode in MODES:
         everyone = await catalog.find(inactive["title"], mode, limit=50)
         assert inactive["id"] not in {hit.product_id for hit in everyone}
-        with_inactive = await catalog.find(inactive["title"], mode, SearchFilter(include_inactive=True), limit=5)
+        with_inactive = await catalog.find(inactive["title"], mode, ProductFilter(statuses=(ACTIVE, INACTIVE)), limit=5)
         assert inactive["id"] in {hit.product_id for hit in with_inactive}
 
 
@@ -460,7 +461,7 @@ async def test_the_index_follows_product_events(catalog: Catalog, infra: Any) ->
         assert semantic[0].product_id == product["id"]
 
         # Stock: the index hears the new availability from the event alone.
-        where = SearchFilter(in_stock_only=True)
+        where = ProductFilter(in_stock_only=True)
         assert product["id"] in {h.product_id for h in await catalog.find("zanzibar atlas", SEMANTIC, where, limit=3)}
         changed = events_pb2.StockChanged(
             product_id=product["id"], seller_id=product["seller_id"], old_stock=5, new_stock=0, available=0
@@ -470,7 +471,7 @@ async def test_the_index_follows_product_events(catalog: Catalog, infra: Any) ->
         query = await asyncio.to_thread(catalog.embedder.embed_one, "zanzibar atlas")
 
         async def out_of_stock_in_the_index() -> bool:
-            found = catalog.search.index.search(query, 3, VectorFilter(in_stock_only=True))
+            found = catalog.search.index.search(query, 3, ProductFilter(in_stock_only=True))
             return product["id"] not in {product_id for product_id, _ in found}
 
         await eventually(out_of_stock_in_the_index)
@@ -516,7 +517,7 @@ async def test_the_coarse_pass_keeps_the_exact_top_ten(catalog: Catalog) -> None
     index.fit_projection()
     assert index.projected
 
-    wheres = [(VectorFilter(), lambda n: True), (VectorFilter(in_stock_only=True), lambda n: n % 3 > 0)]
+    wheres = [(ProductFilter(), lambda n: True), (ProductFilter(in_stock_only=True), lambda n: n % 3 > 0)]
     queries = [*QUERIES, "insulated mug for coffee on the go", "waterproof hiking boots", "a warm coat for winter"]
     overlaps = []
     for query in queries:

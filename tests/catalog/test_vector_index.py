@@ -3,7 +3,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from services.catalog.vector_index import IndexedProduct, VectorFilter, VectorIndex
+from services.catalog.domain import ACTIVE, INACTIVE
+from services.catalog.filters import ProductFilter
+from services.catalog.vector_index import IndexedProduct, VectorIndex
 
 
 def unit(rng: np.random.Generator, dims: int = 8) -> np.ndarray:
@@ -44,14 +46,15 @@ def test_search_matches_brute_force_under_every_filter(filled):
     products = {f"p{i}": product(i) for i in range(300)}
     query = unit(rng)
     cases = [
-        (VectorFilter(), lambda p: p.active),
-        (VectorFilter(category="mugs"), lambda p: p.active and p.category == "mugs"),
-        (VectorFilter(seller_id="s1", in_stock_only=True), lambda p: p.active and p.seller_id == "s1" and p.stock > 0),
+        (ProductFilter(), lambda p: p.active),
+        (ProductFilter(category="mugs"), lambda p: p.active and p.category == "mugs"),
+        (ProductFilter(seller_id="s1", in_stock_only=True), lambda p: p.active and p.seller_id == "s1" and p.stock > 0),
         (
-            VectorFilter(min_price_units=5000, max_price_units=12000, include_inactive=True),
+            ProductFilter(min_price_units=5000, max_price_units=12000, statuses=(ACTIVE, INACTIVE)),
             lambda p: 5000 <= p.price_units <= 12000,
         ),
-        (VectorFilter(category="unknown"), lambda p: False),
+        (ProductFilter(statuses=(INACTIVE,)), lambda p: not p.active),
+        (ProductFilter(category="unknown"), lambda p: False),
     ]
     for where, predicate in cases:
         got = index.search(query, 10, where)
@@ -67,18 +70,18 @@ def test_remove_and_update_keep_rows_consistent(filled):
     index.remove("p0")  # absent: no-op
     assert len(index) == 150
     target = vectors["p7"]
-    assert index.search(target, 1, VectorFilter(include_inactive=True))[0][0] == "p7"
+    assert index.search(target, 1, ProductFilter(statuses=(ACTIVE, INACTIVE)))[0][0] == "p7"
     index.update_stock("p7", 0)
-    assert "p7" not in [pid for pid, _ in index.search(target, 5, VectorFilter(in_stock_only=True))]
+    assert "p7" not in [pid for pid, _ in index.search(target, 5, ProductFilter(in_stock_only=True))]
     index.upsert(product(7, category="books", stock=3), None)
-    assert index.search(target, 1, VectorFilter(category="books"))[0][0] == "p7"
+    assert index.search(target, 1, ProductFilter(category="books"))[0][0] == "p7"
     with pytest.raises(KeyError):
         index.upsert(product(1000), None)
     with pytest.raises(ValueError):
         index.upsert(product(1001), np.zeros(3, dtype=np.float32))
 
 
-def admitted(p: IndexedProduct, where: VectorFilter) -> bool:
+def admitted(p: IndexedProduct, where: ProductFilter) -> bool:
     """What the filters used below mean; brand and attributes as ListProducts' SQL applies them."""
     return (
         p.active
@@ -89,16 +92,16 @@ def admitted(p: IndexedProduct, where: VectorFilter) -> bool:
 
 
 BRAND_AND_ATTRIBUTE_FILTERS = [
-    VectorFilter(brand="acme"),
-    VectorFilter(brand="ACME"),  # the filter's case does not matter
-    VectorFilter(brand="acm"),  # exact, not a prefix
-    VectorFilter(attributes={"color": "black"}),
-    VectorFilter(attributes={"color": "black", "size": "2"}),
-    VectorFilter(brand="Brisk", attributes={"color": "white", "size": "1"}),
-    VectorFilter(attributes={"material": "steel"}),
-    VectorFilter(attributes={"color": "red"}),  # a pair no product holds
-    VectorFilter(attributes={"size": "black"}),  # a known value under another key
-    VectorFilter(brand="cobalt", attributes={"color": "black"}, in_stock_only=True),
+    ProductFilter(brand="acme"),
+    ProductFilter(brand="ACME"),  # the filter's case does not matter
+    ProductFilter(brand="acm"),  # exact, not a prefix
+    ProductFilter(attributes={"color": "black"}),
+    ProductFilter(attributes={"color": "black", "size": "2"}),
+    ProductFilter(brand="Brisk", attributes={"color": "white", "size": "1"}),
+    ProductFilter(attributes={"material": "steel"}),
+    ProductFilter(attributes={"color": "red"}),  # a pair no product holds
+    ProductFilter(attributes={"size": "black"}),  # a known value under another key
+    ProductFilter(brand="cobalt", attributes={"color": "black"}, in_stock_only=True),
 ]
 
 
@@ -145,13 +148,13 @@ def test_brand_and_attribute_filters_follow_updates_and_removals() -> None:
     put(replace(products["p2"], attributes={}))
     put(replace(products["p4"], attributes={"color": "white", "size": "1", "material": "steel", "fit": "slim"}))
     check()
-    assert "p1" in [pid for pid, _ in index.search(vectors["p1"], 3, VectorFilter(brand="acme"))]
-    assert "p1" not in [pid for pid, _ in index.search(vectors["p1"], 500, VectorFilter(attributes={"size": "1"}))]
-    assert "p2" not in [pid for pid, _ in index.search(vectors["p2"], 500, VectorFilter(attributes={"size": "2"}))]
+    assert "p1" in [pid for pid, _ in index.search(vectors["p1"], 3, ProductFilter(brand="acme"))]
+    assert "p1" not in [pid for pid, _ in index.search(vectors["p1"], 500, ProductFilter(attributes={"size": "1"}))]
+    assert "p2" not in [pid for pid, _ in index.search(vectors["p2"], 500, ProductFilter(attributes={"size": "2"}))]
 
     # A product removed and added again (an archived product restored) is filtered by its new fields only.
     index.remove("p5")
     del products["p5"]
     put(product(5, active=True, brand="cobalt", attributes={"color": "black"}), unit(rng))
     check()
-    assert [pid for pid, _ in index.search(vectors["p5"], 1, VectorFilter(brand="COBALT"))] == ["p5"]
+    assert [pid for pid, _ in index.search(vectors["p5"], 1, ProductFilter(brand="COBALT"))] == ["p5"]
