@@ -9,10 +9,12 @@ import grpc
 
 from marketplace.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from marketplace.common.v1 import money_pb2
-from services.catalog import domain, handlers, store
+from services.catalog import domain, store
 from services.catalog.domain import Product, ProductImage, ReservationLine
 from services.catalog.filters import ProductFilter
-from services.catalog.handlers import Deps, NewProduct
+from services.catalog.handlers import browsing, product_images, products, reservations, searching
+from services.catalog.handlers.deps import Deps, caller_of
+from services.catalog.handlers.products import NewProduct
 from services.catalog.watch import ProductState, ProductWatchers
 from services.kit.principal import current_principal_or_none
 from services.kit.protos import mask_paths, timestamp
@@ -90,7 +92,7 @@ def _filter(message: catalog_pb2.ProductFilter) -> ProductFilter:
 
 
 def _caller() -> domain.Caller:
-    return handlers.caller_of(current_principal_or_none())
+    return caller_of(current_principal_or_none())
 
 
 class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):  # type: ignore[misc]  # generated base is untyped
@@ -102,7 +104,7 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):  # type: ignore[misc]
         self, request: catalog_pb2.CreateProductRequest, context: Context
     ) -> catalog_pb2.CreateProductResponse:
         given = request.product
-        product = await handlers.create_product(
+        product = await products.create_product(
             self._deps,
             _caller(),
             NewProduct(
@@ -128,7 +130,7 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):  # type: ignore[misc]
         if cached is not None:
             return cached  # an ACTIVE product: the same for every caller
         generation = cache.generation(request.id)
-        product = await handlers.get_product(self._deps, _caller(), request.id)
+        product = await products.get_product(self._deps, _caller(), request.id)
         response = catalog_pb2.GetProductResponse(product=product_message(product))
         if product.status == domain.ACTIVE:
             cache.put(request.id, response, generation)
@@ -148,19 +150,19 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):  # type: ignore[misc]
                 changes[path] = dict(given.attributes)
             else:
                 changes[path] = getattr(given, path)
-        product = await handlers.update_product(self._deps, _caller(), given.id, changes)
+        product = await products.update_product(self._deps, _caller(), given.id, changes)
         return catalog_pb2.UpdateProductResponse(product=product_message(product))
 
     async def DeleteProduct(
         self, request: catalog_pb2.DeleteProductRequest, context: Context
     ) -> catalog_pb2.DeleteProductResponse:
-        product = await handlers.delete_product(self._deps, _caller(), request.id)
+        product = await products.delete_product(self._deps, _caller(), request.id)
         return catalog_pb2.DeleteProductResponse(product=product_message(product))
 
     async def ListProducts(
         self, request: catalog_pb2.ListProductsRequest, context: Context
     ) -> catalog_pb2.ListProductsResponse:
-        page = await handlers.list_products(
+        page = await browsing.list_products(
             self._deps, _filter(request.filter), LIST_ORDERS[request.order_by], request.page_size, request.page_token
         )
         return catalog_pb2.ListProductsResponse(
@@ -172,7 +174,7 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):  # type: ignore[misc]
     ) -> catalog_pb2.SearchProductsResponse:
         mode, mode_value = SEARCH_MODES[request.mode]
         relevance = request.order_by in (catalog_pb2.PRODUCT_ORDER_UNSPECIFIED, catalog_pb2.PRODUCT_ORDER_RELEVANCE)
-        page = await handlers.search_products(
+        page = await searching.search_products(
             self._deps,
             text=request.query,
             mode=mode,
@@ -196,7 +198,7 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):  # type: ignore[misc]
         self, request: catalog_pb2.ListMyProductsRequest, context: Context
     ) -> catalog_pb2.ListMyProductsResponse:
         status = STATUS_NAMES[request.status] if request.status else None
-        page = await handlers.list_my_products(self._deps, _caller(), status, request.page_size, request.page_token)
+        page = await browsing.list_my_products(self._deps, _caller(), status, request.page_size, request.page_token)
         return catalog_pb2.ListMyProductsResponse(
             products=[product_message(product) for product in page.products], next_page_token=page.next_page_token
         )
@@ -204,25 +206,27 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):  # type: ignore[misc]
     async def AddProductImage(
         self, request: catalog_pb2.AddProductImageRequest, context: Context
     ) -> catalog_pb2.AddProductImageResponse:
-        image, product = await handlers.add_product_image(self._deps, _caller(), request.product_id, request.content)
+        image, product = await product_images.add_product_image(
+            self._deps, _caller(), request.product_id, request.content
+        )
         return catalog_pb2.AddProductImageResponse(image=_image(image), product=product_message(product))
 
     async def DeleteProductImage(
         self, request: catalog_pb2.DeleteProductImageRequest, context: Context
     ) -> catalog_pb2.DeleteProductImageResponse:
-        product = await handlers.delete_product_image(self._deps, _caller(), request.product_id, request.image_id)
+        product = await product_images.delete_product_image(self._deps, _caller(), request.product_id, request.image_id)
         return catalog_pb2.DeleteProductImageResponse(product=product_message(product))
 
     async def AdjustStock(
         self, request: catalog_pb2.AdjustStockRequest, context: Context
     ) -> catalog_pb2.AdjustStockResponse:
-        product = await handlers.adjust_stock(self._deps, _caller(), request.id, request.delta, request.reason)
+        product = await products.adjust_stock(self._deps, _caller(), request.id, request.delta, request.reason)
         return catalog_pb2.AdjustStockResponse(product=product_message(product))
 
     async def ListCategories(
         self, request: catalog_pb2.ListCategoriesRequest, context: Context
     ) -> catalog_pb2.ListCategoriesResponse:
-        categories = await handlers.list_categories(self._deps)
+        categories = await browsing.list_categories(self._deps)
         return catalog_pb2.ListCategoriesResponse(
             categories=[catalog_pb2.Category(name=name, product_count=count) for name, count in categories]
         )
@@ -236,7 +240,7 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):  # type: ignore[misc]
     async def ReserveStock(
         self, request: catalog_pb2.ReserveStockRequest, context: Context
     ) -> catalog_pb2.ReserveStockResponse:
-        result = await handlers.reserve_stock(
+        result = await reservations.reserve_stock(
             self._deps,
             reservation_id=request.reservation_id,
             order_id=request.order_id,
@@ -263,11 +267,11 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):  # type: ignore[misc]
     async def ReleaseReservation(
         self, request: catalog_pb2.ReleaseReservationRequest, context: Context
     ) -> catalog_pb2.ReleaseReservationResponse:
-        await handlers.release_reservation(self._deps, request.reservation_id)
+        await reservations.release_reservation(self._deps, request.reservation_id)
         return catalog_pb2.ReleaseReservationResponse()
 
     async def CommitReservation(
         self, request: catalog_pb2.CommitReservationRequest, context: Context
     ) -> catalog_pb2.CommitReservationResponse:
-        await handlers.commit_reservation(self._deps, request.reservation_id)
+        await reservations.commit_reservation(self._deps, request.reservation_id)
         return catalog_pb2.CommitReservationResponse()

@@ -9,8 +9,8 @@ from typing import Any
 from redis.asyncio import Redis
 
 from marketplace.events.v1 import events_pb2
-from services.catalog import handlers
-from services.catalog.handlers import Deps
+from services.catalog.handlers import reservations
+from services.catalog.handlers.deps import Deps
 from services.kit.bus import StreamConsumer
 from services.kit.errors import DomainError
 from services.kit.uow import UnitOfWork
@@ -23,14 +23,14 @@ def order_events_consumer(deps: Deps, redis: Redis) -> StreamConsumer:
 
     async def on_paid(uow: UnitOfWork, envelope: Any, paid: events_pb2.OrderPaid) -> None:
         try:
-            await handlers.commit_in(uow, deps, paid.reservation_id)
+            await reservations.commit_in(uow, deps, paid.reservation_id)
         except DomainError as error:
             # Retrying cannot help (e.g. paid after the reservation expired): record it for people to act on.
             _refused("OrderPaid", paid.order_id, paid.reservation_id, error)
 
     async def on_cancelled(uow: UnitOfWork, envelope: Any, cancelled: events_pb2.OrderCancelled) -> None:
         try:
-            await handlers.release_in(uow, deps, cancelled.reservation_id)
+            await reservations.release_in(uow, deps, cancelled.reservation_id)
         except DomainError as error:
             _refused("OrderCancelled", cancelled.order_id, cancelled.reservation_id, error)
 

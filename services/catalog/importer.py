@@ -39,7 +39,8 @@ from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
 from marketplace.catalog.v1 import catalog_pb2
 from marketplace.common.v1 import money_pb2
 from services.catalog import demo, domain
-from services.catalog.handlers import NewProduct, event_payload
+from services.catalog.handlers.events import event_payload
+from services.catalog.handlers.products import NewProduct
 from services.catalog.search import ProductSearch, vector_bytes
 from services.catalog.settings import CatalogSettings
 from services.catalog.store import Products, products

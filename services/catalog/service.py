@@ -11,12 +11,12 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # n
 
 from marketplace.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from marketplace.events.v1.envelope_pb2 import Envelope
-from services.catalog import handlers
 from services.catalog.api import CatalogApi
 from services.catalog.cache import ProductCache
 from services.catalog.consumers import order_events_consumer
 from services.catalog.embeddings import Embedder
-from services.catalog.handlers import Deps
+from services.catalog.handlers import reservations
+from services.catalog.handlers.deps import Deps
 from services.catalog.images import MAX_IMAGE_BYTES
 from services.catalog.search import ProductSearch
 from services.catalog.settings import CatalogSettings
@@ -63,7 +63,7 @@ async def setup(runtime: Runtime) -> None:
     async def release_expired(stop: asyncio.Event) -> None:
         while not await wait_for_stop(stop, settings.catalog_reservation_sweep_seconds):
             # A full batch means more may be waiting: go again at once.
-            while await handlers.release_expired(deps) >= settings.catalog_reservation_sweep_batch:
+            while await reservations.release_expired(deps) >= settings.catalog_reservation_sweep_batch:
                 pass
 
     runtime.add_task("catalog-events", tail.run)

@@ -1,0 +1,130 @@
+"""Products: create, read, change, archive, and adjust stock (the seller's writes and everyone's reads)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from services.catalog import domain
+from services.catalog.domain import Caller, Product
+from services.catalog.handlers.deps import Deps, require_product
+from services.catalog.handlers.product_images import remove_image_files
+from services.catalog.search import ProductSearch
+from services.catalog.store import SKU_CONSTRAINT, Products
+from services.kit.errors import AlreadyExists, FieldViolation, InvalidArgument
+from services.kit.ids import new_id
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NewProduct:
+    sku: str
+    title: str
+    description: str
+    category: str
+    brand: str
+    attributes: Mapping[str, str]
+    price_units: int
+    currency: str
+    stock: int
+
+
+def _sku_taken(sku: str) -> AlreadyExists:
+    return AlreadyExists("the seller already has a product with this SKU", reason="SKU_TAKEN", metadata={"sku": sku})
+
+
+async def _embedding(deps: Deps, product: Product) -> bytes:
+    text = ProductSearch.document_text(
+        product.title, product.description, product.brand, product.category, product.attributes
+    )
+    return await deps.search.embed_document(text)
+
+
+async def create_product(deps: Deps, caller: Caller, new: NewProduct, *, request_id: str = "") -> Product:
+    seller_id = caller.user_id
+    if seller_id is None:
+        raise InvalidArgument("a product needs a seller", violations=[FieldViolation("product", "no seller")])
+    if request_id:
+        async with deps.sessions() as session:
+            earlier = await Products(session).by_request(seller_id, request_id)
+        if earlier is not None:
+            return earlier
+    now = deps.clock()
+    product = Product.create(id=new_id(), seller_id=seller_id, now=now, **vars(new))
+    embedding = await _embedding(deps, product)
+    try:
+        async with deps.uow() as uow:
+            products = Products(uow.session)
+            if await products.sku_taken(seller_id, product.sku):
+                raise _sku_taken(product.sku)
+            await products.add(uow.track(product), request_id=request_id or None, embedding=embedding)
+            await uow.commit()
+    except IntegrityError as error:
+        # A concurrent twin won the race: the same request (return its product) or the same SKU.
+        if SKU_CONSTRAINT in str(error.orig):
+            raise _sku_taken(product.sku) from None
+        if request_id:
+            async with deps.sessions() as session:
+                earlier = await Products(session).by_request(seller_id, request_id)
+            if earlier is not None:
+                return earlier
+        raise
+    return product
+
+
+async def get_product(deps: Deps, caller: Caller, product_id: str) -> Product:
+    async with deps.sessions() as session:
+        product = await require_product(Products(session), product_id)
+    product.ensure_visible_to(caller)
+    return product
+
+
+async def update_product(deps: Deps, caller: Caller, product_id: str, changes: Mapping[str, Any]) -> Product:
+    async with deps.uow() as uow:
+        products = Products(uow.session)
+        product = await require_product(products, product_id, for_update=True)
+        product.ensure_visible_to(caller)
+        product.ensure_can_edit(caller)
+        changed = uow.track(product).update(changes, deps.clock())
+        if not changed:
+            return product
+        if "sku" in changed and await products.sku_taken(product.seller_id, product.sku, other_than=product.id):
+            raise _sku_taken(product.sku)
+        embedding = await _embedding(deps, product) if domain.TEXT_FIELDS.intersection(changed) else None
+        await products.save(product, embedding=embedding)
+        await uow.commit()
+    return product
+
+
+async def delete_product(deps: Deps, caller: Caller, product_id: str) -> Product:
+    async with deps.uow() as uow:
+        products = Products(uow.session)
+        product = await require_product(products, product_id, for_update=True)
+        product.ensure_visible_to(caller)
+        product.ensure_can_edit(caller)
+        removed = list(product.images)
+        if uow.track(product).archive(deps.clock()):
+            await products.save(product)
+        await products.delete_images(product.id)
+        product.images = []
+        await uow.commit()
+    await remove_image_files(deps, removed)
+    return product
+
+
+async def adjust_stock(deps: Deps, caller: Caller, product_id: str, delta: int, reason: str) -> Product:
+    async with deps.uow() as uow:
+        products = Products(uow.session)
+        product = await require_product(products, product_id, for_update=True)
+        product.ensure_visible_to(caller)
+        product.ensure_can_edit(caller)
+        uow.track(product).adjust_stock(delta, deps.clock(), low_stock_threshold=deps.low_stock_threshold)
+        await products.save(product)
+        await uow.commit()
+    log.info("stock adjusted", extra={"fields": {"product_id": product_id, "delta": delta, "reason": reason}})
+    return product

@@ -1,0 +1,71 @@
+"""SearchProducts: one page of hits in relevance or a list order (the engine is services/catalog/search.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from services.catalog import domain
+from services.catalog.domain import Product
+from services.catalog.filters import ProductFilter
+from services.catalog.handlers.deps import DEFAULT_PAGE_SIZE, Deps
+from services.catalog.store import Products
+from services.kit.pages import decode_page_token, encode_page_token, invalid_page_token, list_fingerprint
+
+# Search results in another order than relevance are sorted among this many best hits.
+MAX_SORTED_HITS = 500
+
+
+@dataclass(frozen=True)
+class Hit:
+    product: Product
+    score: float
+    matched_fields: list[str]
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    hits: list[Hit]
+    next_page_token: str
+
+
+_SORT_KEYS: dict[str, tuple[Callable[[Hit], Any], bool]] = {
+    "newest": (lambda hit: (hit.product.created_at, hit.product.id), True),
+    "price_asc": (lambda hit: (hit.product.price_units, hit.product.id), False),
+    "price_desc": (lambda hit: (hit.product.price_units, hit.product.id), True),
+    "title": (lambda hit: (hit.product.title, hit.product.id), False),
+}
+
+
+async def search_products(
+    deps: Deps, *, text: str, mode: str, query: ProductFilter, order: str, page_size: int, page_token: str
+) -> SearchPage:
+    """`order` is "relevance" or one of the list orders."""
+    size = page_size or DEFAULT_PAGE_SIZE
+    fingerprint = list_fingerprint("catalog.search", text, mode, query, order)
+    position = decode_page_token(page_token, fingerprint, int)
+    offset = position[0] if position is not None else 0
+    if offset < 0:
+        raise invalid_page_token()
+    by_relevance = order == "relevance"
+    async with deps.sessions() as session:
+        if by_relevance:
+            found = await deps.search.search(
+                session, query=text, mode=mode, filter=query, limit=size + 1, offset=offset
+            )
+        else:
+            found = await deps.search.search(
+                session, query=text, mode=mode, filter=query, limit=MAX_SORTED_HITS, offset=0
+            )
+        products = await Products(session).many([hit.product_id for hit in found])
+    hits = [
+        Hit(products[hit.product_id], hit.score, list(hit.matched_fields))
+        for hit in found
+        if hit.product_id in products and products[hit.product_id].status == domain.ACTIVE
+    ]
+    if not by_relevance:
+        key, descending = _SORT_KEYS[order]
+        hits = sorted(hits, key=key, reverse=descending)[offset : offset + size + 1]
+    more = len(hits) > size
+    return SearchPage(hits[:size], encode_page_token(fingerprint, offset + size) if more else "")
