@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from services import launcher, registry
+from services.kit.settings import DATA_DIR_ENV, default_data_dir
 
 
 def parse(argv: list[str] | None) -> tuple[str, launcher.Options]:
@@ -21,8 +22,8 @@ def parse(argv: list[str] | None) -> tuple[str, launcher.Options]:
         command.add_argument(
             "--data-dir",
             type=Path,
-            default=launcher.default_data_dir(os.environ),
-            help=f"where embedded PostgreSQL and Valkey keep their data (env {launcher.DATA_DIR_ENV}; default ./var)",
+            default=default_data_dir(os.environ),
+            help=f"where embedded PostgreSQL and Valkey keep their data (env {DATA_DIR_ENV}; default ./var)",
         )
         command.add_argument(
             "--only",

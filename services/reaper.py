@@ -1,5 +1,5 @@
-"""`python -m services.reaper LAUNCHER_PID --postgres PID --valkey PID`: stops the embedded servers when the
-launcher is gone without stopping them.
+"""`python -m services.reaper LAUNCHER_PID --postgres PID --valkey PID --remove FILE`: stops the embedded servers
+(and removes the run file) when the launcher is gone without doing it.
 
 The launcher stops PostgreSQL and Valkey itself on a normal exit (and stops this process first). When it
 cannot, killed by SIGKILL or the OOM killer, the servers would run on, holding the data directory and the
@@ -18,6 +18,7 @@ import select
 import signal
 import sys
 import time
+from pathlib import Path
 
 STOP_TIMEOUT_SECONDS = 15.0
 
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("launcher", type=int, help="the launcher's pid")
     parser.add_argument("--postgres", type=int, help="the embedded PostgreSQL's postmaster pid")
     parser.add_argument("--valkey", type=int, help="the embedded Valkey's pid")
+    parser.add_argument("--remove", type=Path, action="append", default=[], help="a file of the run to remove")
     args = parser.parse_args(argv)
     servers: dict[str, tuple[int, signal.Signals]] = {}
     if args.postgres:
@@ -72,6 +74,10 @@ def main(argv: list[str] | None = None) -> None:
     # A Ctrl-C meant for the launcher must not stop the watch before the launcher has ended.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     stopped = reap(args.launcher, servers)
+    for path in args.remove:
+        # The run file names servers that are gone now: commands must not try them.
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
     if stopped:
         print(f"the launcher is gone: stopped {', '.join(stopped)}", file=sys.stderr, flush=True)
 

@@ -9,7 +9,7 @@ import hashlib
 import secrets
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -204,6 +204,36 @@ def judge_refresh(record: RefreshTokenRecord | None, *, family_revoked: bool, no
     if record.expires_at <= now:
         return RefreshVerdict.REFUSED
     return RefreshVerdict.ROTATE
+
+
+# --- revocations --------------------------------------------------------------------------------------------
+
+SESSION_REVOCATION = "session"  # every access token of a sign-in session (its `sid`)
+TOKEN_REVOCATION = "token"  # one access token (its `jti`)
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """A revoked session or access token, kept in auth's database next to what caused it, so that Redis can be
+    given it again after losing it. It matters until `expires_at`: by then every access token it refuses has
+    expired anyway (a session's: the access token lifetime after the revocation, plus the verifiers' leeway)."""
+
+    kind: str  # SESSION_REVOCATION | TOKEN_REVOCATION
+    id: str  # the session id or the token id
+    expires_at: datetime
+
+
+def revocations_for(
+    session_ids: Iterable[str], now: datetime, session_seconds: int, *, token_id: str = "", token_expires_at: int = 0
+) -> list[Revocation]:
+    """What ending these sessions (and revoking the token `token_id`, valid until `token_expires_at`, epoch
+    seconds) records; empty ids are skipped (a token without a session or an id)."""
+    until = now + timedelta(seconds=session_seconds)
+    revoked = [Revocation(SESSION_REVOCATION, sid, until) for sid in dict.fromkeys(session_ids) if sid]
+    expires_at = datetime.fromtimestamp(token_expires_at, tz=now.tzinfo)
+    if token_id and expires_at > now:
+        revoked.append(Revocation(TOKEN_REVOCATION, token_id, expires_at))
+    return revoked
 
 
 # --- password resets ----------------------------------------------------------------------------------------
@@ -403,3 +433,7 @@ class AddressBook:
             wanted = other_id == address_id
             if other.is_default != wanted:
                 self._addresses[other_id] = replace(other, is_default=wanted)
+
+
+def seconds_until(moment: datetime, now: datetime) -> int:
+    return max(0, int((moment - now) / timedelta(seconds=1)))

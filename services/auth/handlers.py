@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.common.v1 import roles_pb2
 from marketplace.events.v1 import events_pb2
-from services.auth import domain
+from services.auth import domain, revocations
 from services.auth.domain import (
     Address,
     AddressBook,
@@ -177,11 +177,28 @@ def _user_access_token(deps: Deps, user: User, now: datetime, session_id: str) -
     )
 
 
+def _session_revocation_seconds(deps: Deps) -> int:
+    return deps.settings.auth_access_token_ttl_seconds + SESSION_REVOCATION_MARGIN_SECONDS
+
+
+async def _record_ended_sessions(
+    session: AsyncSession, deps: Deps, session_ids: Iterable[str], now: datetime, *, token: Principal | None = None
+) -> None:
+    """Records, in the open transaction, the sessions (and the token) about to end: auth gives them to Redis
+    again at start, should Redis have lost them (revocations.py)."""
+    await revocations.record(
+        session,
+        now,
+        session_ids,
+        _session_revocation_seconds(deps),
+        token_id=token.token_id if token is not None else "",
+        token_expires_at=token.expires_at if token is not None else 0,
+    )
+
+
 async def _end_sessions(deps: Deps, session_ids: Iterable[str]) -> None:
     """Refuses, from now on, every access token of these sessions (refresh tokens end in the database)."""
-    await deps.revocations.revoke_sessions(
-        session_ids, deps.settings.auth_access_token_ttl_seconds + SESSION_REVOCATION_MARGIN_SECONDS
-    )
+    await deps.revocations.revoke_sessions(session_ids, _session_revocation_seconds(deps))
 
 
 async def _issue_refresh(session: AsyncSession, deps: Deps, user: User, family_id: str, now: datetime) -> SessionTokens:
@@ -300,6 +317,7 @@ async def refresh(deps: Deps, *, refresh_token: str) -> SessionTokens:
         if verdict is RefreshVerdict.REUSED and record is not None:
             # A rotated token came back: someone holds a copy. End the whole session, for both holders.
             await tokens.revoke_family(record.family_id, now)
+            await _record_ended_sessions(uow.session, deps, [record.family_id], now)
             await uow.commit()
             await _end_sessions(deps, [record.family_id])
             raise Unauthenticated("the refresh token was already used; sign in again", reason="REFRESH_TOKEN_REUSED")
@@ -325,6 +343,7 @@ async def logout(deps: Deps, principal: Principal, *, refresh_token: str) -> Non
         if found is not None and found[0].user_id == user_id:
             await tokens.revoke_family(found[0].family_id, now)
             ended.append(found[0].family_id)
+        await _record_ended_sessions(uow.session, deps, ended, now, token=principal)
         await uow.commit()
     await deps.revocations.revoke(principal.token_id, principal.expires_at)
     await _end_sessions(deps, ended)
@@ -377,6 +396,7 @@ async def change_password(
         ended = await RefreshTokens(uow.session).revoke_all(user_id, now)
         await PasswordResets(uow.session).use_all(user_id, now)
         tokens = await _start_session(uow.session, deps, locked, now)
+        await _record_ended_sessions(uow.session, deps, [*ended, principal.session_id], now)
         await uow.commit()
     await _end_sessions(deps, [*ended, principal.session_id])
     return tokens
@@ -416,6 +436,7 @@ async def reset_password(deps: Deps, *, reset_token: str, new_password: str) -> 
         await users.save(user)
         await resets.use_all(user.id, now)
         ended = await RefreshTokens(uow.session).revoke_all(user.id, now)
+        await _record_ended_sessions(uow.session, deps, ended, now)
         await uow.commit()
     await _end_sessions(deps, ended)
     await deps.redis.delete(_failures_key(user.id))
@@ -492,6 +513,14 @@ async def set_user_role(deps: Deps, *, user_id: str, role: str) -> User:
         await users.save(user)
         await uow.commit()
     return user
+
+
+# --- revocations --------------------------------------------------------------------------------------------
+
+
+async def restore_revocations(deps: Deps) -> int:
+    """At start: every revocation that still matters, from the database to Redis (which may have lost them)."""
+    return await revocations.restore(deps.sessions, deps.revocations, deps.clock)
 
 
 # --- signing keys -------------------------------------------------------------------------------------------

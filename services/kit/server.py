@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.kit import clients, db
 from services.kit.interceptors import kit_interceptors
 from services.kit.outbox import OutboxRelay
+from services.kit.persistence import warn_unless_persistent
 from services.kit.settings import SUPERVISOR_PID_ENV, ServiceSettings
 from services.kit.tokens import RevocationList, TokenVerifier
 
@@ -217,6 +218,9 @@ async def run_service(
     tasks: list[asyncio.Task[None]] = []
     started = False
     try:
+        if redis is not None:
+            # Once per service: a Redis that forgets on restart silently undoes revocations and loses events.
+            await warn_unless_persistent(redis, settings.redis_url, definition.name)
         await definition.setup(runtime)
         servicer = HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(servicer, registry)

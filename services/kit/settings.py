@@ -2,11 +2,20 @@
 
 Common variables have no prefix (DATABASE_URL, REDIS_URL, ...); per-service ones are prefixed with the
 service's name (AUTH_PORT, CATALOG_DATABASE_URL, ...). Service-specific settings subclass `ServiceSettings`.
+
+The run file: while `python -m services up` runs, it keeps the run's connection settings and the service
+credentials key in `<data dir>/run.json` (owner-only). Operator commands (CLIs) read it under their own
+environment (`use_run_environment`), so they work in a second terminal with nothing exported; services never
+read it (the launcher gives them their environment).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+from collections.abc import Mapping
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field
@@ -26,6 +35,12 @@ DEFAULT_PORTS: dict[str, int] = {
 
 # Set by the launcher to its pid: a service whose launcher is gone drains and exits (no orphans).
 SUPERVISOR_PID_ENV = "MESH_SUPERVISOR_PID"
+# Where the launcher keeps the embedded servers' data and the run file (default: var/ in the repository).
+DATA_DIR_ENV = "MESH_DATA_DIR"
+# The deployment's key every service's client secret derives from (services.kit.credentials).
+CREDENTIALS_KEY_ENV = "SERVICE_CREDENTIALS_KEY"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RUN_FILE_NAME = "run.json"
 
 
 class CommonSettings(BaseSettings):
@@ -90,3 +105,66 @@ def database_url_for(server_url: str, service: str) -> str:
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+asyncpg")
     return url.set(database=database_name(service)).render_as_string(hide_password=False)
+
+
+# --- the run file -------------------------------------------------------------------------------------------
+
+
+def default_data_dir(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get(DATA_DIR_ENV) or REPO_ROOT / "var")
+
+
+def run_file_path(environ: Mapping[str, str]) -> Path:
+    return default_data_dir(environ) / RUN_FILE_NAME
+
+
+def write_run_file(path: Path, values: Mapping[str, str]) -> None:
+    """Writes the run's settings readable by this user only (they hold the service credentials key), atomically:
+    a reader sees the previous file or the whole new one, never a part."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        json.dump(dict(values), file, indent=2, sort_keys=True)
+        file.write("\n")
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
+
+
+def remove_run_file(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+def read_run_file(path: Path) -> dict[str, str]:
+    """The settings of the run that wrote `path`; empty when there is none, or when the file is not this user's
+    own (someone else's file could point a command at their servers)."""
+    try:
+        with path.open(encoding="utf-8") as file:
+            if os.fstat(file.fileno()).st_uid != os.getuid():
+                return {}
+            values = json.load(file)
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(values, dict):
+        return {}
+    return {str(key): str(value) for key, value in values.items()}
+
+
+def run_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment an operator command runs with: the running stack's run file, under `environ` (default:
+    the process's), so anything exported still wins."""
+    environ = os.environ if environ is None else environ
+    return {**read_run_file(run_file_path(environ)), **environ}
+
+
+def use_run_environment() -> Path | None:
+    """For a command's entry point (never at import): adds the run file's settings the process environment does
+    not set, so every settings object loaded afterwards sees them. Returns the file used, if any."""
+    path = run_file_path(os.environ)
+    values = read_run_file(path)
+    for key, value in values.items():
+        os.environ.setdefault(key, value)
+    return path if values else None

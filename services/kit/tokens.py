@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 ALGORITHM = "RS256"
 REVOKED_KEY_PREFIX = "auth:revoked:"
 REVOKED_SESSION_KEY_PREFIX = "auth:revoked-session:"
+# Keys written per round trip when revocations are restored.
+RESTORE_BATCH = 1000
 
 Jwks = Mapping[str, Any]  # {"keys": [{"kty", "kid", "use", "alg", "n", "e"}, ...]}
 
@@ -51,6 +53,19 @@ class RevocationList:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for key in keys:
                     pipe.set(key, b"1", ex=max(1, ttl_seconds))
+                await pipe.execute()
+
+    async def restore(
+        self, *, sessions: Iterable[tuple[str, int]] = (), tokens: Iterable[tuple[str, int]] = ()
+    ) -> None:
+        """Writes revocations again, each `(session id or token id, seconds it still matters)`: what auth
+        restores from its database after Redis lost its data."""
+        entries = [(f"{REVOKED_SESSION_KEY_PREFIX}{sid}", ttl) for sid, ttl in sessions if sid and ttl > 0]
+        entries += [(f"{REVOKED_KEY_PREFIX}{jti}", ttl) for jti, ttl in tokens if jti and ttl > 0]
+        for start in range(0, len(entries), RESTORE_BATCH):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key, ttl in entries[start : start + RESTORE_BATCH]:
+                    pipe.set(key, b"1", ex=ttl)
                 await pipe.execute()
 
     async def is_revoked(self, jti: str, session_id: str = "") -> bool:

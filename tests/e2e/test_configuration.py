@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 
 from services import registry
-from services.kit.settings import DEFAULT_PORTS, SUPERVISOR_PID_ENV, ServiceSettings
+from services.kit.settings import CREDENTIALS_KEY_ENV, DATA_DIR_ENV, DEFAULT_PORTS, SUPERVISOR_PID_ENV, ServiceSettings
 from services.launcher import (
-    CREDENTIALS_KEY_ENV,
-    DATA_DIR_ENV,
     DEMO_CATALOG_ENV,
     Infrastructure,
     service_environment,

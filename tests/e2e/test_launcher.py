@@ -7,10 +7,12 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,10 +115,16 @@ def assert_nothing_left(launched: Launched, pids: dict[str, int]) -> None:
 
 @pytest.fixture
 def launch(tmp_path: Path):
+    """`launch(*args, **env_overrides)` starts `python -m services up`; every launch of a test shares one data dir.
+
+    The data dir is not under tmp_path: run as root, pgserver's PostgreSQL runs as another user that must traverse
+    every parent directory, and each pytest session that starts resets pytest's own temporary root to mode 0700.
+    """
     started: list[Launched] = []
+    root = Path(tempfile.mkdtemp(prefix="mesh-e2e-"))
 
     def start(*args: str, **overrides: str) -> Launched:
-        data_dir = tmp_path / "var"
+        data_dir = root / "var"
         env = {
             key: value
             for key, value in os.environ.items()
@@ -162,6 +170,7 @@ def launch(tmp_path: Path):
         for line in stragglers(launched.marker):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(line.split(":", 1)[0]), signal.SIGKILL)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def run_grpcurl(*args: str) -> subprocess.CompletedProcess[str]:
