@@ -9,9 +9,21 @@ from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
 
 from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
-from services.auth import domain, handlers
+from services.auth import domain
 from services.auth.domain import Address, User
-from services.auth.handlers import ROLE_NAMES, ROLE_VALUES, Deps, SessionTokens
+from services.auth.handlers import (
+    account,
+    address_book,
+    administration,
+    password_reset,
+    provisioning,
+    service_access,
+    sign_in,
+    signing_keys,
+)
+from services.auth.handlers.deps import Deps
+from services.auth.handlers.events import ROLE_NAMES, ROLE_VALUES
+from services.auth.handlers.sessions import SessionTokens
 from services.kit.principal import current_principal
 from services.kit.protos import mask_paths, timestamp
 
@@ -65,7 +77,7 @@ class AuthApi(auth_pb2_grpc.AuthServiceServicer):  # type: ignore[misc]  # gener
     async def Register(
         self, request: auth_pb2.RegisterRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.RegisterResponse:
-        user, tokens = await handlers.register(
+        user, tokens = await sign_in.register(
             self._deps,
             email=request.email,
             username=request.username,
@@ -79,37 +91,37 @@ class AuthApi(auth_pb2_grpc.AuthServiceServicer):  # type: ignore[misc]  # gener
     async def Login(
         self, request: auth_pb2.LoginRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.LoginResponse:
-        user, tokens = await handlers.login(self._deps, login=request.login, password=request.password)
+        user, tokens = await sign_in.login(self._deps, login=request.login, password=request.password)
         return auth_pb2.LoginResponse(user=_user(user), tokens=_tokens(tokens))
 
     async def RefreshToken(
         self, request: auth_pb2.RefreshTokenRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.RefreshTokenResponse:
-        tokens = await handlers.refresh(self._deps, refresh_token=request.refresh_token)
+        tokens = await sign_in.refresh(self._deps, refresh_token=request.refresh_token)
         return auth_pb2.RefreshTokenResponse(tokens=_tokens(tokens))
 
     async def Logout(
         self, request: auth_pb2.LogoutRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.LogoutResponse:
-        await handlers.logout(self._deps, current_principal(), refresh_token=request.refresh_token)
+        await sign_in.logout(self._deps, current_principal(), refresh_token=request.refresh_token)
         return auth_pb2.LogoutResponse()
 
     async def GetMe(
         self, request: auth_pb2.GetMeRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.GetMeResponse:
-        return auth_pb2.GetMeResponse(user=_user(await handlers.get_me(self._deps, current_principal())))
+        return auth_pb2.GetMeResponse(user=_user(await account.get_me(self._deps, current_principal())))
 
     async def UpdateMe(
         self, request: auth_pb2.UpdateMeRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.UpdateMeResponse:
         changes = _masked(request.user, request.update_mask)
-        user = await handlers.update_me(self._deps, current_principal(), changes)
+        user = await account.update_me(self._deps, current_principal(), changes)
         return auth_pb2.UpdateMeResponse(user=_user(user))
 
     async def ChangePassword(
         self, request: auth_pb2.ChangePasswordRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.ChangePasswordResponse:
-        tokens = await handlers.change_password(
+        tokens = await account.change_password(
             self._deps,
             current_principal(),
             current_password=request.current_password,
@@ -120,50 +132,52 @@ class AuthApi(auth_pb2_grpc.AuthServiceServicer):  # type: ignore[misc]  # gener
     async def RequestPasswordReset(
         self, request: auth_pb2.RequestPasswordResetRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.RequestPasswordResetResponse:
-        await handlers.request_password_reset(self._deps, email=request.email)
+        await password_reset.request_password_reset(self._deps, email=request.email)
         return auth_pb2.RequestPasswordResetResponse()
 
     async def ResetPassword(
         self, request: auth_pb2.ResetPasswordRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.ResetPasswordResponse:
-        await handlers.reset_password(self._deps, reset_token=request.reset_token, new_password=request.new_password)
+        await password_reset.reset_password(
+            self._deps, reset_token=request.reset_token, new_password=request.new_password
+        )
         return auth_pb2.ResetPasswordResponse()
 
     async def ListAddresses(
         self, request: auth_pb2.ListAddressesRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.ListAddressesResponse:
-        addresses = await handlers.list_addresses(self._deps, current_principal())
+        addresses = await address_book.list_addresses(self._deps, current_principal())
         return auth_pb2.ListAddressesResponse(addresses=[_address(address) for address in addresses])
 
     async def CreateAddress(
         self, request: auth_pb2.CreateAddressRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.CreateAddressResponse:
         fields = {name: getattr(request.address, name) for name in domain.ADDRESS_FIELDS}
-        address = await handlers.create_address(self._deps, current_principal(), fields)
+        address = await address_book.create_address(self._deps, current_principal(), fields)
         return auth_pb2.CreateAddressResponse(address=_address(address))
 
     async def UpdateAddress(
         self, request: auth_pb2.UpdateAddressRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.UpdateAddressResponse:
         changes = _masked(request.address, request.update_mask)
-        address = await handlers.update_address(self._deps, current_principal(), request.address.id, changes)
+        address = await address_book.update_address(self._deps, current_principal(), request.address.id, changes)
         return auth_pb2.UpdateAddressResponse(address=_address(address))
 
     async def DeleteAddress(
         self, request: auth_pb2.DeleteAddressRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.DeleteAddressResponse:
-        await handlers.delete_address(self._deps, current_principal(), request.id)
+        await address_book.delete_address(self._deps, current_principal(), request.id)
         return auth_pb2.DeleteAddressResponse()
 
     async def GetJwks(
         self, request: auth_pb2.GetJwksRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.GetJwksResponse:
-        return auth_pb2.GetJwksResponse(keys=[auth_pb2.JsonWebKey(**key) for key in handlers.jwks(self._deps)])
+        return auth_pb2.GetJwksResponse(keys=[auth_pb2.JsonWebKey(**key) for key in signing_keys.jwks(self._deps)])
 
     async def ListUsers(
         self, request: auth_pb2.ListUsersRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.ListUsersResponse:
-        users, next_page_token = await handlers.list_users(
+        users, next_page_token = await administration.list_users(
             self._deps,
             role=ROLE_NAMES.get(request.role),
             page_size=request.page_size,
@@ -174,18 +188,18 @@ class AuthApi(auth_pb2_grpc.AuthServiceServicer):  # type: ignore[misc]  # gener
     async def SetUserRole(
         self, request: auth_pb2.SetUserRoleRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.SetUserRoleResponse:
-        user = await handlers.set_user_role(self._deps, user_id=request.user_id, role=ROLE_NAMES[request.role])
+        user = await administration.set_user_role(self._deps, user_id=request.user_id, role=ROLE_NAMES[request.role])
         return auth_pb2.SetUserRoleResponse(user=_user(user))
 
     async def RotateSigningKey(
         self, request: auth_pb2.RotateSigningKeyRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.RotateSigningKeyResponse:
-        return auth_pb2.RotateSigningKeyResponse(kid=await handlers.rotate_signing_key(self._deps))
+        return auth_pb2.RotateSigningKeyResponse(kid=await signing_keys.rotate_signing_key(self._deps))
 
     async def IssueServiceToken(
         self, request: auth_pb2.IssueServiceTokenRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.IssueServiceTokenResponse:
-        token, expires_in = await handlers.issue_service_token(
+        token, expires_in = await service_access.issue_service_token(
             self._deps, client_id=request.client_id, client_secret=request.client_secret
         )
         return auth_pb2.IssueServiceTokenResponse(access_token=token, expires_in=expires_in)
@@ -193,7 +207,7 @@ class AuthApi(auth_pb2_grpc.AuthServiceServicer):  # type: ignore[misc]  # gener
     async def ExchangeToken(
         self, request: auth_pb2.ExchangeTokenRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.ExchangeTokenResponse:
-        token, expires_in, scopes = await handlers.exchange_token(
+        token, expires_in, scopes = await service_access.exchange_token(
             self._deps, current_principal(), subject_token=request.subject_token, scopes=list(request.scopes)
         )
         return auth_pb2.ExchangeTokenResponse(access_token=token, expires_in=expires_in, scope=" ".join(scopes))
@@ -201,7 +215,7 @@ class AuthApi(auth_pb2_grpc.AuthServiceServicer):  # type: ignore[misc]  # gener
     async def EnsureSeller(
         self, request: auth_pb2.EnsureSellerRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.EnsureSellerResponse:
-        user_id, created = await handlers.ensure_seller(
+        user_id, created = await provisioning.ensure_seller(
             self._deps, current_principal(), email=request.email, store_name=request.store_name
         )
         return auth_pb2.EnsureSellerResponse(user_id=user_id, created=created)

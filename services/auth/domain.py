@@ -1,6 +1,6 @@
 """The auth domain: users, refresh token families, password resets, addresses and the rules around them.
 
-Standard library only. Use cases in handlers.py load and store these objects; nothing here does I/O.
+Standard library only. Use cases in handlers/ load and store these objects; nothing here does I/O.
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@ import asyncio
 from pathlib import Path
 
 from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
-from services.auth import handlers
 from services.auth.api import AuthApi
-from services.auth.handlers import Deps, SigningKeyHolder, retired_key_lifetime
+from services.auth.handlers import signing_keys
+from services.auth.handlers.deps import Deps, SigningKeyHolder, retired_key_lifetime
+from services.auth.handlers.sessions import restore_revocations
 from services.auth.passwords import Passwords
 from services.auth.settings import AuthSettings
 from services.kit.loops import wait_for_stop
@@ -34,7 +35,7 @@ async def setup(runtime: Runtime) -> None:
     )
 
     async def own_jwks() -> dict[str, object]:
-        return await handlers.jwks_for_verifier(deps)
+        return await signing_keys.jwks_for_verifier(deps)
 
     # Auth verifies tokens with its own key store: it never calls itself over the network.
     # Its key source is in memory, so an unknown kid may be looked up at once (right after a rotation).
@@ -55,13 +56,13 @@ async def setup(runtime: Runtime) -> None:
         revocations=revocations,
     )
     runtime.verifier = verifier
-    await handlers.load_signing_keys(deps)
+    await signing_keys.load_signing_keys(deps)
     # Before serving: a Redis that lost its data must refuse the revoked tokens again from the first call.
-    await handlers.restore_revocations(deps)
+    await restore_revocations(deps)
 
     async def reload_keys(stop: asyncio.Event) -> None:
         while not await wait_for_stop(stop, KEY_RELOAD_SECONDS):
-            await handlers.reload_signing_keys(deps)
+            await signing_keys.reload_signing_keys(deps)
 
     runtime.add_task("signing-keys", reload_keys)
     auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthApi(deps), runtime.server)

@@ -10,7 +10,7 @@ import jwt
 import pytest
 
 from marketplace.auth.v1 import auth_pb2
-from services.auth.handlers import SESSION_REVOCATION_MARGIN_SECONDS
+from services.auth.handlers.sessions import SESSION_REVOCATION_MARGIN_SECONDS
 from services.kit.tokens import REVOKED_KEY_PREFIX, REVOKED_SESSION_KEY_PREFIX
 from tests.auth.conftest import PASSWORD, Auth, StartAuth, bearer
 from tests.auth.test_login_security import _reset_token_from_outbox
