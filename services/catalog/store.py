@@ -300,6 +300,18 @@ class Products:
         images = await self._images_of([row.id for row in rows])
         return {row.id: _product(row, images[row.id]) for row in rows}
 
+    async def by_skus(self, seller_id: str, skus: Sequence[str], *, for_update: bool = False) -> dict[str, Product]:
+        """The seller's products with these SKUs, by SKU (locked when `for_update`)."""
+        statement = select(products.c.id).where(products.c.seller_id == seller_id, products.c.sku.in_(skus))
+        if for_update:
+            statement = statement.with_for_update()
+        found = await self.many(list((await self.session.execute(statement)).scalars()))
+        return {product.sku: product for product in found.values()}
+
+    async def seller_has_any(self, seller_id: str) -> bool:
+        found = await self.session.scalar(select(products.c.id).where(products.c.seller_id == seller_id).limit(1))
+        return found is not None
+
     async def by_request(self, seller_id: str, request_id: str) -> Product | None:
         product_id = await self.session.scalar(
             select(products.c.id).where(products.c.seller_id == seller_id, products.c.request_id == request_id)

@@ -12,8 +12,7 @@ import pytest
 
 from marketplace.events.v1 import envelope_pb2, events_pb2
 from services.catalog import importer
-from services.catalog.embeddings import Embedder
-from services.catalog.search import vector_bytes
+from services.catalog.embeddings import Embedder, Vectors
 from services.catalog.settings import CatalogSettings
 from services.kit.cli import CommandFailed
 from services.kit.migrate import migrate
@@ -38,9 +37,13 @@ class CountingEmbed:
     embedder: Embedder
     texts: list[str] = field(default_factory=list)
 
-    def __call__(self, texts: Sequence[str]) -> list[bytes]:
+    def embed(self, texts: Sequence[str]) -> Vectors:
         self.texts.extend(texts)
-        return [vector_bytes(vector) for vector in self.embedder.embed(texts)]
+        return self.embedder.embed(texts)
+
+    def embed_one(self, text: str) -> Vectors:
+        vector: Vectors = self.embed([text])[0]
+        return vector
 
 
 @dataclass
@@ -55,7 +58,7 @@ class Catalog:
     async def run(self, document: str, seller: str, **options: Any) -> tuple[importer.ImportResult, list[str]]:
         lines: list[str] = []
         result = await importer.import_catalog(
-            self.settings, document, seller_email=seller, embed=self.embed, out=lines.append, **options
+            self.settings, document, seller_email=seller, embedder=self.embed, out=lines.append, **options
         )
         return result, lines
 

@@ -57,10 +57,16 @@ class Deps:
     settings: CatalogSettings
     sessions: async_sessionmaker[AsyncSession]
     search: ProductSearch
-    images: ImageStorage
+    # None in a process that never stores images (the import command).
+    images: ImageStorage | None
     clock: Callable[[], datetime] = field(default=_now)
     # GetProduct's responses of ACTIVE products (see cache.py); any change committed here invalidates them.
     cache: ProductCache[Any] = field(default_factory=ProductCache)
+
+    def image_store(self) -> ImageStorage:
+        if self.images is None:
+            raise RuntimeError("this process has no image store")
+        return self.images
 
     def uow(self) -> UnitOfWork:
         return CatalogUnitOfWork(self.sessions, self.cache)

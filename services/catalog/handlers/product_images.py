@@ -27,7 +27,7 @@ async def remove_image_files(deps: Deps, images: Sequence[ProductImage]) -> None
             StoredFile(image.thumbnail_key, image.thumbnail_url, image.thumbnail_file_id),
         ):
             try:
-                await deps.images.delete(stored)
+                await deps.image_store().delete(stored)
             except Exception:
                 log.exception("could not remove a stored image", extra={"fields": {"key": stored.key}})
 
@@ -45,17 +45,17 @@ async def add_product_image(
     image_id = new_id()
     base = f"products/{product_id}/{image_id}"
     try:
-        stored = await deps.images.put(
+        stored = await deps.image_store().put(
             f"{base}{EXTENSIONS[prepared.content_type]}", prepared.content, prepared.content_type
         )
         try:
-            thumbnail = await deps.images.put(
+            thumbnail = await deps.image_store().put(
                 f"{base}-thumb{EXTENSIONS[prepared.thumbnail_content_type]}",
                 prepared.thumbnail,
                 prepared.thumbnail_content_type,
             )
         except BaseException:
-            await deps.images.delete(stored)
+            await deps.image_store().delete(stored)
             raise
     except ImageStorageError as error:
         # The provider's words (which may name its configuration) stay in the log.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -33,29 +34,36 @@ class NewProduct:
     currency: str
     stock: int
 
+    def new_product(self, *, product_id: str, seller_id: str, now: datetime) -> Product:
+        """The product these values make (only this class's fields: a subclass may carry more, e.g. a line)."""
+        values = {item.name: getattr(self, item.name) for item in fields(NewProduct)}
+        return Product.create(id=product_id, seller_id=seller_id, now=now, **values)
+
 
 def _sku_taken(sku: str) -> AlreadyExists:
     return AlreadyExists("the seller already has a product with this SKU", reason="SKU_TAKEN", metadata={"sku": sku})
 
 
 async def _embedding(deps: Deps, product: Product) -> bytes:
-    text = ProductSearch.document_text(
-        product.title, product.description, product.brand, product.category, product.attributes
-    )
-    return await deps.search.embed_document(text)
+    return await deps.search.embed_document(ProductSearch.product_text(product))
+
+
+def require_seller(caller: Caller) -> str:
+    """The caller's user id: only a user (a seller, or an admin) owns products."""
+    if caller.user_id is None:
+        raise InvalidArgument("a product needs a seller", violations=[FieldViolation("product", "no seller")])
+    return caller.user_id
 
 
 async def create_product(deps: Deps, caller: Caller, new: NewProduct, *, request_id: str = "") -> Product:
-    seller_id = caller.user_id
-    if seller_id is None:
-        raise InvalidArgument("a product needs a seller", violations=[FieldViolation("product", "no seller")])
+    seller_id = require_seller(caller)
     if request_id:
         async with deps.sessions() as session:
             earlier = await Products(session).by_request(seller_id, request_id)
         if earlier is not None:
             return earlier
     now = deps.clock()
-    product = Product.create(id=new_id(), seller_id=seller_id, now=now, **vars(new))
+    product = new.new_product(product_id=new_id(), seller_id=seller_id, now=now)
     embedding = await _embedding(deps, product)
     try:
         async with deps.uow() as uow:
