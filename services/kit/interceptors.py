@@ -41,6 +41,7 @@ from opentelemetry import propagate, trace
 
 from marketplace.common.v1 import access_pb2
 from services.kit import errors
+from services.kit.input_check import Undecodable, nul_violations, tolerant_deserializer
 from services.kit.logs import reset_correlation_id, set_correlation_id
 from services.kit.principal import Principal, current_principal_or_none, reset_principal, set_principal
 from services.kit.tokens import TokenVerifier
@@ -229,17 +230,21 @@ def _field_path(violation: validate_pb2.Violation) -> str:
 
 
 class RequestValidator:
-    """Checks a request message against the contract's protovalidate rules."""
+    """Checks a request message: that it parsed at all, that no string holds a NUL character (what no contract
+    rule forbids but no service can store, `services.kit.input_check`), then the contract's protovalidate
+    rules."""
 
     def __init__(self) -> None:
         self._validator = protovalidate.Validator()
 
     def check(self, message: Any) -> None:
         """Raises InvalidArgument naming every offending field."""
+        if isinstance(message, Undecodable):
+            raise errors.InvalidArgument(f"request is not a valid {message.message_name}")
+        violations = nul_violations(message)
         found = self._validator.collect_violations(message)
-        if not found:
+        if not found and not violations:
             return
-        violations = []
         for item in found:
             violation = validate_pb2.Violation.FromString(item.proto.to_binary())
             violations.append(
@@ -312,8 +317,11 @@ class KitInterceptor(ServerInterceptor):
     def _wrap(self, handler: Any, name: str) -> Any:
         # `Any`: the stubs describe the synchronous handler; these behaviours are coroutines and async generators.
         method = _Method(name, method_rule(name), name.lstrip("/").rpartition("/")[0] in QUIET_SERVICES)
+        # A request that does not parse reaches the request check as `Undecodable` (INVALID_ARGUMENT) instead of
+        # failing inside grpc.aio, which answers UNKNOWN with the parser's message.
+        deserializer = handler.request_deserializer
         codec: dict[str, Any] = {
-            "request_deserializer": handler.request_deserializer,
+            "request_deserializer": tolerant_deserializer(deserializer) if deserializer is not None else None,
             "response_serializer": handler.response_serializer,
         }
         if handler.request_streaming and handler.response_streaming:
