@@ -309,6 +309,32 @@ def test_a_missing_or_misdeclared_rpc_is_reported(descriptor_set: descriptor_pb2
     ]
 
 
+# 7. No enum request field takes a number its enum does not define. ----------------------------------------
+# proto3 enums are open: without `enum.defined_only` a number the enum lacks would reach the handler. One
+# mechanism for what a value may be (the contract's protovalidate rules), checked here for every contract.
+
+
+def test_every_enum_request_field_rejects_unknown_numbers(descriptor_set: descriptor_pb2.FileDescriptorSet) -> None:
+    assert rules.enum_fields_accepting_unknown_numbers(descriptor_set) == []
+
+
+def test_an_enum_request_field_accepting_unknown_numbers_is_reported(
+    descriptor_set: descriptor_pb2.FileDescriptorSet,
+) -> None:
+    def drop_rules(copy: descriptor_pb2.FileDescriptorSet) -> None:
+        request = message_named(copy, "seller", "ListSellerOrdersRequest")
+        field_named(request, "status").options.ClearExtension(rules.FIELD_RULES)
+        # An enum in a message that is also part of responses, reached from a request.
+        field_named(message_named(copy, "auth", "User"), "role").options.ClearExtension(rules.FIELD_RULES)
+
+    problems = rules.enum_fields_accepting_unknown_numbers(broken(descriptor_set, drop_rules))
+
+    assert problems == [
+        "marketplace.auth.v1.User.role: enum request field without enum.defined_only",
+        "marketplace.seller.v1.ListSellerOrdersRequest.status: enum request field without enum.defined_only",
+    ]
+
+
 # Validation rules work on the generated messages. ---------------------------------------------------------
 
 
