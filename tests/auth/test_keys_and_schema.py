@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import jwt
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 
 from marketplace.auth.v1 import auth_pb2
-from services.auth.keys import generate_private_pem, key_id
+from services.auth import keys
+from services.auth.keys import KeyRing, SigningKey, generate_private_pem, key_id
 from services.auth.store import metadata
 from services.kit.db import create_engine
 from tests.auth.conftest import StartAuth
@@ -36,3 +39,22 @@ async def test_migrations_match_the_declared_tables(start_auth: StartAuth) -> No
             assert await connection.run_sync(differences) == []
     finally:
         await engine.dispose()
+
+
+def test_the_key_ring_loads_each_stored_key_once_per_process(monkeypatch) -> None:
+    # Found by the fuzz suite: each reload (every rotation) loaded every key ever stored, ~30 ms each on the
+    # event loop, until after a few dozen rotations auth's health checks timed out and it turned NOT_SERVING.
+    pems = [generate_private_pem() for _ in range(3)]
+    now = datetime.now(UTC)
+    stored = [SigningKey.from_pem(pem, now) for pem in pems]
+    loads = []
+    real_load = keys.serialization.load_pem_private_key
+    monkeypatch.setattr(
+        keys.serialization,
+        "load_pem_private_key",
+        lambda data, password: loads.append(data) or real_load(data, password),
+    )
+    getattr(keys._load_private, "cache_clear", lambda: None)()  # earlier tests loaded keys too
+    for _ in range(5):
+        KeyRing(stored, retired_lifetime=timedelta(minutes=20))
+    assert sorted(loads) == sorted(pem.encode() for pem in pems)
