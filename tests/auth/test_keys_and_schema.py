@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import Connection
 
 from marketplace.auth.v1 import auth_pb2
@@ -47,13 +49,14 @@ def test_the_key_ring_loads_each_stored_key_once_per_process(monkeypatch) -> Non
     pems = [generate_private_pem() for _ in range(3)]
     now = datetime.now(UTC)
     stored = [SigningKey.from_pem(pem, now) for pem in pems]
-    loads = []
-    real_load = keys.serialization.load_pem_private_key
-    monkeypatch.setattr(
-        keys.serialization,
-        "load_pem_private_key",
-        lambda data, password: loads.append(data) or real_load(data, password),
-    )
+    loads: list[bytes] = []
+    real_load = serialization.load_pem_private_key
+
+    def counted_load(data: bytes, password: bytes | None) -> Any:
+        loads.append(data)
+        return real_load(data, password)
+
+    monkeypatch.setattr(serialization, "load_pem_private_key", counted_load)
     getattr(keys._load_private, "cache_clear", lambda: None)()  # earlier tests loaded keys too
     for _ in range(5):
         KeyRing(stored, retired_lifetime=timedelta(minutes=20))
