@@ -6,8 +6,10 @@
    its traceback going only to the log;
 2. access: verifies the bearer token, enforces the method's access rule `(marketplace.common.v1.rule)` and
    sets the principal for the handler;
-3. validation: protovalidate on every request message (each message of a client stream), so a handler only
-   ever sees valid input.
+3. validation of every request message (each message of a client stream), so a handler only ever sees valid
+   input: that it parsed at all (the request deserializer is wrapped so that bytes that are not the message
+   arrive as `Undecodable` rather than failing inside grpc.aio as UNKNOWN), that no string holds a NUL
+   (`services.kit.input_check`), then the contract's protovalidate rules.
 
 One layer rather than three: each grpc.aio interceptor layer costs a coroutine, a handler lookup and a
 wrapped call per RPC, a measurable share of a cached read. All four RPC kinds go through the same steps.
@@ -134,6 +136,20 @@ def _packed(message: Any) -> any_pb2.Any:
     return packed
 
 
+# The details travel in a trailer, and clients refuse trailers past 8 KiB (gRPC's default soft limit) with
+# RESOURCE_EXHAUSTED: a request with a thousand bad items, or a bad map key 6,000 characters long, must
+# still get its INVALID_ARGUMENT. So at most this many violations, each text at most this many bytes.
+MAX_REPORTED_VIOLATIONS = 10
+MAX_VIOLATION_TEXT_BYTES = 200
+
+
+def _clipped(text: str) -> str:
+    encoded = text.encode()
+    if len(encoded) <= MAX_VIOLATION_TEXT_BYTES:
+        return text
+    return encoded[: MAX_VIOLATION_TEXT_BYTES - 3].decode(errors="ignore") + "..."
+
+
 def error_status(error: errors.DomainError, service: str) -> status_pb2.Status:
     """The `google.rpc.Status` a domain error becomes: code, message and rich details."""
     code = status_code_for(error)
@@ -148,9 +164,14 @@ def error_status(error: errors.DomainError, service: str) -> status_pb2.Status:
         details.append(_packed(error_details_pb2.RetryInfo(retry_delay=delay)))
     if isinstance(error, errors.InvalidArgument):
         violations = [
-            error_details_pb2.BadRequest.FieldViolation(field=item.field, description=item.description)
-            for item in error.violations
+            error_details_pb2.BadRequest.FieldViolation(
+                field=_clipped(item.field), description=_clipped(item.description)
+            )
+            for item in error.violations[:MAX_REPORTED_VIOLATIONS]
         ]
+        if len(error.violations) > MAX_REPORTED_VIOLATIONS:
+            more = len(error.violations) - MAX_REPORTED_VIOLATIONS
+            violations.append(error_details_pb2.BadRequest.FieldViolation(description=f"and {more} more"))
         details.append(_packed(error_details_pb2.BadRequest(field_violations=violations)))
     return status_pb2.Status(code=code.value[0], message=error.message, details=details)
 

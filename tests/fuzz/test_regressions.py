@@ -155,3 +155,33 @@ async def test_a_page_token_of_another_list_is_invalid_argument_naming_page_toke
                 continue
             accepted.append(f"{source} token to {target}")
     assert accepted == []
+
+
+# --- many violations, long ones ------------------------------------------------------------------------------
+# Found by the fuzz suite: every violation went into the status details trailer, and past 8 KiB of trailers
+# the client refused the answer as RESOURCE_EXHAUSTED instead of reading the INVALID_ARGUMENT.
+
+
+async def test_a_thousand_bad_items_still_get_invalid_argument(mesh: Mesh):
+    items = [catalog_pb2.ReservationItem(product_id=f"bad-{index}\u0000", quantity=0) for index in range(1000)]
+    request = catalog_pb2.ReserveStockRequest(reservation_id=str(uuid.uuid4()), order_id=str(uuid.uuid4()), items=items)
+    error = await refused(catalog_stub(mesh).ReserveStock, request, metadata=mesh.callers["service"])
+    reported = all_violations(error)
+    assert len(reported) == 11
+    assert reported[0] == ("items[0].product_id", NUL_DESCRIPTION)
+    assert reported[-1][1].startswith("and ") and reported[-1][1].endswith(" more")
+
+
+async def test_a_huge_bad_map_key_still_gets_invalid_argument(mesh: Mesh):
+    product = catalog_pb2.Product(
+        sku="SKU-" + uuid.uuid4().hex[:10],
+        title="Mug",
+        category="kitchen",
+        attributes={"k" * 6000 + "\u0000": "v"},
+        price=money_pb2.Money(currency_code="USD", units=100),
+    )
+    request = catalog_pb2.CreateProductRequest(product=product, request_id=str(uuid.uuid4()))
+    error = await refused(catalog_stub(mesh).CreateProduct, request, metadata=mesh.callers["seller"])
+    fields = [field for field, _ in all_violations(error)]
+    assert fields and all(len(field.encode()) <= 200 for field in fields)
+    assert fields[0].startswith('product.attributes["kkk')
