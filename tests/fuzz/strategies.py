@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 
 FIELD_RULES: Any = validate_pb2.field
 MAX_DEPTH = 4  # sub-messages nested deeper are left unset (recursive types such as Struct)
-HUGE_SIZES = (101, 2_000)  # past every repeated/map limit of the contracts, and far past
-LONG_TEXT = 10_000  # characters: far past every string limit of the contracts
+HUGE_SIZES = (101, 1_000)  # past every repeated/map limit of the contracts, and far past
+LONG_TEXT = 6_000  # characters: far past every string limit of the contracts
 
 INT_RANGES: dict[int, tuple[int, int]] = {
     FieldDescriptor.TYPE_INT32: (-(2**31), 2**31 - 1),
