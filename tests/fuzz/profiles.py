@@ -14,7 +14,7 @@ from typing import Any
 import hypothesis
 from hypothesis import HealthCheck, settings
 
-CI_EXAMPLES = 8
+CI_EXAMPLES = 25
 
 
 def fuzzing(test: Callable[..., Any]) -> Callable[..., Any]:
