@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: install run run-single migrate gen lint check-gen buf-lint buf-breaking test test-fast clean
+.PHONY: install run run-single migrate gen lint check-gen buf-lint buf-breaking test test-fast fuzz clean
 
 install: .venv/.installed
 
@@ -44,6 +44,11 @@ test: install check-gen lint buf-breaking
 
 test-fast: install
 	$(PY) -m pytest -q -x
+
+# A longer fuzz run than `make test`'s, with new examples each time (FUZZ_SEED=<n> to reproduce one).
+FUZZ_EXAMPLES ?= 200
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q --timeout=0 tests/fuzz
 
 clean:
 	rm -rf .venv third_party .mypy_cache .ruff_cache .pytest_cache

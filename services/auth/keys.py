@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 from collections.abc import Iterable
@@ -29,6 +30,9 @@ def generate_private_pem() -> str:
     ).decode()
 
 
+# Loading a PEM validates the RSA key, ~30 ms of CPU on the event loop; the ring is rebuilt from every stored
+# key on each reload (every rotation, every 30 s), so each key is loaded once per process.
+@functools.lru_cache(maxsize=256)
 def _load_private(private_pem: str) -> rsa.RSAPrivateKey:
     key = serialization.load_pem_private_key(private_pem.encode(), password=None)
     if not isinstance(key, rsa.RSAPrivateKey):

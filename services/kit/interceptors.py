@@ -6,8 +6,10 @@
    its traceback going only to the log;
 2. access: verifies the bearer token, enforces the method's access rule `(marketplace.common.v1.rule)` and
    sets the principal for the handler;
-3. validation: protovalidate on every request message (each message of a client stream), so a handler only
-   ever sees valid input.
+3. validation of every request message (each message of a client stream), so a handler only ever sees valid
+   input: that it parsed at all (the request deserializer is wrapped so that bytes that are not the message
+   arrive as `Undecodable` rather than failing inside grpc.aio as UNKNOWN), that no string holds a NUL
+   (`services.kit.input_check`), then the contract's protovalidate rules.
 
 One layer rather than three: each grpc.aio interceptor layer costs a coroutine, a handler lookup and a
 wrapped call per RPC, a measurable share of a cached read. All four RPC kinds go through the same steps.
@@ -41,6 +43,7 @@ from opentelemetry import propagate, trace
 
 from marketplace.common.v1 import access_pb2
 from services.kit import errors
+from services.kit.input_check import Undecodable, nul_violations, tolerant_deserializer
 from services.kit.logs import reset_correlation_id, set_correlation_id
 from services.kit.principal import Principal, current_principal_or_none, reset_principal, set_principal
 from services.kit.tokens import TokenVerifier
@@ -133,6 +136,20 @@ def _packed(message: Any) -> any_pb2.Any:
     return packed
 
 
+# The details travel in a trailer, and clients refuse trailers past 8 KiB (gRPC's default soft limit) with
+# RESOURCE_EXHAUSTED: a request with a thousand bad items, or a bad map key 6,000 characters long, must
+# still get its INVALID_ARGUMENT. So at most this many violations, each text at most this many bytes.
+MAX_REPORTED_VIOLATIONS = 10
+MAX_VIOLATION_TEXT_BYTES = 200
+
+
+def _clipped(text: str) -> str:
+    encoded = text.encode()
+    if len(encoded) <= MAX_VIOLATION_TEXT_BYTES:
+        return text
+    return encoded[: MAX_VIOLATION_TEXT_BYTES - 3].decode(errors="ignore") + "..."
+
+
 def error_status(error: errors.DomainError, service: str) -> status_pb2.Status:
     """The `google.rpc.Status` a domain error becomes: code, message and rich details."""
     code = status_code_for(error)
@@ -147,9 +164,14 @@ def error_status(error: errors.DomainError, service: str) -> status_pb2.Status:
         details.append(_packed(error_details_pb2.RetryInfo(retry_delay=delay)))
     if isinstance(error, errors.InvalidArgument):
         violations = [
-            error_details_pb2.BadRequest.FieldViolation(field=item.field, description=item.description)
-            for item in error.violations
+            error_details_pb2.BadRequest.FieldViolation(
+                field=_clipped(item.field), description=_clipped(item.description)
+            )
+            for item in error.violations[:MAX_REPORTED_VIOLATIONS]
         ]
+        if len(error.violations) > MAX_REPORTED_VIOLATIONS:
+            more = len(error.violations) - MAX_REPORTED_VIOLATIONS
+            violations.append(error_details_pb2.BadRequest.FieldViolation(description=f"and {more} more"))
         details.append(_packed(error_details_pb2.BadRequest(field_violations=violations)))
     return status_pb2.Status(code=code.value[0], message=error.message, details=details)
 
@@ -229,17 +251,21 @@ def _field_path(violation: validate_pb2.Violation) -> str:
 
 
 class RequestValidator:
-    """Checks a request message against the contract's protovalidate rules."""
+    """Checks a request message: that it parsed at all, that no string holds a NUL character (what no contract
+    rule forbids but no service can store, `services.kit.input_check`), then the contract's protovalidate
+    rules."""
 
     def __init__(self) -> None:
         self._validator = protovalidate.Validator()
 
     def check(self, message: Any) -> None:
         """Raises InvalidArgument naming every offending field."""
+        if isinstance(message, Undecodable):
+            raise errors.InvalidArgument(f"request is not a valid {message.message_name}")
+        violations = nul_violations(message)
         found = self._validator.collect_violations(message)
-        if not found:
+        if not found and not violations:
             return
-        violations = []
         for item in found:
             violation = validate_pb2.Violation.FromString(item.proto.to_binary())
             violations.append(
@@ -312,8 +338,11 @@ class KitInterceptor(ServerInterceptor):
     def _wrap(self, handler: Any, name: str) -> Any:
         # `Any`: the stubs describe the synchronous handler; these behaviours are coroutines and async generators.
         method = _Method(name, method_rule(name), name.lstrip("/").rpartition("/")[0] in QUIET_SERVICES)
+        # A request that does not parse reaches the request check as `Undecodable` (INVALID_ARGUMENT) instead of
+        # failing inside grpc.aio, which answers UNKNOWN with the parser's message.
+        deserializer = handler.request_deserializer
         codec: dict[str, Any] = {
-            "request_deserializer": handler.request_deserializer,
+            "request_deserializer": tolerant_deserializer(deserializer) if deserializer is not None else None,
             "response_serializer": handler.response_serializer,
         }
         if handler.request_streaming and handler.response_streaming:

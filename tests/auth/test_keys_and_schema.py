@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 import jwt
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import Connection
 
 from marketplace.auth.v1 import auth_pb2
-from services.auth.keys import generate_private_pem, key_id
+from services.auth import keys
+from services.auth.keys import KeyRing, SigningKey, generate_private_pem, key_id
 from services.auth.store import metadata
 from services.kit.db import create_engine
 from tests.auth.conftest import StartAuth
@@ -36,3 +41,23 @@ async def test_migrations_match_the_declared_tables(start_auth: StartAuth) -> No
             assert await connection.run_sync(differences) == []
     finally:
         await engine.dispose()
+
+
+def test_the_key_ring_loads_each_stored_key_once_per_process(monkeypatch) -> None:
+    # Found by the fuzz suite: each reload (every rotation) loaded every key ever stored, ~30 ms each on the
+    # event loop, until after a few dozen rotations auth's health checks timed out and it turned NOT_SERVING.
+    pems = [generate_private_pem() for _ in range(3)]
+    now = datetime.now(UTC)
+    stored = [SigningKey.from_pem(pem, now) for pem in pems]
+    loads: list[bytes] = []
+    real_load = serialization.load_pem_private_key
+
+    def counted_load(data: bytes, password: bytes | None) -> Any:
+        loads.append(data)
+        return real_load(data, password)
+
+    monkeypatch.setattr(serialization, "load_pem_private_key", counted_load)
+    getattr(keys._load_private, "cache_clear", lambda: None)()  # earlier tests loaded keys too
+    for _ in range(5):
+        KeyRing(stored, retired_lifetime=timedelta(minutes=20))
+    assert sorted(loads) == sorted(pem.encode() for pem in pems)

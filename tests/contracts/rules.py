@@ -310,6 +310,48 @@ def service_methods(descriptor_set: descriptor_pb2.FileDescriptorSet, service: s
 
 # Rule 7 ---------------------------------------------------------------------------------------------------
 
+
+def _rejects_unknown_numbers(field: descriptor_pb2.FieldDescriptorProto) -> bool:
+    """`enum.defined_only`, or an `enum.in` list (which admits only the numbers it names)."""
+    if not _has_field_rules(field):
+        return False
+    field_rules = field.options.Extensions[FIELD_RULES]
+    if field_rules.HasField("enum"):
+        return bool(field_rules.enum.defined_only or getattr(field_rules.enum, "in"))
+    if field_rules.HasField("repeated") and field_rules.repeated.items.HasField("enum"):
+        items = field_rules.repeated.items.enum
+        return bool(items.defined_only or getattr(items, "in"))
+    if field_rules.HasField("map") and field_rules.map.values.HasField("enum"):
+        values = field_rules.map.values.enum
+        return bool(values.defined_only or getattr(values, "in"))
+    return False
+
+
+def enum_fields_accepting_unknown_numbers(descriptor_set: descriptor_pb2.FileDescriptorSet) -> list[str]:
+    """Enum fields of request messages (and of every marketplace message a request contains, at any depth)
+    that would take a number the enum does not define: proto3 enums are open, so without `defined_only` an
+    unknown number reaches the handler."""
+    messages = messages_by_name(descriptor_set)
+    requests = _reachable(messages, {method.proto.input_type.lstrip(".") for method in methods(descriptor_set)})
+    problems = []
+    for name in sorted(requests):
+        package, message = messages[name]
+        if not package.startswith("marketplace.") or message.options.map_entry:
+            continue
+        for field in message.field:
+            entry = messages.get(field.type_name.lstrip("."))
+            is_map = entry is not None and entry[1].options.map_entry
+            value = next((item for item in entry[1].field if item.name == "value"), None) if is_map and entry else None
+            is_enum = field.type == descriptor_pb2.FieldDescriptorProto.TYPE_ENUM or (
+                value is not None and value.type == descriptor_pb2.FieldDescriptorProto.TYPE_ENUM
+            )
+            if is_enum and not _rejects_unknown_numbers(field):
+                problems.append(f"{name}.{field.name}: enum request field without enum.defined_only")
+    return problems
+
+
+# Rule 8 ---------------------------------------------------------------------------------------------------
+
 FIELD_MASK_TYPE = ".google.protobuf.FieldMask"
 
 

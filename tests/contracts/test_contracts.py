@@ -206,23 +206,6 @@ def test_an_unvalidated_field_of_a_nested_request_message_is_reported(
     assert problems == ["marketplace.buddy.v1.ConfirmationAnswer.decision: request field without a buf.validate rule"]
 
 
-# 7. Update masks name their paths in the contract. ---------------------------------------------------------
-
-
-def test_every_update_mask_lists_its_paths(descriptor_set: descriptor_pb2.FileDescriptorSet) -> None:
-    assert rules.unbounded_update_masks(descriptor_set) == []
-
-
-def test_an_update_mask_without_paths_is_reported(descriptor_set: descriptor_pb2.FileDescriptorSet) -> None:
-    def drop_paths(copy: descriptor_pb2.FileDescriptorSet) -> None:
-        request = message_named(copy, "auth", "UpdateMeRequest")
-        field_named(request, "update_mask").options.Extensions[rules.FIELD_RULES].ClearField("field_mask")
-
-    problems = rules.unbounded_update_masks(broken(descriptor_set, drop_paths))
-
-    assert problems == ["marketplace.auth.v1.UpdateMeRequest.update_mask: update mask without field_mask.in"]
-
-
 # 4. Everything is documented. ------------------------------------------------------------------------------
 
 
@@ -326,6 +309,32 @@ def test_a_missing_or_misdeclared_rpc_is_reported(descriptor_set: descriptor_pb2
     ]
 
 
+# 7. No enum request field takes a number its enum does not define. ----------------------------------------
+# proto3 enums are open: without `enum.defined_only` a number the enum lacks would reach the handler. One
+# mechanism for what a value may be (the contract's protovalidate rules), checked here for every contract.
+
+
+def test_every_enum_request_field_rejects_unknown_numbers(descriptor_set: descriptor_pb2.FileDescriptorSet) -> None:
+    assert rules.enum_fields_accepting_unknown_numbers(descriptor_set) == []
+
+
+def test_an_enum_request_field_accepting_unknown_numbers_is_reported(
+    descriptor_set: descriptor_pb2.FileDescriptorSet,
+) -> None:
+    def drop_rules(copy: descriptor_pb2.FileDescriptorSet) -> None:
+        request = message_named(copy, "seller", "ListSellerOrdersRequest")
+        field_named(request, "status").options.ClearExtension(rules.FIELD_RULES)
+        # An enum in a message that is also part of responses, reached from a request.
+        field_named(message_named(copy, "auth", "User"), "role").options.ClearExtension(rules.FIELD_RULES)
+
+    problems = rules.enum_fields_accepting_unknown_numbers(broken(descriptor_set, drop_rules))
+
+    assert problems == [
+        "marketplace.auth.v1.User.role: enum request field without enum.defined_only",
+        "marketplace.seller.v1.ListSellerOrdersRequest.status: enum request field without enum.defined_only",
+    ]
+
+
 # Validation rules work on the generated messages. ---------------------------------------------------------
 
 
@@ -418,3 +427,20 @@ def test_an_internal_only_rpc_with_http_rule_is_reported(descriptor_set: descrip
     problems = rules.http_rule_problems(broken(descriptor_set, route_it))
 
     assert problems == ["marketplace.auth.v1.AuthService.IssueServiceToken: internal RPC with a google.api.http rule"]
+
+
+# 8. Update masks name their paths in the contract. ---------------------------------------------------------
+
+
+def test_every_update_mask_lists_its_paths(descriptor_set: descriptor_pb2.FileDescriptorSet) -> None:
+    assert rules.unbounded_update_masks(descriptor_set) == []
+
+
+def test_an_update_mask_without_paths_is_reported(descriptor_set: descriptor_pb2.FileDescriptorSet) -> None:
+    def drop_paths(copy: descriptor_pb2.FileDescriptorSet) -> None:
+        request = message_named(copy, "auth", "UpdateMeRequest")
+        field_named(request, "update_mask").options.Extensions[rules.FIELD_RULES].ClearField("field_mask")
+
+    problems = rules.unbounded_update_masks(broken(descriptor_set, drop_paths))
+
+    assert problems == ["marketplace.auth.v1.UpdateMeRequest.update_mask: update mask without field_mask.in"]

@@ -90,3 +90,70 @@ async def test_bidirectional_stream_is_validated(probe):
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert set(field_violations(caught.value)) == {"name"}
     assert probe.servicer.received == ["hi"]
+
+
+# --- input no contract rule forbids --------------------------------------------------------------------
+
+
+async def test_a_nul_character_in_a_string_is_refused_naming_the_field_and_the_handler_never_runs(probe):
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await probe.stub.Echo(probe_pb2.EchoRequest(name="A\u0000B", count=1, email="a@example.com"), timeout=5)
+    error = caught.value
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field_violations(error) == {"name": "must not contain the NUL character (U+0000)"}
+    assert error_info(error).reason == "INVALID_ARGUMENT"
+    assert probe.servicer.calls["Echo"] == 0
+
+
+async def test_a_nul_character_is_named_alongside_the_contract_violations(probe):
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await probe.stub.Echo(probe_pb2.EchoRequest(name="\u0000", count=11, email="a@example.com"), timeout=5)
+    assert set(field_violations(caught.value)) == {"name", "count"}
+
+
+async def test_a_nul_character_in_a_client_stream_message_is_refused(probe):
+    async def names():
+        yield probe_pb2.CollectRequest(name="a")
+        yield probe_pb2.CollectRequest(name="b\u0000")
+
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await probe.stub.Collect(names(), metadata=bearer(probe.key.mint()), timeout=5)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(field_violations(caught.value)) == {"name"}
+    assert probe.servicer.received == ["a"]
+
+
+NOT_UTF8 = b"\x0a\x02\xff\xfe"  # field 1 (a string) holding two bytes that are not UTF-8
+CORRUPT = b"\x0a\x05ab"  # a length beyond the end of the message
+
+
+@pytest.mark.parametrize("body", [NOT_UTF8, CORRUPT, b"\xff\xff\xff"], ids=["not-utf8", "truncated", "garbage"])
+async def test_bytes_that_are_not_the_request_message_are_invalid_argument(probe, body):
+    echo = probe.channel.unary_unary("/marketplace.testing.v1.ProbeService/Echo")
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await echo(body, timeout=5)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert caught.value.details() == "request is not a valid marketplace.testing.v1.EchoRequest"
+    assert probe.servicer.calls["Echo"] == 0
+
+
+async def test_undecodable_requests_of_streaming_methods_are_invalid_argument(probe):
+    metadata = bearer(probe.key.mint())
+    count_up = probe.channel.unary_stream("/marketplace.testing.v1.ProbeService/CountUp")
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        async for _ in count_up(NOT_UTF8, metadata=metadata, timeout=5):
+            pass
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert caught.value.details() == "request is not a valid marketplace.testing.v1.CountUpRequest"
+    assert probe.servicer.calls["CountUp"] == 0
+
+    async def bodies():
+        yield probe_pb2.CollectRequest(name="a").SerializeToString()
+        yield NOT_UTF8
+
+    collect = probe.channel.stream_unary("/marketplace.testing.v1.ProbeService/Collect")
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await collect(bodies(), metadata=metadata, timeout=5)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert caught.value.details() == "request is not a valid marketplace.testing.v1.CollectRequest"
+    assert probe.servicer.received == ["a"]
