@@ -359,15 +359,7 @@ class KitInterceptor(ServerInterceptor):
         async def run(request: Any, context: Context) -> Any:
             call = self._begin(method, context)
             try:
-                if call.authorization is None:
-                    check_access(method.rule, None)
-                else:
-                    await self._authorize(method, call.authorization)
-                if request_streaming:
-                    request = self._validator.checked_stream(request)
-                else:
-                    self._validator.check(request)
-                return await behavior(request, context)
+                return await behavior(await self._admit(method, call, request, request_streaming), context)
             except BaseException as error:
                 await self._fail(method, call, context, error)
             finally:
@@ -379,15 +371,7 @@ class KitInterceptor(ServerInterceptor):
         async def run(request: Any, context: Context) -> AsyncIterator[Any]:
             call = self._begin(method, context)
             try:
-                if call.authorization is None:
-                    check_access(method.rule, None)
-                else:
-                    await self._authorize(method, call.authorization)
-                if request_streaming:
-                    request = self._validator.checked_stream(request)
-                else:
-                    self._validator.check(request)
-                async for response in behavior(request, context):
+                async for response in behavior(await self._admit(method, call, request, request_streaming), context):
                     yield response
             except BaseException as error:
                 await self._fail(method, call, context, error)
@@ -427,6 +411,18 @@ class KitInterceptor(ServerInterceptor):
             call.span = _continuing_span(trace_headers)
             call.span_token = otel_context.attach(trace.set_span_in_context(call.span))
         return call
+
+    async def _admit(self, method: _Method, call: _Call, request: Any, request_streaming: bool) -> Any:
+        """What every call passes before its handler: the token and the method's access rule, then the request
+        check (each message of a client stream as it arrives). Returns what the handler reads."""
+        if call.authorization is None:
+            check_access(method.rule, None)
+        else:
+            await self._authorize(method, call.authorization)
+        if request_streaming:
+            return self._validator.checked_stream(request)
+        self._validator.check(request)
+        return request
 
     async def _authorize(self, method: _Method, authorization: str) -> None:
         principal = await self._verifier().verify(bearer_token(authorization))
