@@ -20,7 +20,7 @@ from tests.support.auth import Auth, StartAuth, service_secret, start_auth  # no
 from tests.support.serving import settings_under_test
 from tests.support.sql import run_sql_at
 
-# A copy of shared/buddy/catalog.yaml (60 products, 12 categories, three with text aimed at an AI).
+# A 60-product catalog in 12 categories, three of them with text aimed at an AI.
 BUDDY_CATALOG = Path(__file__).with_name("test_import_catalog.yaml")
 MIGRATIONS = Path(importer.__file__).resolve().parent / "migrations"
 

@@ -46,49 +46,6 @@ from tests.support.polling import eventually
 MIGRATIONS = Path("services/catalog/migrations")
 SELLERS = (str(uuid.uuid4()), str(uuid.uuid4()))
 
-# The shared design's products table, for as long as the catalog's own migration is not there.
-PRODUCTS_DDL = [
-    """
-    CREATE TABLE products (
-        id text PRIMARY KEY,
-        seller_id text NOT NULL,
-        sku text NOT NULL,
-        title text NOT NULL,
-        description text NOT NULL DEFAULT '',
-        category text NOT NULL,
-        brand text NOT NULL DEFAULT '',
-        attributes jsonb NOT NULL DEFAULT '{}',
-        price_units bigint NOT NULL,
-        currency text NOT NULL,
-        stock integer NOT NULL DEFAULT 0,
-        reserved integer NOT NULL DEFAULT 0,
-        status text NOT NULL,
-        version integer NOT NULL DEFAULT 1,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        updated_at timestamptz NOT NULL DEFAULT now(),
-        search_document tsvector GENERATED ALWAYS AS (
-            setweight(to_tsvector('english', title), 'A')
-            || setweight(to_tsvector('english', brand || ' ' || category), 'B')
-            || setweight(to_tsvector('english', description), 'C')
-            || setweight(jsonb_to_tsvector('english', attributes, '["string"]'), 'D')
-        ) STORED,
-        embedding bytea,
-        UNIQUE (seller_id, sku)
-    )
-    """,
-    "CREATE INDEX ix_products_search ON products USING gin (search_document)",
-]
-
-# The same document, for a schema that maintains search_document in the write path instead of generating it.
-SEARCH_DOCUMENT_SQL = """
-    UPDATE products SET search_document =
-        setweight(to_tsvector('english', title), 'A')
-        || setweight(to_tsvector('english', brand || ' ' || category), 'B')
-        || setweight(to_tsvector('english', description), 'C')
-        || setweight(jsonb_to_tsvector('english', attributes, '["string"]'), 'D')
-    WHERE id = ANY(:ids)
-"""
-
 
 def attribute_text(value: Any) -> str:
     if isinstance(value, bool):
@@ -105,7 +62,6 @@ class Catalog:
     search: ProductSearch
     embedder: Embedder
     rows: dict[str, dict[str, Any]]  # product id -> the row as inserted
-    generated_document: bool
 
     async def find(
         self, query: str, mode: str = HYBRID, where: ProductFilter | None = None, **page: int
@@ -140,31 +96,11 @@ class Catalog:
             await session.execute(
                 text(f"UPDATE products SET {assignments} WHERE id = :id"), {**params, "id": product_id}
             )
-            if not self.generated_document:
-                await session.execute(text(SEARCH_DOCUMENT_SQL), {"ids": [product_id]})
         self.rows[product_id] = row
 
 
 def _json(value: Any) -> str:
     return json.dumps(value)
-
-
-async def _create_schema(url: str, engine: AsyncEngine) -> bool:
-    """The catalog's schema; returns whether search_document is a generated column."""
-    if any((MIGRATIONS / "versions").glob("*.py")):
-        await migrate(MIGRATIONS, url)
-    else:
-        async with engine.begin() as connection:
-            for statement in PRODUCTS_DDL:
-                await connection.execute(text(statement))
-    async with engine.connect() as connection:
-        generated = await connection.scalar(
-            text(
-                "SELECT attgenerated <> '' FROM pg_attribute "
-                "WHERE attrelid = 'products'::regclass AND attname = 'search_document'"
-            )
-        )
-    return bool(generated)
 
 
 def _demo_rows() -> list[dict[str, Any]]:
@@ -209,7 +145,7 @@ async def catalog(infra: Any, embedder: Embedder) -> AsyncIterator[Catalog]:
     url = await ensure_database(infra.database_url, name)
     engine = create_engine(url, pool_size=4, max_overflow=4)
     try:
-        generated = await _create_schema(url, engine)
+        await migrate(MIGRATIONS, url)
         rows = _demo_rows()
         texts = [
             ProductSearch.document_text(r["title"], r["description"], r["brand"], r["category"], r["attributes"])
@@ -226,11 +162,9 @@ async def catalog(infra: Any, embedder: Embedder) -> AsyncIterator[Catalog]:
         )
         async with sessions() as session, session.begin():
             await session.execute(insert, [r | {"attributes": _json(r["attributes"])} for r in rows])
-            if not generated:
-                await session.execute(text(SEARCH_DOCUMENT_SQL), {"ids": [r["id"] for r in rows]})
         search = ProductSearch(embedder, VectorIndex())
         await search.load(sessions)
-        yield Catalog(engine, sessions, search, embedder, {r["id"]: r for r in rows}, generated)
+        yield Catalog(engine, sessions, search, embedder, {r["id"]: r for r in rows})
     finally:
         await engine.dispose()
         await drop_database(infra.database_url, name)
