@@ -9,34 +9,27 @@ from services.auth.handlers.deps import Deps
 from services.auth.handlers.sessions import (
     SessionTokens,
     end_sessions,
+    own_account,
     own_user_id,
     record_ended_sessions,
     start_session,
 )
 from services.auth.handlers.sign_in import check_not_locked, record_failure
 from services.auth.store import PasswordResets, RefreshTokens, Users
-from services.kit.errors import NotFound, Unauthenticated
+from services.kit.errors import Unauthenticated
 from services.kit.principal import Principal
 
 
 async def get_me(deps: Deps, principal: Principal) -> User:
-    user_id = own_user_id(principal)
     async with deps.sessions() as session:
-        user = await Users(session).get(user_id)
-    if user is None:
-        raise NotFound("the account no longer exists", reason="USER_NOT_FOUND")
-    return user
+        return await own_account(session, principal)
 
 
 async def update_me(deps: Deps, principal: Principal, changes: Mapping[str, str]) -> User:
-    user_id = own_user_id(principal)
     async with deps.uow() as uow:
-        users = Users(uow.session)
-        user = await users.get(user_id, for_update=True)
-        if user is None:
-            raise NotFound("the account no longer exists", reason="USER_NOT_FOUND")
+        user = await own_account(uow.session, principal, for_update=True)
         user.update_profile(changes)
-        await users.save(user)
+        await Users(uow.session).save(user)
         await uow.commit()
     return user
 
@@ -53,12 +46,9 @@ async def change_password(
     new_hash = await deps.passwords.hash(new_password)
     now = deps.clock()
     async with deps.uow() as uow:
-        users = Users(uow.session)
-        locked = await users.get(user_id, for_update=True)
-        if locked is None:
-            raise NotFound("the account no longer exists", reason="USER_NOT_FOUND")
+        locked = await own_account(uow.session, principal, for_update=True)
         locked.set_password_hash(new_hash)
-        await users.save(locked)
+        await Users(uow.session).save(locked)
         # Every other session ends; the caller continues with the new tokens.
         ended = await RefreshTokens(uow.session).revoke_all(user_id, now)
         await PasswordResets(uow.session).use_all(user_id, now)

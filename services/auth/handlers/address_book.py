@@ -7,9 +7,8 @@ from typing import Any
 
 from services.auth.domain import Address, AddressBook
 from services.auth.handlers.deps import Deps
-from services.auth.handlers.sessions import own_user_id
-from services.auth.store import Addresses, Users
-from services.kit.errors import NotFound
+from services.auth.handlers.sessions import own_account, own_user_id
+from services.auth.store import Addresses
 from services.kit.ids import new_id
 from services.kit.principal import Principal
 
@@ -26,8 +25,7 @@ async def _change_addresses(
     user_id = own_user_id(principal)
     async with deps.uow() as uow:
         # The user's row lock serialises changes to one address book.
-        if await Users(uow.session).get(user_id, for_update=True) is None:
-            raise NotFound("the account no longer exists", reason="USER_NOT_FOUND")
+        await own_account(uow.session, principal, for_update=True)
         store = Addresses(uow.session)
         book = AddressBook(user_id, await store.of_user(user_id))
         result = change(book)

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.auth import domain, revocations
 from services.auth.domain import RefreshTokenRecord, User
 from services.auth.handlers.deps import Deps
-from services.auth.store import RefreshTokens
-from services.kit.errors import PermissionDenied
+from services.auth.store import RefreshTokens, Users
+from services.kit.errors import NotFound, PermissionDenied
 from services.kit.ids import new_id
 from services.kit.principal import Principal
 
@@ -104,6 +104,14 @@ def own_user_id(principal: Principal) -> str:
     if principal.kind != domain.USER_TOKEN or principal.actor is not None or principal.scopes is not None:
         raise PermissionDenied("this call needs the user's own access token", reason="USER_TOKEN_REQUIRED")
     return principal.subject
+
+
+async def own_account(session: AsyncSession, principal: Principal, *, for_update: bool = False) -> User:
+    """The caller's own account (locked when `for_update`); NOT_FOUND when it no longer exists."""
+    user = await Users(session).get(own_user_id(principal), for_update=for_update)
+    if user is None:
+        raise NotFound("the account no longer exists", reason="USER_NOT_FOUND")
+    return user
 
 
 async def restore_revocations(deps: Deps) -> int:
