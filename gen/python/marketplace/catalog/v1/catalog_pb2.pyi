@@ -55,7 +55,7 @@ PRODUCT_ORDER_TITLE: ProductOrder
 PRODUCT_ORDER_RELEVANCE: ProductOrder
 
 class Product(_message.Message):
-    __slots__ = ("id", "seller_id", "sku", "title", "description", "price", "category", "brand", "attributes", "stock", "images", "status", "create_time", "update_time")
+    __slots__ = ("id", "seller_id", "sku", "title", "description", "price", "category", "brand", "attributes", "stock", "images", "status", "create_time", "update_time", "options", "variants")
     class AttributesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -77,6 +77,8 @@ class Product(_message.Message):
     STATUS_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    VARIANTS_FIELD_NUMBER: _ClassVar[int]
     id: str
     seller_id: str
     sku: str
@@ -91,7 +93,40 @@ class Product(_message.Message):
     status: ProductStatus
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., seller_id: _Optional[str] = ..., sku: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., category: _Optional[str] = ..., brand: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ..., stock: _Optional[int] = ..., images: _Optional[_Iterable[_Union[ProductImage, _Mapping]]] = ..., status: _Optional[_Union[ProductStatus, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    options: _containers.RepeatedCompositeFieldContainer[ProductOption]
+    variants: _containers.RepeatedCompositeFieldContainer[ProductVariant]
+    def __init__(self, id: _Optional[str] = ..., seller_id: _Optional[str] = ..., sku: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., category: _Optional[str] = ..., brand: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ..., stock: _Optional[int] = ..., images: _Optional[_Iterable[_Union[ProductImage, _Mapping]]] = ..., status: _Optional[_Union[ProductStatus, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., options: _Optional[_Iterable[_Union[ProductOption, _Mapping]]] = ..., variants: _Optional[_Iterable[_Union[ProductVariant, _Mapping]]] = ...) -> None: ...
+
+class ProductOption(_message.Message):
+    __slots__ = ("name", "values")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    values: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., values: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ProductVariant(_message.Message):
+    __slots__ = ("id", "sku", "option_values", "price", "stock", "status")
+    class OptionValuesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    OPTION_VALUES_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    STOCK_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    sku: str
+    option_values: _containers.ScalarMap[str, str]
+    price: _money_pb2.Money
+    stock: int
+    status: ProductStatus
+    def __init__(self, id: _Optional[str] = ..., sku: _Optional[str] = ..., option_values: _Optional[_Mapping[str, str]] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., stock: _Optional[int] = ..., status: _Optional[_Union[ProductStatus, str]] = ...) -> None: ...
 
 class ProductImage(_message.Message):
     __slots__ = ("id", "url", "thumbnail_url")
@@ -104,8 +139,15 @@ class ProductImage(_message.Message):
     def __init__(self, id: _Optional[str] = ..., url: _Optional[str] = ..., thumbnail_url: _Optional[str] = ...) -> None: ...
 
 class ProductFilter(_message.Message):
-    __slots__ = ("category", "brand", "seller_id", "min_price", "max_price", "in_stock", "attributes")
+    __slots__ = ("category", "brand", "seller_id", "min_price", "max_price", "in_stock", "attributes", "options")
     class AttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class OptionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -119,6 +161,7 @@ class ProductFilter(_message.Message):
     MAX_PRICE_FIELD_NUMBER: _ClassVar[int]
     IN_STOCK_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
     category: str
     brand: str
     seller_id: str
@@ -126,7 +169,8 @@ class ProductFilter(_message.Message):
     max_price: _money_pb2.Money
     in_stock: bool
     attributes: _containers.ScalarMap[str, str]
-    def __init__(self, category: _Optional[str] = ..., brand: _Optional[str] = ..., seller_id: _Optional[str] = ..., min_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., max_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., in_stock: _Optional[bool] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    options: _containers.ScalarMap[str, str]
+    def __init__(self, category: _Optional[str] = ..., brand: _Optional[str] = ..., seller_id: _Optional[str] = ..., min_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., max_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., in_stock: _Optional[bool] = ..., attributes: _Optional[_Mapping[str, str]] = ..., options: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class CreateProductRequest(_message.Message):
     __slots__ = ("product", "request_id")
@@ -217,14 +261,16 @@ class SearchProductsRequest(_message.Message):
     def __init__(self, query: _Optional[str] = ..., mode: _Optional[_Union[SearchMode, str]] = ..., filter: _Optional[_Union[ProductFilter, _Mapping]] = ..., order_by: _Optional[_Union[ProductOrder, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class SearchHit(_message.Message):
-    __slots__ = ("product", "score", "matched_fields")
+    __slots__ = ("product", "score", "matched_fields", "matched_variant_ids")
     PRODUCT_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     MATCHED_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    MATCHED_VARIANT_IDS_FIELD_NUMBER: _ClassVar[int]
     product: Product
     score: float
     matched_fields: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, product: _Optional[_Union[Product, _Mapping]] = ..., score: _Optional[float] = ..., matched_fields: _Optional[_Iterable[str]] = ...) -> None: ...
+    matched_variant_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, product: _Optional[_Union[Product, _Mapping]] = ..., score: _Optional[float] = ..., matched_fields: _Optional[_Iterable[str]] = ..., matched_variant_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SearchProductsResponse(_message.Message):
     __slots__ = ("hits", "next_page_token", "mode")
@@ -289,16 +335,66 @@ class DeleteProductImageResponse(_message.Message):
     def __init__(self, product: _Optional[_Union[Product, _Mapping]] = ...) -> None: ...
 
 class AdjustStockRequest(_message.Message):
-    __slots__ = ("id", "delta", "reason")
+    __slots__ = ("id", "delta", "reason", "variant_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     DELTA_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     delta: int
     reason: str
-    def __init__(self, id: _Optional[str] = ..., delta: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+    variant_id: str
+    def __init__(self, id: _Optional[str] = ..., delta: _Optional[int] = ..., reason: _Optional[str] = ..., variant_id: _Optional[str] = ...) -> None: ...
 
 class AdjustStockResponse(_message.Message):
+    __slots__ = ("product",)
+    PRODUCT_FIELD_NUMBER: _ClassVar[int]
+    product: Product
+    def __init__(self, product: _Optional[_Union[Product, _Mapping]] = ...) -> None: ...
+
+class AddProductVariantRequest(_message.Message):
+    __slots__ = ("product_id", "variant")
+    PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_FIELD_NUMBER: _ClassVar[int]
+    product_id: str
+    variant: ProductVariant
+    def __init__(self, product_id: _Optional[str] = ..., variant: _Optional[_Union[ProductVariant, _Mapping]] = ...) -> None: ...
+
+class AddProductVariantResponse(_message.Message):
+    __slots__ = ("variant", "product")
+    VARIANT_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_FIELD_NUMBER: _ClassVar[int]
+    variant: ProductVariant
+    product: Product
+    def __init__(self, variant: _Optional[_Union[ProductVariant, _Mapping]] = ..., product: _Optional[_Union[Product, _Mapping]] = ...) -> None: ...
+
+class UpdateProductVariantRequest(_message.Message):
+    __slots__ = ("product_id", "variant", "update_mask")
+    PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    product_id: str
+    variant: ProductVariant
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, product_id: _Optional[str] = ..., variant: _Optional[_Union[ProductVariant, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class UpdateProductVariantResponse(_message.Message):
+    __slots__ = ("variant", "product")
+    VARIANT_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_FIELD_NUMBER: _ClassVar[int]
+    variant: ProductVariant
+    product: Product
+    def __init__(self, variant: _Optional[_Union[ProductVariant, _Mapping]] = ..., product: _Optional[_Union[Product, _Mapping]] = ...) -> None: ...
+
+class DeleteProductVariantRequest(_message.Message):
+    __slots__ = ("product_id", "variant_id")
+    PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
+    product_id: str
+    variant_id: str
+    def __init__(self, product_id: _Optional[str] = ..., variant_id: _Optional[str] = ...) -> None: ...
+
+class DeleteProductVariantResponse(_message.Message):
     __slots__ = ("product",)
     PRODUCT_FIELD_NUMBER: _ClassVar[int]
     product: Product
@@ -343,12 +439,14 @@ class WatchProductResponse(_message.Message):
     def __init__(self, product_id: _Optional[str] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., stock: _Optional[int] = ..., status: _Optional[_Union[ProductStatus, str]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ReservationItem(_message.Message):
-    __slots__ = ("product_id", "quantity")
+    __slots__ = ("product_id", "variant_id", "quantity")
     PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     product_id: str
+    variant_id: str
     quantity: int
-    def __init__(self, product_id: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
+    def __init__(self, product_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
 
 class ReserveStockRequest(_message.Message):
     __slots__ = ("reservation_id", "order_id", "items", "ttl")
@@ -363,7 +461,14 @@ class ReserveStockRequest(_message.Message):
     def __init__(self, reservation_id: _Optional[str] = ..., order_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[ReservationItem, _Mapping]]] = ..., ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class ReservedItem(_message.Message):
-    __slots__ = ("product_id", "quantity", "seller_id", "sku", "title", "unit_price", "image_url")
+    __slots__ = ("product_id", "quantity", "seller_id", "sku", "title", "unit_price", "image_url", "variant_id", "option_values")
+    class OptionValuesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     SELLER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -371,6 +476,8 @@ class ReservedItem(_message.Message):
     TITLE_FIELD_NUMBER: _ClassVar[int]
     UNIT_PRICE_FIELD_NUMBER: _ClassVar[int]
     IMAGE_URL_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
+    OPTION_VALUES_FIELD_NUMBER: _ClassVar[int]
     product_id: str
     quantity: int
     seller_id: str
@@ -378,7 +485,9 @@ class ReservedItem(_message.Message):
     title: str
     unit_price: _money_pb2.Money
     image_url: str
-    def __init__(self, product_id: _Optional[str] = ..., quantity: _Optional[int] = ..., seller_id: _Optional[str] = ..., sku: _Optional[str] = ..., title: _Optional[str] = ..., unit_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., image_url: _Optional[str] = ...) -> None: ...
+    variant_id: str
+    option_values: _containers.ScalarMap[str, str]
+    def __init__(self, product_id: _Optional[str] = ..., quantity: _Optional[int] = ..., seller_id: _Optional[str] = ..., sku: _Optional[str] = ..., title: _Optional[str] = ..., unit_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., image_url: _Optional[str] = ..., variant_id: _Optional[str] = ..., option_values: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ReserveStockResponse(_message.Message):
     __slots__ = ("reservation_id", "items", "expire_time")

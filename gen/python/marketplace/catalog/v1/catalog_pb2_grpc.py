@@ -84,6 +84,21 @@ class CatalogServiceStub:
                 request_serializer=marketplace_dot_catalog_dot_v1_dot_catalog__pb2.DeleteProductImageRequest.SerializeToString,
                 response_deserializer=marketplace_dot_catalog_dot_v1_dot_catalog__pb2.DeleteProductImageResponse.FromString,
                 _registered_method=True)
+        self.AddProductVariant = channel.unary_unary(
+                '/marketplace.catalog.v1.CatalogService/AddProductVariant',
+                request_serializer=marketplace_dot_catalog_dot_v1_dot_catalog__pb2.AddProductVariantRequest.SerializeToString,
+                response_deserializer=marketplace_dot_catalog_dot_v1_dot_catalog__pb2.AddProductVariantResponse.FromString,
+                _registered_method=True)
+        self.UpdateProductVariant = channel.unary_unary(
+                '/marketplace.catalog.v1.CatalogService/UpdateProductVariant',
+                request_serializer=marketplace_dot_catalog_dot_v1_dot_catalog__pb2.UpdateProductVariantRequest.SerializeToString,
+                response_deserializer=marketplace_dot_catalog_dot_v1_dot_catalog__pb2.UpdateProductVariantResponse.FromString,
+                _registered_method=True)
+        self.DeleteProductVariant = channel.unary_unary(
+                '/marketplace.catalog.v1.CatalogService/DeleteProductVariant',
+                request_serializer=marketplace_dot_catalog_dot_v1_dot_catalog__pb2.DeleteProductVariantRequest.SerializeToString,
+                response_deserializer=marketplace_dot_catalog_dot_v1_dot_catalog__pb2.DeleteProductVariantResponse.FromString,
+                _registered_method=True)
         self.AdjustStock = channel.unary_unary(
                 '/marketplace.catalog.v1.CatalogService/AdjustStock',
                 request_serializer=marketplace_dot_catalog_dot_v1_dot_catalog__pb2.AdjustStockRequest.SerializeToString,
@@ -201,10 +216,41 @@ class CatalogServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddProductVariant(self, request, context):
+        """Adds a variant to a product: a combination of its option values not offered yet, with its own SKU,
+        stock and optionally its own price. Access: the product's seller. Errors: NOT_FOUND, PERMISSION_DENIED,
+        FAILED_PRECONDITION (reason PRODUCT_ARCHIVED, UNDECLARED_OPTION_VALUE when a value is not among the
+        product's options, DUPLICATE_VARIANT when another variant has the same values, TOO_MANY_VARIANTS),
+        ALREADY_EXISTS (reason SKU_TAKEN when another variant of the seller has the SKU).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateProductVariant(self, request, context):
+        """Changes the fields of a variant named in `update_mask`; its stock changes through AdjustStock. Access:
+        the product's seller. Errors: NOT_FOUND (product or variant), PERMISSION_DENIED, FAILED_PRECONDITION
+        (reasons as AddProductVariant, and VARIANT_ARCHIVED), ALREADY_EXISTS (reason SKU_TAKEN).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteProductVariant(self, request, context):
+        """Retires a variant: it can no longer be bought and leaves the product's variants; its SKU stays taken and
+        past orders still name it. Retiring a retired variant changes nothing. Access: the product's seller.
+        Errors: NOT_FOUND, PERMISSION_DENIED, FAILED_PRECONDITION (reason LAST_VARIANT: a product keeps at least
+        one variant; archive the product instead).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AdjustStock(self, request, context):
-        """Adds `delta` units to the product's stock (negative to remove). Access: the product's seller. Errors:
-        NOT_FOUND, PERMISSION_DENIED, FAILED_PRECONDITION (reason INSUFFICIENT_STOCK when stock would drop
-        below zero, PRODUCT_ARCHIVED).
+        """Adds `delta` units to a variant's stock (negative to remove). Access: the product's seller. Errors:
+        NOT_FOUND (product or variant), PERMISSION_DENIED, INVALID_ARGUMENT (reason VARIANT_REQUIRED when
+        `variant_id` is empty and the product has several variants), FAILED_PRECONDITION (reason
+        INSUFFICIENT_STOCK when stock would drop below the units reserved, PRODUCT_ARCHIVED, VARIANT_ARCHIVED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -227,10 +273,11 @@ class CatalogServiceServicer:
 
     def ReserveStock(self, request, context):
         """Internal (order service). Reserves stock for every item of an order, all or nothing: on success each
-        product's available stock drops by the quantity; on failure nothing changes. Idempotent by
+        variant's available stock drops by the quantity; on failure nothing changes. Idempotent by
         `reservation_id`. A reservation neither committed nor released expires after `ttl` and its stock
-        returns. Errors: FAILED_PRECONDITION with reason OUT_OF_STOCK (metadata `product_id`, `available`) or
-        PRODUCT_UNAVAILABLE (metadata `product_id`: unknown, INACTIVE or ARCHIVED).
+        returns. Errors: FAILED_PRECONDITION with reason OUT_OF_STOCK (metadata `product_id`, `variant_id`,
+        `available`) or PRODUCT_UNAVAILABLE (metadata `product_id`, `variant_id`: unknown, not a variant of the
+        product, INACTIVE or ARCHIVED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -300,6 +347,21 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     servicer.DeleteProductImage,
                     request_deserializer=marketplace_dot_catalog_dot_v1_dot_catalog__pb2.DeleteProductImageRequest.FromString,
                     response_serializer=marketplace_dot_catalog_dot_v1_dot_catalog__pb2.DeleteProductImageResponse.SerializeToString,
+            ),
+            'AddProductVariant': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddProductVariant,
+                    request_deserializer=marketplace_dot_catalog_dot_v1_dot_catalog__pb2.AddProductVariantRequest.FromString,
+                    response_serializer=marketplace_dot_catalog_dot_v1_dot_catalog__pb2.AddProductVariantResponse.SerializeToString,
+            ),
+            'UpdateProductVariant': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateProductVariant,
+                    request_deserializer=marketplace_dot_catalog_dot_v1_dot_catalog__pb2.UpdateProductVariantRequest.FromString,
+                    response_serializer=marketplace_dot_catalog_dot_v1_dot_catalog__pb2.UpdateProductVariantResponse.SerializeToString,
+            ),
+            'DeleteProductVariant': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteProductVariant,
+                    request_deserializer=marketplace_dot_catalog_dot_v1_dot_catalog__pb2.DeleteProductVariantRequest.FromString,
+                    response_serializer=marketplace_dot_catalog_dot_v1_dot_catalog__pb2.DeleteProductVariantResponse.SerializeToString,
             ),
             'AdjustStock': grpc.unary_unary_rpc_method_handler(
                     servicer.AdjustStock,
@@ -580,6 +642,87 @@ class CatalogService:
             '/marketplace.catalog.v1.CatalogService/DeleteProductImage',
             marketplace_dot_catalog_dot_v1_dot_catalog__pb2.DeleteProductImageRequest.SerializeToString,
             marketplace_dot_catalog_dot_v1_dot_catalog__pb2.DeleteProductImageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddProductVariant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketplace.catalog.v1.CatalogService/AddProductVariant',
+            marketplace_dot_catalog_dot_v1_dot_catalog__pb2.AddProductVariantRequest.SerializeToString,
+            marketplace_dot_catalog_dot_v1_dot_catalog__pb2.AddProductVariantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateProductVariant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketplace.catalog.v1.CatalogService/UpdateProductVariant',
+            marketplace_dot_catalog_dot_v1_dot_catalog__pb2.UpdateProductVariantRequest.SerializeToString,
+            marketplace_dot_catalog_dot_v1_dot_catalog__pb2.UpdateProductVariantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteProductVariant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketplace.catalog.v1.CatalogService/DeleteProductVariant',
+            marketplace_dot_catalog_dot_v1_dot_catalog__pb2.DeleteProductVariantRequest.SerializeToString,
+            marketplace_dot_catalog_dot_v1_dot_catalog__pb2.DeleteProductVariantResponse.FromString,
             options,
             channel_credentials,
             insecure,

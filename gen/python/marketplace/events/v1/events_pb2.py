@@ -27,49 +27,57 @@ from marketplace.common.v1 import money_pb2 as marketplace_dot_common_dot_v1_dot
 from marketplace.common.v1 import roles_pb2 as marketplace_dot_common_dot_v1_dot_roles__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"marketplace/events/v1/events.proto\x12\x15marketplace.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!marketplace/common/v1/money.proto\x1a!marketplace/common/v1/roles.proto\"\x83\x01\n\x0eUserRegistered\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x10\n\x08username\x18\x03 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x04 \x01(\t\x12)\n\x04role\x18\x05 \x01(\x0e\x32\x1b.marketplace.common.v1.Role\"}\n\x16PasswordResetRequested\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x13\n\x0breset_token\x18\x03 \x01(\t\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbf\x02\n\x0fProductSnapshot\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tseller_id\x18\x02 \x01(\t\x12\x0b\n\x03sku\x18\x03 \x01(\t\x12\r\n\x05title\x18\x04 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x05 \x01(\t\x12\r\n\x05\x62rand\x18\x06 \x01(\t\x12+\n\x05price\x18\x07 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\r\n\x05stock\x18\x08 \x01(\x03\x12\x34\n\x06status\x18\t \x01(\x0e\x32$.marketplace.events.v1.ProductStatus\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"I\n\x0eProductCreated\x12\x37\n\x07product\x18\x01 \x01(\x0b\x32&.marketplace.events.v1.ProductSnapshot\"a\n\x0eProductUpdated\x12\x37\n\x07product\x18\x01 \x01(\x0b\x32&.marketplace.events.v1.ProductSnapshot\x12\x16\n\x0e\x63hanged_fields\x18\x02 \x03(\t\"D\n\x0eProductDeleted\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x11\n\tseller_id\x18\x02 \x01(\t\x12\x0b\n\x03sku\x18\x03 \x01(\t\"\xbb\x01\n\x0cStockChanged\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x11\n\tseller_id\x18\x02 \x01(\t\x12\x11\n\told_stock\x18\x03 \x01(\x03\x12\x11\n\tnew_stock\x18\x04 \x01(\x03\x12\x11\n\tavailable\x18\x05 \x01(\x03\x12\x11\n\tlow_stock\x18\x06 \x01(\x08\x12\x38\n\x06reason\x18\x07 \x01(\x0e\x32(.marketplace.events.v1.StockChangeReason\"y\n\rCartItemAdded\x12\x0f\n\x07\x63\x61rt_id\x18\x01 \x01(\t\x12\x10\n\x08\x62uyer_id\x18\x02 \x01(\t\x12\x12\n\nproduct_id\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x03\x12\x10\n\x08\x61\x64\x64\x65\x64_by\x18\x05 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x06 \x01(\t\"v\n\tOrderLine\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x11\n\tseller_id\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\x30\n\nunit_price\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\"\xa8\x01\n\x0cOrderCreated\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x10\n\x08\x62uyer_id\x18\x02 \x01(\t\x12/\n\x05lines\x18\x03 \x03(\x0b\x32 .marketplace.events.v1.OrderLine\x12+\n\x05total\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x16\n\x0ereservation_id\x18\x05 \x01(\t\"\xb9\x01\n\tOrderPaid\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x10\n\x08\x62uyer_id\x18\x02 \x01(\t\x12/\n\x05lines\x18\x03 \x03(\x0b\x32 .marketplace.events.v1.OrderLine\x12+\n\x05total\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x16\n\x0ereservation_id\x18\x05 \x01(\t\x12\x12\n\npayment_id\x18\x06 \x01(\t\"\xcc\x01\n\x0eOrderCancelled\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x10\n\x08\x62uyer_id\x18\x02 \x01(\t\x12/\n\x05lines\x18\x03 \x03(\x0b\x32 .marketplace.events.v1.OrderLine\x12+\n\x05total\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x16\n\x0ereservation_id\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x10\n\x08was_paid\x18\x07 \x01(\x08\"\xba\x01\n\x0cOrderShipped\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x10\n\x08\x62uyer_id\x18\x02 \x01(\t\x12/\n\x05lines\x18\x03 \x03(\x0b\x32 .marketplace.events.v1.OrderLine\x12+\n\x05total\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x0f\n\x07\x63\x61rrier\x18\x05 \x01(\t\x12\x17\n\x0ftracking_number\x18\x06 \x01(\t\"\x92\x01\n\x0eOrderDelivered\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x10\n\x08\x62uyer_id\x18\x02 \x01(\t\x12/\n\x05lines\x18\x03 \x03(\x0b\x32 .marketplace.events.v1.OrderLine\x12+\n\x05total\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\"\x8a\x01\n\x10PaymentSucceeded\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x10\n\x08\x62uyer_id\x18\x03 \x01(\t\x12,\n\x06\x61mount\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x10\n\x08provider\x18\x05 \x01(\t\"\x85\x01\n\rPaymentFailed\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x10\n\x08\x62uyer_id\x18\x03 \x01(\t\x12,\n\x06\x61mount\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x0e\n\x06reason\x18\x05 \x01(\t\"w\n\x0fPaymentRefunded\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x10\n\x08\x62uyer_id\x18\x03 \x01(\t\x12,\n\x06\x61mount\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money*\x81\x01\n\rProductStatus\x12\x1e\n\x1aPRODUCT_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14PRODUCT_STATUS_DRAFT\x10\x01\x12\x19\n\x15PRODUCT_STATUS_ACTIVE\x10\x02\x12\x1b\n\x17PRODUCT_STATUS_ARCHIVED\x10\x03*\xbe\x01\n\x11StockChangeReason\x12#\n\x1fSTOCK_CHANGE_REASON_UNSPECIFIED\x10\x00\x12\"\n\x1eSTOCK_CHANGE_REASON_ADJUSTMENT\x10\x01\x12 \n\x1cSTOCK_CHANGE_REASON_RESERVED\x10\x02\x12 \n\x1cSTOCK_CHANGE_REASON_RELEASED\x10\x03\x12\x1c\n\x18STOCK_CHANGE_REASON_SOLD\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"marketplace/events/v1/events.proto\x12\x15marketplace.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!marketplace/common/v1/money.proto\x1a!marketplace/common/v1/roles.proto\"\x83\x01\n\x0eUserRegistered\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x10\n\x08username\x18\x03 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x04 \x01(\t\x12)\n\x04role\x18\x05 \x01(\x0e\x32\x1b.marketplace.common.v1.Role\"}\n\x16PasswordResetRequested\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x13\n\x0breset_token\x18\x03 \x01(\t\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb0\x03\n\x0fProductSnapshot\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tseller_id\x18\x02 \x01(\t\x12\x0b\n\x03sku\x18\x03 \x01(\t\x12\r\n\x05title\x18\x04 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x05 \x01(\t\x12\r\n\x05\x62rand\x18\x06 \x01(\t\x12+\n\x05price\x18\x07 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\r\n\x05stock\x18\x08 \x01(\x03\x12\x34\n\x06status\x18\t \x01(\x0e\x32$.marketplace.events.v1.ProductStatus\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x07options\x18\x0c \x03(\x0b\x32$.marketplace.events.v1.VariantOption\x12\x38\n\x08variants\x18\r \x03(\x0b\x32&.marketplace.events.v1.VariantSnapshot\"-\n\rVariantOption\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06values\x18\x02 \x03(\t\"\xa2\x02\n\x0fVariantSnapshot\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12O\n\roption_values\x18\x03 \x03(\x0b\x32\x38.marketplace.events.v1.VariantSnapshot.OptionValuesEntry\x12+\n\x05price\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\r\n\x05stock\x18\x05 \x01(\x03\x12\x34\n\x06status\x18\x06 \x01(\x0e\x32$.marketplace.events.v1.ProductStatus\x1a\x33\n\x11OptionValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"I\n\x0eProductCreated\x12\x37\n\x07product\x18\x01 \x01(\x0b\x32&.marketplace.events.v1.ProductSnapshot\"a\n\x0eProductUpdated\x12\x37\n\x07product\x18\x01 \x01(\x0b\x32&.marketplace.events.v1.ProductSnapshot\x12\x16\n\x0e\x63hanged_fields\x18\x02 \x03(\t\"D\n\x0eProductDeleted\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x11\n\tseller_id\x18\x02 \x01(\t\x12\x0b\n\x03sku\x18\x03 \x01(\t\"\xf7\x01\n\x0cStockChanged\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x11\n\tseller_id\x18\x02 \x01(\t\x12\x11\n\told_stock\x18\x03 \x01(\x03\x12\x11\n\tnew_stock\x18\x04 \x01(\x03\x12\x11\n\tavailable\x18\x05 \x01(\x03\x12\x11\n\tlow_stock\x18\x06 \x01(\x08\x12\x38\n\x06reason\x18\x07 \x01(\x0e\x32(.marketplace.events.v1.StockChangeReason\x12\x12\n\nvariant_id\x18\x08 \x01(\t\x12\x0b\n\x03sku\x18\t \x01(\t\x12\x19\n\x11product_available\x18\n \x01(\x03\"y\n\rCartItemAdded\x12\x0f\n\x07\x63\x61rt_id\x18\x01 \x01(\t\x12\x10\n\x08\x62uyer_id\x18\x02 \x01(\t\x12\x12\n\nproduct_id\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x03\x12\x10\n\x08\x61\x64\x64\x65\x64_by\x18\x05 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x06 \x01(\t\"v\n\tOrderLine\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x11\n\tseller_id\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\x30\n\nunit_price\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\"\xa8\x01\n\x0cOrderCreated\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x10\n\x08\x62uyer_id\x18\x02 \x01(\t\x12/\n\x05lines\x18\x03 \x03(\x0b\x32 .marketplace.events.v1.OrderLine\x12+\n\x05total\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x16\n\x0ereservation_id\x18\x05 \x01(\t\"\xb9\x01\n\tOrderPaid\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x10\n\x08\x62uyer_id\x18\x02 \x01(\t\x12/\n\x05lines\x18\x03 \x03(\x0b\x32 .marketplace.events.v1.OrderLine\x12+\n\x05total\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x16\n\x0ereservation_id\x18\x05 \x01(\t\x12\x12\n\npayment_id\x18\x06 \x01(\t\"\xcc\x01\n\x0eOrderCancelled\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x10\n\x08\x62uyer_id\x18\x02 \x01(\t\x12/\n\x05lines\x18\x03 \x03(\x0b\x32 .marketplace.events.v1.OrderLine\x12+\n\x05total\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x16\n\x0ereservation_id\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x10\n\x08was_paid\x18\x07 \x01(\x08\"\xba\x01\n\x0cOrderShipped\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x10\n\x08\x62uyer_id\x18\x02 \x01(\t\x12/\n\x05lines\x18\x03 \x03(\x0b\x32 .marketplace.events.v1.OrderLine\x12+\n\x05total\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x0f\n\x07\x63\x61rrier\x18\x05 \x01(\t\x12\x17\n\x0ftracking_number\x18\x06 \x01(\t\"\x92\x01\n\x0eOrderDelivered\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x10\n\x08\x62uyer_id\x18\x02 \x01(\t\x12/\n\x05lines\x18\x03 \x03(\x0b\x32 .marketplace.events.v1.OrderLine\x12+\n\x05total\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\"\x8a\x01\n\x10PaymentSucceeded\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x10\n\x08\x62uyer_id\x18\x03 \x01(\t\x12,\n\x06\x61mount\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x10\n\x08provider\x18\x05 \x01(\t\"\x85\x01\n\rPaymentFailed\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x10\n\x08\x62uyer_id\x18\x03 \x01(\t\x12,\n\x06\x61mount\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x0e\n\x06reason\x18\x05 \x01(\t\"w\n\x0fPaymentRefunded\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x10\n\x08\x62uyer_id\x18\x03 \x01(\t\x12,\n\x06\x61mount\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money*\x81\x01\n\rProductStatus\x12\x1e\n\x1aPRODUCT_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14PRODUCT_STATUS_DRAFT\x10\x01\x12\x19\n\x15PRODUCT_STATUS_ACTIVE\x10\x02\x12\x1b\n\x17PRODUCT_STATUS_ARCHIVED\x10\x03*\xbe\x01\n\x11StockChangeReason\x12#\n\x1fSTOCK_CHANGE_REASON_UNSPECIFIED\x10\x00\x12\"\n\x1eSTOCK_CHANGE_REASON_ADJUSTMENT\x10\x01\x12 \n\x1cSTOCK_CHANGE_REASON_RESERVED\x10\x02\x12 \n\x1cSTOCK_CHANGE_REASON_RELEASED\x10\x03\x12\x1c\n\x18STOCK_CHANGE_REASON_SOLD\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'marketplace.events.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PRODUCTSTATUS']._serialized_start=2727
-  _globals['_PRODUCTSTATUS']._serialized_end=2856
-  _globals['_STOCKCHANGEREASON']._serialized_start=2859
-  _globals['_STOCKCHANGEREASON']._serialized_end=3049
+  _globals['_VARIANTSNAPSHOT_OPTIONVALUESENTRY']._loaded_options = None
+  _globals['_VARIANTSNAPSHOT_OPTIONVALUESENTRY']._serialized_options = b'8\001'
+  _globals['_PRODUCTSTATUS']._serialized_start=3240
+  _globals['_PRODUCTSTATUS']._serialized_end=3369
+  _globals['_STOCKCHANGEREASON']._serialized_start=3372
+  _globals['_STOCKCHANGEREASON']._serialized_end=3562
   _globals['_USERREGISTERED']._serialized_start=165
   _globals['_USERREGISTERED']._serialized_end=296
   _globals['_PASSWORDRESETREQUESTED']._serialized_start=298
   _globals['_PASSWORDRESETREQUESTED']._serialized_end=423
   _globals['_PRODUCTSNAPSHOT']._serialized_start=426
-  _globals['_PRODUCTSNAPSHOT']._serialized_end=745
-  _globals['_PRODUCTCREATED']._serialized_start=747
-  _globals['_PRODUCTCREATED']._serialized_end=820
-  _globals['_PRODUCTUPDATED']._serialized_start=822
-  _globals['_PRODUCTUPDATED']._serialized_end=919
-  _globals['_PRODUCTDELETED']._serialized_start=921
-  _globals['_PRODUCTDELETED']._serialized_end=989
-  _globals['_STOCKCHANGED']._serialized_start=992
-  _globals['_STOCKCHANGED']._serialized_end=1179
-  _globals['_CARTITEMADDED']._serialized_start=1181
-  _globals['_CARTITEMADDED']._serialized_end=1302
-  _globals['_ORDERLINE']._serialized_start=1304
-  _globals['_ORDERLINE']._serialized_end=1422
-  _globals['_ORDERCREATED']._serialized_start=1425
-  _globals['_ORDERCREATED']._serialized_end=1593
-  _globals['_ORDERPAID']._serialized_start=1596
-  _globals['_ORDERPAID']._serialized_end=1781
-  _globals['_ORDERCANCELLED']._serialized_start=1784
-  _globals['_ORDERCANCELLED']._serialized_end=1988
-  _globals['_ORDERSHIPPED']._serialized_start=1991
-  _globals['_ORDERSHIPPED']._serialized_end=2177
-  _globals['_ORDERDELIVERED']._serialized_start=2180
-  _globals['_ORDERDELIVERED']._serialized_end=2326
-  _globals['_PAYMENTSUCCEEDED']._serialized_start=2329
-  _globals['_PAYMENTSUCCEEDED']._serialized_end=2467
-  _globals['_PAYMENTFAILED']._serialized_start=2470
-  _globals['_PAYMENTFAILED']._serialized_end=2603
-  _globals['_PAYMENTREFUNDED']._serialized_start=2605
-  _globals['_PAYMENTREFUNDED']._serialized_end=2724
+  _globals['_PRODUCTSNAPSHOT']._serialized_end=858
+  _globals['_VARIANTOPTION']._serialized_start=860
+  _globals['_VARIANTOPTION']._serialized_end=905
+  _globals['_VARIANTSNAPSHOT']._serialized_start=908
+  _globals['_VARIANTSNAPSHOT']._serialized_end=1198
+  _globals['_VARIANTSNAPSHOT_OPTIONVALUESENTRY']._serialized_start=1147
+  _globals['_VARIANTSNAPSHOT_OPTIONVALUESENTRY']._serialized_end=1198
+  _globals['_PRODUCTCREATED']._serialized_start=1200
+  _globals['_PRODUCTCREATED']._serialized_end=1273
+  _globals['_PRODUCTUPDATED']._serialized_start=1275
+  _globals['_PRODUCTUPDATED']._serialized_end=1372
+  _globals['_PRODUCTDELETED']._serialized_start=1374
+  _globals['_PRODUCTDELETED']._serialized_end=1442
+  _globals['_STOCKCHANGED']._serialized_start=1445
+  _globals['_STOCKCHANGED']._serialized_end=1692
+  _globals['_CARTITEMADDED']._serialized_start=1694
+  _globals['_CARTITEMADDED']._serialized_end=1815
+  _globals['_ORDERLINE']._serialized_start=1817
+  _globals['_ORDERLINE']._serialized_end=1935
+  _globals['_ORDERCREATED']._serialized_start=1938
+  _globals['_ORDERCREATED']._serialized_end=2106
+  _globals['_ORDERPAID']._serialized_start=2109
+  _globals['_ORDERPAID']._serialized_end=2294
+  _globals['_ORDERCANCELLED']._serialized_start=2297
+  _globals['_ORDERCANCELLED']._serialized_end=2501
+  _globals['_ORDERSHIPPED']._serialized_start=2504
+  _globals['_ORDERSHIPPED']._serialized_end=2690
+  _globals['_ORDERDELIVERED']._serialized_start=2693
+  _globals['_ORDERDELIVERED']._serialized_end=2839
+  _globals['_PAYMENTSUCCEEDED']._serialized_start=2842
+  _globals['_PAYMENTSUCCEEDED']._serialized_end=2980
+  _globals['_PAYMENTFAILED']._serialized_start=2983
+  _globals['_PAYMENTFAILED']._serialized_end=3116
+  _globals['_PAYMENTREFUNDED']._serialized_start=3118
+  _globals['_PAYMENTREFUNDED']._serialized_end=3237
 # @@protoc_insertion_point(module_scope)

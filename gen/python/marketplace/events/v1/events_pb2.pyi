@@ -63,7 +63,7 @@ class PasswordResetRequested(_message.Message):
     def __init__(self, user_id: _Optional[str] = ..., email: _Optional[str] = ..., reset_token: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ProductSnapshot(_message.Message):
-    __slots__ = ("id", "seller_id", "sku", "title", "category", "brand", "price", "stock", "status", "created_at", "updated_at")
+    __slots__ = ("id", "seller_id", "sku", "title", "category", "brand", "price", "stock", "status", "created_at", "updated_at", "options", "variants")
     ID_FIELD_NUMBER: _ClassVar[int]
     SELLER_ID_FIELD_NUMBER: _ClassVar[int]
     SKU_FIELD_NUMBER: _ClassVar[int]
@@ -75,6 +75,8 @@ class ProductSnapshot(_message.Message):
     STATUS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    VARIANTS_FIELD_NUMBER: _ClassVar[int]
     id: str
     seller_id: str
     sku: str
@@ -86,7 +88,40 @@ class ProductSnapshot(_message.Message):
     status: ProductStatus
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., seller_id: _Optional[str] = ..., sku: _Optional[str] = ..., title: _Optional[str] = ..., category: _Optional[str] = ..., brand: _Optional[str] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., stock: _Optional[int] = ..., status: _Optional[_Union[ProductStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    options: _containers.RepeatedCompositeFieldContainer[VariantOption]
+    variants: _containers.RepeatedCompositeFieldContainer[VariantSnapshot]
+    def __init__(self, id: _Optional[str] = ..., seller_id: _Optional[str] = ..., sku: _Optional[str] = ..., title: _Optional[str] = ..., category: _Optional[str] = ..., brand: _Optional[str] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., stock: _Optional[int] = ..., status: _Optional[_Union[ProductStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., options: _Optional[_Iterable[_Union[VariantOption, _Mapping]]] = ..., variants: _Optional[_Iterable[_Union[VariantSnapshot, _Mapping]]] = ...) -> None: ...
+
+class VariantOption(_message.Message):
+    __slots__ = ("name", "values")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    values: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., values: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class VariantSnapshot(_message.Message):
+    __slots__ = ("id", "sku", "option_values", "price", "stock", "status")
+    class OptionValuesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    OPTION_VALUES_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    STOCK_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    sku: str
+    option_values: _containers.ScalarMap[str, str]
+    price: _money_pb2.Money
+    stock: int
+    status: ProductStatus
+    def __init__(self, id: _Optional[str] = ..., sku: _Optional[str] = ..., option_values: _Optional[_Mapping[str, str]] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., stock: _Optional[int] = ..., status: _Optional[_Union[ProductStatus, str]] = ...) -> None: ...
 
 class ProductCreated(_message.Message):
     __slots__ = ("product",)
@@ -113,7 +148,7 @@ class ProductDeleted(_message.Message):
     def __init__(self, product_id: _Optional[str] = ..., seller_id: _Optional[str] = ..., sku: _Optional[str] = ...) -> None: ...
 
 class StockChanged(_message.Message):
-    __slots__ = ("product_id", "seller_id", "old_stock", "new_stock", "available", "low_stock", "reason")
+    __slots__ = ("product_id", "seller_id", "old_stock", "new_stock", "available", "low_stock", "reason", "variant_id", "sku", "product_available")
     PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
     SELLER_ID_FIELD_NUMBER: _ClassVar[int]
     OLD_STOCK_FIELD_NUMBER: _ClassVar[int]
@@ -121,6 +156,9 @@ class StockChanged(_message.Message):
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     LOW_STOCK_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     product_id: str
     seller_id: str
     old_stock: int
@@ -128,7 +166,10 @@ class StockChanged(_message.Message):
     available: int
     low_stock: bool
     reason: StockChangeReason
-    def __init__(self, product_id: _Optional[str] = ..., seller_id: _Optional[str] = ..., old_stock: _Optional[int] = ..., new_stock: _Optional[int] = ..., available: _Optional[int] = ..., low_stock: _Optional[bool] = ..., reason: _Optional[_Union[StockChangeReason, str]] = ...) -> None: ...
+    variant_id: str
+    sku: str
+    product_available: int
+    def __init__(self, product_id: _Optional[str] = ..., seller_id: _Optional[str] = ..., old_stock: _Optional[int] = ..., new_stock: _Optional[int] = ..., available: _Optional[int] = ..., low_stock: _Optional[bool] = ..., reason: _Optional[_Union[StockChangeReason, str]] = ..., variant_id: _Optional[str] = ..., sku: _Optional[str] = ..., product_available: _Optional[int] = ...) -> None: ...
 
 class CartItemAdded(_message.Message):
     __slots__ = ("cart_id", "buyer_id", "product_id", "quantity", "added_by", "actor")
