@@ -12,9 +12,10 @@ from marketplace.common.v1 import money_pb2
 from services.catalog import domain, store
 from services.catalog.domain import Product, ProductImage, ReservationLine
 from services.catalog.filters import ProductFilter
-from services.catalog.handlers import browsing, product_images, products, reservations, searching
+from services.catalog.handlers import browsing, product_images, product_variants, products, reservations, searching
 from services.catalog.handlers.deps import Deps, caller_of
 from services.catalog.handlers.products import NewProduct
+from services.catalog.variants import ProductOption, Variant, VariantSpec
 from services.catalog.watch import ProductState, ProductWatchers
 from services.kit.principal import current_principal_or_none
 from services.kit.protos import mask_paths, timestamp
@@ -46,6 +47,30 @@ def _image(image: ProductImage) -> catalog_pb2.ProductImage:
     return catalog_pb2.ProductImage(id=image.id, url=image.url, thumbnail_url=image.thumbnail_url)
 
 
+def _variant(product: Product, variant: Variant) -> catalog_pb2.ProductVariant:
+    return catalog_pb2.ProductVariant(
+        id=variant.id,
+        sku=variant.sku,
+        option_values=variant.option_values,
+        price=money_pb2.Money(currency_code=product.currency, units=product.unit_price(variant)),
+        stock=variant.available,
+        status=STATUS_VALUES[variant.status],
+    )
+
+
+def _options(given: Any) -> list[ProductOption]:
+    return [ProductOption(option.name, tuple(option.values)) for option in given]
+
+
+def _variant_spec(given: catalog_pb2.ProductVariant) -> VariantSpec:
+    return VariantSpec(
+        sku=given.sku,
+        option_values=dict(given.option_values),
+        own_price_units=given.price.units if given.HasField("price") else None,
+        stock=given.stock,
+    )
+
+
 def product_message(product: Product) -> catalog_pb2.Product:
     return catalog_pb2.Product(
         id=product.id,
@@ -62,6 +87,8 @@ def product_message(product: Product) -> catalog_pb2.Product:
         status=STATUS_VALUES[product.status],
         create_time=timestamp(product.created_at),
         update_time=timestamp(product.updated_at),
+        options=[catalog_pb2.ProductOption(name=option.name, values=option.values) for option in product.options],
+        variants=[_variant(product, variant) for variant in product.live_variants],
     )
 
 
@@ -88,6 +115,7 @@ def _filter(message: catalog_pb2.ProductFilter) -> ProductFilter:
         currency=currency,
         in_stock_only=message.in_stock,
         attributes=dict(message.attributes),
+        options=dict(message.options),
     )
 
 
@@ -117,6 +145,8 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):  # type: ignore[misc]
                 price_units=given.price.units,
                 currency=given.price.currency_code,
                 stock=given.stock,
+                options=_options(given.options),
+                variants=[_variant_spec(variant) for variant in given.variants],
             ),
             request_id=request.request_id,
         )
@@ -148,6 +178,8 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):  # type: ignore[misc]
                 changes[path] = STATUS_NAMES[given.status]
             elif path == "attributes":
                 changes[path] = dict(given.attributes)
+            elif path == "options":
+                changes[path] = _options(given.options)
             else:
                 changes[path] = getattr(given, path)
         product = await products.update_product(self._deps, _caller(), given.id, changes)
@@ -186,7 +218,10 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):  # type: ignore[misc]
         return catalog_pb2.SearchProductsResponse(
             hits=[
                 catalog_pb2.SearchHit(
-                    product=product_message(hit.product), score=hit.score, matched_fields=hit.matched_fields
+                    product=product_message(hit.product),
+                    score=hit.score,
+                    matched_fields=hit.matched_fields,
+                    matched_variant_ids=hit.matched_variant_ids,
                 )
                 for hit in page.hits
             ],
@@ -220,8 +255,47 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):  # type: ignore[misc]
     async def AdjustStock(
         self, request: catalog_pb2.AdjustStockRequest, context: Context
     ) -> catalog_pb2.AdjustStockResponse:
-        product = await products.adjust_stock(self._deps, _caller(), request.id, request.delta, request.reason)
+        product = await products.adjust_stock(
+            self._deps, _caller(), request.id, request.delta, request.reason, variant_id=request.variant_id
+        )
         return catalog_pb2.AdjustStockResponse(product=product_message(product))
+
+    async def AddProductVariant(
+        self, request: catalog_pb2.AddProductVariantRequest, context: Context
+    ) -> catalog_pb2.AddProductVariantResponse:
+        variant, product = await product_variants.add_variant(
+            self._deps, _caller(), request.product_id, _variant_spec(request.variant)
+        )
+        return catalog_pb2.AddProductVariantResponse(
+            variant=_variant(product, variant), product=product_message(product)
+        )
+
+    async def UpdateProductVariant(
+        self, request: catalog_pb2.UpdateProductVariantRequest, context: Context
+    ) -> catalog_pb2.UpdateProductVariantResponse:
+        given = request.variant
+        changes: dict[str, Any] = {}
+        for path in mask_paths(request.update_mask):
+            if path == "price":
+                changes[path] = given.price.units if given.HasField("price") else None
+            elif path == "status":
+                changes[path] = STATUS_NAMES[given.status]
+            elif path == "option_values":
+                changes[path] = dict(given.option_values)
+            else:
+                changes[path] = getattr(given, path)
+        variant, product = await product_variants.update_variant(
+            self._deps, _caller(), request.product_id, given.id, changes
+        )
+        return catalog_pb2.UpdateProductVariantResponse(
+            variant=_variant(product, variant), product=product_message(product)
+        )
+
+    async def DeleteProductVariant(
+        self, request: catalog_pb2.DeleteProductVariantRequest, context: Context
+    ) -> catalog_pb2.DeleteProductVariantResponse:
+        product = await product_variants.retire_variant(self._deps, _caller(), request.product_id, request.variant_id)
+        return catalog_pb2.DeleteProductVariantResponse(product=product_message(product))
 
     async def ListCategories(
         self, request: catalog_pb2.ListCategoriesRequest, context: Context
@@ -244,7 +318,7 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):  # type: ignore[misc]
             self._deps,
             reservation_id=request.reservation_id,
             order_id=request.order_id,
-            lines=[ReservationLine(item.product_id, item.quantity) for item in request.items],
+            lines=[ReservationLine(item.product_id, item.variant_id, item.quantity) for item in request.items],
             ttl=request.ttl.ToTimedelta() if request.HasField("ttl") else None,
         )
         return catalog_pb2.ReserveStockResponse(
@@ -258,6 +332,8 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):  # type: ignore[misc]
                     title=item.title,
                     unit_price=money_pb2.Money(currency_code=item.currency, units=item.price_units),
                     image_url=item.image_url,
+                    variant_id=item.variant_id,
+                    option_values=item.option_values,
                 )
                 for item in result.items
             ],

@@ -25,11 +25,15 @@ class ProductFilter:
     currency: str | None = None
     in_stock_only: bool = False  # at least one unit not held by a reservation
     attributes: Mapping[str, str] = field(default_factory=dict)  # every pair, exact
+    # An ACTIVE variant takes every one of these option values (case-insensitive); with `in_stock_only`, that
+    # variant is in stock.
+    options: Mapping[str, str] = field(default_factory=dict)
     statuses: tuple[str, ...] = (ACTIVE,)  # buyers see ACTIVE products; sellers list their INACTIVE ones too
 
     def __post_init__(self) -> None:
         # Sorted: equal filters have equal reprs (page tokens are bound to a filter's repr).
         object.__setattr__(self, "attributes", dict(sorted(self.attributes.items())))
+        object.__setattr__(self, "options", dict(sorted(self.options.items())))
 
-    def __hash__(self) -> int:  # the attribute map is not hashable; its sorted repr is
+    def __hash__(self) -> int:  # the maps are not hashable; their sorted reprs are
         return hash(repr(self))

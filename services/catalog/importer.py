@@ -68,7 +68,7 @@ class CatalogFileError(ValueError):
 class CatalogEntry(NewProduct):
     """One valid product of the file: what CreateProduct takes, and the line it came from."""
 
-    line: int
+    line: int = 0
 
 
 @dataclass(frozen=True)

@@ -203,9 +203,17 @@ class ProductSearch:
 
     @staticmethod
     def product_text(product: Product) -> str:
-        return ProductSearch.document_text(
-            product.title, product.description, product.brand, product.category, product.attributes
-        )
+        # The options with the values live variants take, e.g. "size: 40, 41; color: navy", like attributes.
+        offered = {
+            option.name: ", ".join(
+                value
+                for value in option.values
+                if any(v.option_values.get(option.name) == value for v in product.live_variants)
+            )
+            for option in product.options
+        }
+        details = {**product.attributes, **{name: values for name, values in offered.items() if values}}
+        return ProductSearch.document_text(product.title, product.description, product.brand, product.category, details)
 
     async def embed_documents(self, texts: Sequence[str]) -> list[bytes]:
         """`embed_document` of many texts at once (batched inference: a bulk import's speed)."""

@@ -49,19 +49,25 @@ from services.catalog.domain import (
     ReservationLine,
 )
 from services.catalog.filters import ProductFilter
+from services.catalog.variants import ProductOption, Variant
 from services.kit.outbox import add_kit_tables
 from services.kit.pages import Position, decode_page_token, encode_page_token, list_fingerprint
 
 metadata = MetaData()
 
-# The weighted full-text document: title (A), brand and category (B), description (C), attribute values (D).
+# The weighted full-text document: title (A), brand, category and option values (B), description (C),
+# attribute values (D).
 SEARCH_DOCUMENT_SQL = (
     "setweight(to_tsvector('english'::regconfig, title), 'A') || "
     "setweight(to_tsvector('english'::regconfig, brand || ' ' || category), 'B') || "
+    "setweight(jsonb_to_tsvector('english'::regconfig, options, '[\"string\"]'::jsonb), 'B') || "
     "setweight(to_tsvector('english'::regconfig, description), 'C') || "
     "setweight(jsonb_to_tsvector('english'::regconfig, attributes, '[\"string\"]'::jsonb), 'D')"
 )
+# A variant's option values lower-cased, for the case-insensitive `options` filter.
+OPTION_KEY_SQL = "lower(option_values::text)::jsonb"
 SKU_CONSTRAINT = "products_seller_sku"
+VARIANT_SKU_CONSTRAINT = "product_variants_seller_sku"
 REQUEST_CONSTRAINT = "products_seller_request"
 
 products = Table(
@@ -75,8 +81,12 @@ products = Table(
     Column("category", Text, nullable=False),
     Column("brand", Text, nullable=False),
     Column("attributes", JSONB, nullable=False),
+    # [{"name": "size", "values": ["S", "M"]}, ...] in display order.
+    Column("options", JSONB, nullable=False),
     Column("price_units", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
+    # The sums over the ACTIVE variants (kept with every variant change, in the same transaction): what the
+    # product-level filters (in stock) read.
     Column("stock", Integer, nullable=False),
     Column("reserved", Integer, nullable=False),
     Column("status", String(16), nullable=False),
@@ -104,6 +114,29 @@ products = Table(
     Index("ix_products_status_category_price", "status", "category", "price_units"),
     Index("ix_products_seller", "seller_id", "created_at"),
     Index("ix_products_status_created", "status", "created_at", "id"),
+)
+
+product_variants = Table(
+    "product_variants",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("product_id", String(36), ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    Column("seller_id", String(36), nullable=False),
+    Column("sku", Text, nullable=False),
+    Column("option_values", JSONB, nullable=False),
+    Column("option_key", JSONB, Computed(OPTION_KEY_SQL, persisted=True)),
+    # Null: the product's price.
+    Column("price_units", BigInteger, nullable=True),
+    Column("stock", Integer, nullable=False),
+    Column("reserved", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("seller_id", "sku", name=VARIANT_SKU_CONSTRAINT),
+    CheckConstraint("stock >= 0 AND reserved >= 0 AND reserved <= stock", name="product_variants_stock_bounds"),
+    Index("ix_product_variants_product", "product_id", "position"),
+    Index("ix_product_variants_option_key", "option_key", postgresql_using="gin"),
 )
 
 product_images = Table(
@@ -139,16 +172,40 @@ reservation_items = Table(
     "reservation_items",
     metadata,
     Column("reservation_id", String(36), ForeignKey("reservations.id", ondelete="CASCADE"), primary_key=True),
-    Column("product_id", String(36), primary_key=True),
+    Column("variant_id", String(36), primary_key=True),
+    Column("product_id", String(36), nullable=False),
     Column("quantity", Integer, nullable=False),
 )
 
 add_kit_tables(metadata)
 
 _PRODUCT_COLUMNS = [column for column in products.c if column.name not in ("search_document", "embedding")]
+_VARIANT_COLUMNS = [column for column in product_variants.c if column.name != "option_key"]
 
 
-def _product(row: Any, images: Sequence[ProductImage] = ()) -> Product:
+def options_json(options: Sequence[ProductOption]) -> list[dict[str, Any]]:
+    return [{"name": option.name, "values": list(option.values)} for option in options]
+
+
+def _options(value: Any) -> list[ProductOption]:
+    return [ProductOption(item["name"], tuple(item["values"])) for item in value or ()]
+
+
+def _variant(row: Any) -> Variant:
+    return Variant(
+        id=row.id,
+        sku=row.sku,
+        option_values=dict(row.option_values),
+        own_price_units=row.price_units,
+        stock=row.stock,
+        reserved=row.reserved,
+        status=row.status,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _product(row: Any, images: Sequence[ProductImage] = (), variants: Sequence[Variant] = ()) -> Product:
     return Product(
         id=row.id,
         seller_id=row.seller_id,
@@ -158,14 +215,14 @@ def _product(row: Any, images: Sequence[ProductImage] = ()) -> Product:
         category=row.category,
         brand=row.brand,
         attributes=dict(row.attributes),
+        options=_options(row.options),
         price_units=row.price_units,
         currency=row.currency,
-        stock=row.stock,
-        reserved=row.reserved,
         status=row.status,
         version=row.version,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        variants=list(variants),
         images=list(images),
     )
 
@@ -242,6 +299,16 @@ def filter_conditions(where: ProductFilter, table: FromClause = products) -> lis
         conditions.append(c.stock - c.reserved > 0)
     if where.attributes:
         conditions.append(c.attributes.contains(dict(where.attributes)))
+    if where.options:
+        v = product_variants.alias("fv")
+        variant_conditions = [
+            v.c.product_id == c.id,
+            v.c.status == ACTIVE,
+            v.c.option_key.contains({name: value.lower() for name, value in where.options.items()}),
+        ]
+        if where.in_stock_only:
+            variant_conditions.append(v.c.stock - v.c.reserved > 0)
+        conditions.append(select(v.c.id).where(*variant_conditions).exists())
     return conditions
 
 
@@ -283,6 +350,24 @@ class Products:
             found[row.product_id].append(_image(row))
         return found
 
+    async def _variants_of(self, product_ids: Sequence[str]) -> dict[str, list[Variant]]:
+        found: dict[str, list[Variant]] = {product_id: [] for product_id in product_ids}
+        if not product_ids:
+            return found
+        rows = await self.session.execute(
+            select(*_VARIANT_COLUMNS)
+            .where(product_variants.c.product_id.in_(product_ids))
+            .order_by(product_variants.c.product_id, product_variants.c.position)
+        )
+        for row in rows:
+            found[row.product_id].append(_variant(row))
+        return found
+
+    async def _products(self, rows: Sequence[Any]) -> list[Product]:
+        ids = [row.id for row in rows]
+        images, variants = await self._images_of(ids), await self._variants_of(ids)
+        return [_product(row, images[row.id], variants[row.id]) for row in rows]
+
     async def get(self, product_id: str, *, for_update: bool = False) -> Product | None:
         statement = select(*_PRODUCT_COLUMNS).where(products.c.id == product_id)
         if for_update:
@@ -290,15 +375,13 @@ class Products:
         row = (await self.session.execute(statement)).first()
         if row is None:
             return None
-        images = await self._images_of([product_id])
-        return _product(row, images[product_id])
+        return (await self._products([row]))[0]
 
     async def many(self, product_ids: Sequence[str]) -> dict[str, Product]:
         if not product_ids:
             return {}
         rows = (await self.session.execute(select(*_PRODUCT_COLUMNS).where(products.c.id.in_(product_ids)))).all()
-        images = await self._images_of([row.id for row in rows])
-        return {row.id: _product(row, images[row.id]) for row in rows}
+        return {product.id: product for product in await self._products(rows)}
 
     async def by_skus(self, seller_id: str, skus: Sequence[str], *, for_update: bool = False) -> dict[str, Product]:
         """The seller's products with these SKUs, by SKU (locked when `for_update`)."""
@@ -326,6 +409,16 @@ class Products:
         )
         return found is not None
 
+    async def variant_skus_taken(self, seller_id: str, variants: Sequence[Variant]) -> list[str]:
+        """The SKUs of `variants` another variant of the seller already has."""
+        by_sku = {variant.sku: variant.id for variant in variants}
+        rows = await self.session.execute(
+            select(product_variants.c.sku, product_variants.c.id).where(
+                product_variants.c.seller_id == seller_id, product_variants.c.sku.in_(list(by_sku))
+            )
+        )
+        return [row.sku for row in rows if by_sku[row.sku] != row.id]
+
     async def add(self, product: Product, *, request_id: str | None, embedding: bytes | None) -> None:
         await self.session.execute(
             insert(products).values(
@@ -337,6 +430,7 @@ class Products:
                 category=product.category,
                 brand=product.brand,
                 attributes=product.attributes,
+                options=options_json(product.options),
                 price_units=product.price_units,
                 currency=product.currency,
                 stock=product.stock,
@@ -349,6 +443,39 @@ class Products:
                 embedding=embedding,
             )
         )
+        await self.save_variants(product)
+
+    async def save_variants(self, product: Product) -> None:
+        """Writes every variant of a locked product (a few hundred at most: one statement)."""
+        rows = [
+            {
+                "id": variant.id,
+                "product_id": product.id,
+                "seller_id": product.seller_id,
+                "sku": variant.sku,
+                "option_values": variant.option_values,
+                "price_units": variant.own_price_units,
+                "stock": variant.stock,
+                "reserved": variant.reserved,
+                "status": variant.status,
+                "position": position,
+                "created_at": variant.created_at,
+                "updated_at": variant.updated_at,
+            }
+            for position, variant in enumerate(product.variants)
+        ]
+        statement = pg_insert(product_variants)
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["id"],
+                set_={
+                    name: statement.excluded[name]
+                    for name in ("sku", "option_values", "price_units", "stock", "reserved", "status", "position")
+                }
+                | {"updated_at": statement.excluded.updated_at},
+            ),
+            rows,
+        )
 
     async def save(self, product: Product, *, embedding: bytes | None = None) -> None:
         """Writes the fields a product's owner changes (the row is locked: stock and reserved are current)."""
@@ -359,9 +486,11 @@ class Products:
             "category": product.category,
             "brand": product.brand,
             "attributes": product.attributes,
+            "options": options_json(product.options),
             "price_units": product.price_units,
             "currency": product.currency,
             "stock": product.stock,
+            "reserved": product.reserved,
             "status": product.status,
             "version": product.version,
             "updated_at": product.updated_at,
@@ -369,6 +498,7 @@ class Products:
         if embedding is not None:
             values["embedding"] = embedding
         await self.session.execute(update(products).where(products.c.id == product.id).values(**values))
+        await self.save_variants(product)
 
     async def add_image(self, product_id: str, image: ProductImage) -> None:
         await self.session.execute(
@@ -412,8 +542,7 @@ class Products:
                 select(*_PRODUCT_COLUMNS).where(and_(*conditions)).order_by(*ordering).limit(page_size + 1)
             )
         ).all()
-        images = await self._images_of([row.id for row in rows[:page_size]])
-        found = [_product(row, images[row.id]) for row in rows[:page_size]]
+        found = await self._products(rows[:page_size])
         return found, (found[-1] if len(rows) > page_size else None)
 
     async def categories(self) -> list[tuple[str, int]]:
@@ -425,45 +554,73 @@ class Products:
         )
         return [(row[0], int(row[1])) for row in rows]
 
-    # --- stock held by reservations (conditional updates: the row lock serialises concurrent calls) ---
+    # --- stock held by reservations (conditional updates under the product's row lock) ---
+    # Every write locks the product row before its variants' rows (AdjustStock and the seller's edits load
+    # the product FOR UPDATE too), so two writers never wait on each other in opposite orders.
 
-    async def reserve(self, product_id: str, quantity: int, now: datetime) -> Any | None:
-        """Holds `quantity` units when that many are available on an ACTIVE product; None otherwise."""
-        c = products.c
+    async def lock_status(self, product_id: str) -> str | None:
+        """Locks the product's row; its status, or None when there is no such product."""
+        statement = select(products.c.status).where(products.c.id == product_id).with_for_update()
+        return await self.session.scalar(statement)
+
+    async def reserve(self, product_id: str, variant_id: str, quantity: int, now: datetime) -> Any | None:
+        """Holds `quantity` units of an ACTIVE variant that has them; None otherwise (the product is locked)."""
+        v = product_variants.c
         result = await self.session.execute(
-            update(products)
-            .where(c.id == product_id, c.status == ACTIVE, c.stock - c.reserved >= quantity)
-            .values(reserved=c.reserved + quantity, updated_at=now)
-            .returning(c.seller_id, c.sku, c.title, c.price_units, c.currency, c.stock, c.reserved)
+            update(product_variants)
+            .where(
+                v.id == variant_id,
+                v.product_id == product_id,
+                v.status == ACTIVE,
+                v.stock - v.reserved >= quantity,
+            )
+            .values(reserved=v.reserved + quantity, updated_at=now)
+            .returning(v.sku, v.stock, v.reserved)
         )
         return result.first()
 
-    async def availability(self, product_id: str) -> tuple[str, int] | None:
+    async def variant_availability(self, product_id: str, variant_id: str) -> tuple[str, int] | None:
+        v = product_variants.c
         row = (
             await self.session.execute(
-                select(products.c.status, products.c.stock - products.c.reserved).where(products.c.id == product_id)
+                select(v.status, v.stock - v.reserved).where(v.id == variant_id, v.product_id == product_id)
             )
         ).first()
         return None if row is None else (row[0], int(row[1]))
 
-    async def sell_reserved(self, product_id: str, quantity: int, now: datetime) -> Any:
+    async def sell_reserved(self, variant_id: str, quantity: int, now: datetime) -> Any:
         """The reserved units leave the stock: they are sold."""
-        c = products.c
+        v = product_variants.c
         result = await self.session.execute(
-            update(products)
-            .where(c.id == product_id)
-            .values(stock=c.stock - quantity, reserved=c.reserved - quantity, updated_at=now)
-            .returning(c.seller_id, c.stock, c.reserved)
+            update(product_variants)
+            .where(v.id == variant_id)
+            .values(stock=v.stock - quantity, reserved=v.reserved - quantity, updated_at=now)
+            .returning(v.sku, v.stock, v.reserved)
         )
         return result.one()
 
-    async def unreserve(self, product_id: str, quantity: int, now: datetime) -> Any:
+    async def unreserve(self, variant_id: str, quantity: int, now: datetime) -> Any:
+        v = product_variants.c
+        result = await self.session.execute(
+            update(product_variants)
+            .where(v.id == variant_id)
+            .values(reserved=v.reserved - quantity, updated_at=now)
+            .returning(v.sku, v.stock, v.reserved)
+        )
+        return result.one()
+
+    async def refresh_totals(self, product_id: str, now: datetime) -> Any:
+        """Recomputes the product's stock and reserved from its ACTIVE variants; returns the product's row."""
+        v = product_variants.c
+        active = and_(v.product_id == product_id, v.status == ACTIVE)
+        total_stock = select(func.coalesce(func.sum(v.stock), 0)).where(active).scalar_subquery()
+        total_reserved = select(func.coalesce(func.sum(v.reserved), 0)).where(active).scalar_subquery()
         c = products.c
         result = await self.session.execute(
             update(products)
             .where(c.id == product_id)
-            .values(reserved=c.reserved - quantity, updated_at=now)
-            .returning(c.seller_id, c.stock, c.reserved)
+            .values(stock=total_stock, reserved=total_reserved, updated_at=now)
+            .returning(c.seller_id, c.sku, c.title, c.price_units, c.currency, c.stock, c.reserved)
         )
         return result.one()
 
@@ -493,7 +650,12 @@ class Reservations:
         await self.session.execute(
             insert(reservation_items),
             [
-                {"reservation_id": reservation_id, "product_id": line.product_id, "quantity": line.quantity}
+                {
+                    "reservation_id": reservation_id,
+                    "variant_id": line.variant_id,
+                    "product_id": line.product_id,
+                    "quantity": line.quantity,
+                }
                 for line in lines
             ],
         )
@@ -506,9 +668,9 @@ class Reservations:
         if row is None:
             return None
         lines = await self.session.execute(
-            select(reservation_items.c.product_id, reservation_items.c.quantity)
+            select(reservation_items.c.product_id, reservation_items.c.variant_id, reservation_items.c.quantity)
             .where(reservation_items.c.reservation_id == reservation_id)
-            .order_by(reservation_items.c.product_id)
+            .order_by(reservation_items.c.product_id, reservation_items.c.variant_id)
         )
         return Reservation(
             id=row.id,
@@ -517,7 +679,7 @@ class Reservations:
             expires_at=row.expires_at,
             created_at=row.created_at,
             updated_at=row.updated_at,
-            lines=[ReservationLine(product_id=line.product_id, quantity=line.quantity) for line in lines],
+            lines=[ReservationLine(line.product_id, line.variant_id, line.quantity) for line in lines],
         )
 
     async def save_status(self, reservation: Reservation) -> None:

@@ -39,6 +39,18 @@ def _snapshot(product: Product) -> events_pb2.ProductSnapshot:
         status=_EVENT_STATUS[product.status],
         created_at=timestamp(product.created_at),
         updated_at=timestamp(product.updated_at),
+        options=[events_pb2.VariantOption(name=option.name, values=option.values) for option in product.options],
+        variants=[
+            events_pb2.VariantSnapshot(
+                id=variant.id,
+                sku=variant.sku,
+                option_values=variant.option_values,
+                price=money_pb2.Money(currency_code=product.currency, units=product.unit_price(variant)),
+                stock=variant.stock,
+                status=_EVENT_STATUS[variant.status],
+            )
+            for variant in product.live_variants
+        ],
     )
 
 
@@ -63,5 +75,8 @@ def event_payload(event: Any) -> tuple[str, Message]:
             available=event.available,
             low_stock=event.low_stock,
             reason=_STOCK_REASONS[event.reason],
+            variant_id=event.variant_id,
+            sku=event.sku,
+            product_available=event.product_available,
         )
     raise TypeError(f"no payload for {type(event).__name__}")

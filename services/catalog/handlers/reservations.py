@@ -19,6 +19,8 @@ from services.kit.uow import UnitOfWork
 @dataclass(frozen=True)
 class ReservedItem:
     product_id: str
+    variant_id: str
+    option_values: dict[str, str]
     quantity: int
     seller_id: str
     sku: str
@@ -40,14 +42,17 @@ async def _reserved_items(session: AsyncSession, lines: Sequence[ReservationLine
     items = []
     for line in lines:
         product = products[line.product_id]
+        variant = product.variant(line.variant_id)
         items.append(
             ReservedItem(
                 product_id=product.id,
+                variant_id=variant.id,
+                option_values=dict(variant.option_values),
                 quantity=line.quantity,
                 seller_id=product.seller_id,
-                sku=product.sku,
+                sku=variant.sku,
                 title=product.title,
-                price_units=product.price_units,
+                price_units=product.unit_price(variant),
                 currency=product.currency,
                 image_url=product.images[0].thumbnail_url if product.images else "",
             )
@@ -60,8 +65,8 @@ async def _existing_reservation(deps: Deps, reservation_id: str, order: Sequence
         reservation = await Reservations(session).get(reservation_id)
         if reservation is None:
             raise NotFound("reservation not found", metadata={"reservation_id": reservation_id})
-        rank = {product_id: index for index, product_id in enumerate(order)}
-        lines = sorted(reservation.lines, key=lambda line: rank.get(line.product_id, len(rank)))
+        rank = {variant_id: index for index, variant_id in enumerate(order)}
+        lines = sorted(reservation.lines, key=lambda line: rank.get(line.variant_id, len(rank)))
         return ReservationResult(reservation.id, await _reserved_items(session, lines), reservation.expires_at)
 
 
@@ -74,7 +79,7 @@ async def reserve_stock(
     ttl: timedelta | None = None,
 ) -> ReservationResult:
     """All or nothing: every line is held, or nothing changes. A repeat of the same id returns the first result."""
-    requested = [line.product_id for line in lines]
+    requested = [line.variant_id for line in lines]
     now = deps.clock()
     expires_at = now + (ttl or timedelta(seconds=deps.settings.catalog_reservation_ttl_seconds))
     async with deps.uow() as uow:
@@ -83,20 +88,30 @@ async def reserve_stock(
             return await _existing_reservation(deps, reservation_id, requested)
         reservation = uow.track(Reservation(reservation_id, order_id, domain.HELD, expires_at, now, now, list(lines)))
         products = Products(uow.session)
-        # Always lock products in id order: two reservations sharing products never deadlock.
-        for line in sorted(lines, key=lambda line: line.product_id):
-            row = await products.reserve(line.product_id, line.quantity, now)
-            if row is None:
-                raise await _unavailable(products, line)
+        # Always lock products in id order (and a product before its variants): two reservations sharing
+        # products never deadlock.
+        for line in sorted(lines, key=lambda line: (line.product_id, line.variant_id)):
+            status = await products.lock_status(line.product_id)
+            variant = (
+                None
+                if status != domain.ACTIVE
+                else await products.reserve(line.product_id, line.variant_id, line.quantity, now)
+            )
+            if variant is None:
+                raise await _unavailable(products, line, status)
+            totals = await products.refresh_totals(line.product_id, now)
             reservation.record_stock_change(
                 domain.stock_changed(
                     product_id=line.product_id,
-                    seller_id=row.seller_id,
-                    old_stock=row.stock,
-                    new_stock=row.stock,
-                    reserved=row.reserved,
+                    seller_id=totals.seller_id,
+                    variant_id=line.variant_id,
+                    sku=variant.sku,
+                    old_stock=variant.stock,
+                    new_stock=variant.stock,
+                    reserved=variant.reserved,
                     threshold=deps.low_stock_threshold,
                     reason=domain.RESERVED,
+                    product_available=totals.stock - totals.reserved,
                 )
             )
         await Reservations(uow.session).add_lines(reservation_id, lines)
@@ -105,16 +120,13 @@ async def reserve_stock(
     return ReservationResult(reservation_id, items, expires_at)
 
 
-async def _unavailable(products: Products, line: ReservationLine) -> FailedPrecondition:
-    found = await products.availability(line.product_id)
+async def _unavailable(products: Products, line: ReservationLine, status: str | None) -> FailedPrecondition:
+    where = {"product_id": line.product_id, "variant_id": line.variant_id}
+    found = None if status != domain.ACTIVE else await products.variant_availability(line.product_id, line.variant_id)
     if found is None or found[0] != domain.ACTIVE:
-        return FailedPrecondition(
-            "the product cannot be ordered", reason="PRODUCT_UNAVAILABLE", metadata={"product_id": line.product_id}
-        )
+        return FailedPrecondition("the product cannot be ordered", reason="PRODUCT_UNAVAILABLE", metadata=where)
     return FailedPrecondition(
-        "not enough stock",
-        reason="OUT_OF_STOCK",
-        metadata={"product_id": line.product_id, "available": str(max(found[1], 0))},
+        "not enough stock", reason="OUT_OF_STOCK", metadata=where | {"available": str(max(found[1], 0))}
     )
 
 
@@ -122,22 +134,27 @@ async def _settle(uow: UnitOfWork, deps: Deps, reservation: Reservation, *, sold
     """Moves a reservation's units out of `reserved`: sold (out of stock too) or returned."""
     products = Products(uow.session)
     now = deps.clock()
-    for line in reservation.lines:  # in product id order
+    for line in reservation.lines:  # in product id order, and a product's row before its variants'
+        await products.lock_status(line.product_id)
         if sold:
-            row = await products.sell_reserved(line.product_id, line.quantity, now)
-            old_stock = row.stock + line.quantity
+            variant = await products.sell_reserved(line.variant_id, line.quantity, now)
+            old_stock = variant.stock + line.quantity
         else:
-            row = await products.unreserve(line.product_id, line.quantity, now)
-            old_stock = row.stock
+            variant = await products.unreserve(line.variant_id, line.quantity, now)
+            old_stock = variant.stock
+        totals = await products.refresh_totals(line.product_id, now)
         reservation.record_stock_change(
             domain.stock_changed(
                 product_id=line.product_id,
-                seller_id=row.seller_id,
+                seller_id=totals.seller_id,
+                variant_id=line.variant_id,
+                sku=variant.sku,
                 old_stock=old_stock,
-                new_stock=row.stock,
-                reserved=row.reserved,
+                new_stock=variant.stock,
+                reserved=variant.reserved,
                 threshold=deps.low_stock_threshold,
                 reason=domain.SOLD if sold else domain.RELEASED_STOCK,
+                product_available=totals.stock - totals.reserved,
             )
         )
     await Reservations(uow.session).save_status(reservation)

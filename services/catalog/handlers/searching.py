@@ -11,6 +11,7 @@ from services.catalog.domain import Product
 from services.catalog.filters import ProductFilter
 from services.catalog.handlers.deps import DEFAULT_PAGE_SIZE, Deps
 from services.catalog.store import Products
+from services.catalog.variants import matching_variants
 from services.kit.pages import decode_page_token, encode_page_token, invalid_page_token, list_fingerprint
 
 # Search results in another order than relevance are sorted among this many best hits.
@@ -22,6 +23,8 @@ class Hit:
     product: Product
     score: float
     matched_fields: list[str]
+    # The variants taking the option values the query names or the filter asks for.
+    matched_variant_ids: list[str]
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,11 @@ _SORT_KEYS: dict[str, tuple[Callable[[Hit], Any], bool]] = {
     "price_desc": (lambda hit: (hit.product.price_units, hit.product.id), True),
     "title": (lambda hit: (hit.product.title, hit.product.id), False),
 }
+
+
+def _hit(product: Product, score: float, matched_fields: list[str], text: str, query: ProductFilter) -> Hit:
+    variants = matching_variants(product.options, product.variants, text, query.options)
+    return Hit(product, score, matched_fields, [variant.id for variant in variants])
 
 
 async def search_products(
@@ -60,7 +68,7 @@ async def search_products(
             )
         products = await Products(session).many([hit.product_id for hit in found])
     hits = [
-        Hit(products[hit.product_id], hit.score, list(hit.matched_fields))
+        _hit(products[hit.product_id], hit.score, list(hit.matched_fields), text, query)
         for hit in found
         if hit.product_id in products and products[hit.product_id].status == domain.ACTIVE
     ]
