@@ -110,7 +110,7 @@ async def test_watch_product_streams_the_current_state_then_each_change(catalog:
         catalog_pb2.ReserveStockRequest(
             reservation_id=str(uuid.uuid4()),
             order_id=str(uuid.uuid4()),
-            items=[catalog_pb2.ReservationItem(product_id=product.id, quantity=2)],
+            items=[catalog_pb2.ReservationItem(product_id=product.id, variant_id=product.variants[0].id, quantity=2)],
         ),
         metadata=service,
     )

@@ -210,7 +210,7 @@ async def test_adjust_stock_never_takes_reserved_units(catalog: Catalog) -> None
         catalog_pb2.ReserveStockRequest(
             reservation_id=str(uuid.uuid4()),
             order_id=str(uuid.uuid4()),
-            items=[catalog_pb2.ReservationItem(product_id=product.id, quantity=3)],
+            items=[catalog_pb2.ReservationItem(product_id=product.id, variant_id=product.variants[0].id, quantity=3)],
         ),
         metadata=service,
     )

@@ -18,11 +18,21 @@ from tests.kit.rpc.support import error_info
 from tests.support.polling import eventually
 
 
-def reserve_request(*items: tuple[str, int], ttl_seconds: int = 0) -> catalog_pb2.ReserveStockRequest:
+def reservation_item(product: catalog_pb2.Product | str, quantity: int) -> catalog_pb2.ReservationItem:
+    """An item of a product's only variant; a product id alone stands for a product that does not exist."""
+    if isinstance(product, str):
+        return catalog_pb2.ReservationItem(product_id=product, variant_id=str(uuid.uuid4()), quantity=quantity)
+    (variant,) = product.variants
+    return catalog_pb2.ReservationItem(product_id=product.id, variant_id=variant.id, quantity=quantity)
+
+
+def reserve_request(
+    *items: tuple[catalog_pb2.Product | str, int], ttl_seconds: int = 0
+) -> catalog_pb2.ReserveStockRequest:
     request = catalog_pb2.ReserveStockRequest(
         reservation_id=str(uuid.uuid4()),
         order_id=str(uuid.uuid4()),
-        items=[catalog_pb2.ReservationItem(product_id=product_id, quantity=quantity) for product_id, quantity in items],
+        items=[reservation_item(product, quantity) for product, quantity in items],
     )
     if ttl_seconds:
         request.ttl.CopyFrom(Duration(seconds=ttl_seconds))
@@ -41,7 +51,7 @@ async def test_two_hundred_buyers_race_for_the_last_ten_units(catalog: Catalog) 
 
     async def attempt() -> str:
         try:
-            await catalog.stub.ReserveStock(reserve_request((product.id, 1)), metadata=service, timeout=60)
+            await catalog.stub.ReserveStock(reserve_request((product, 1)), metadata=service, timeout=60)
         except grpc.aio.AioRpcError as error:
             assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
             return str(error_info(error).reason)
@@ -62,14 +72,14 @@ async def test_a_reservation_is_all_or_nothing_and_names_the_short_product(catal
     scarce = await catalog.create(seller, stock=2)
     service = await catalog.service()
     with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await catalog.stub.ReserveStock(reserve_request((plenty.id, 5), (scarce.id, 3)), metadata=service)
+        await catalog.stub.ReserveStock(reserve_request((plenty, 5), (scarce, 3)), metadata=service)
     info = error_info(refused.value)
     assert (info.reason, info.metadata["product_id"], info.metadata["available"]) == ("OUT_OF_STOCK", scarce.id, "2")
     assert await stock_of(catalog, plenty.id) == (50, 0)
     assert await stock_of(catalog, scarce.id) == (2, 0)
     assert await catalog.sql("SELECT count(*) FROM reservations") == [(0,)]
 
-    request = reserve_request((scarce.id, 2), (plenty.id, 5))
+    request = reserve_request((scarce, 2), (plenty, 5))
     reserved = await catalog.stub.ReserveStock(request, metadata=service)
     assert [(item.product_id, item.quantity) for item in reserved.items] == [(scarce.id, 2), (plenty.id, 5)]
     assert reserved.items[0].unit_price.units == 1999 and reserved.items[0].sku == scarce.sku
@@ -84,9 +94,9 @@ async def test_unknown_or_hidden_products_cannot_be_reserved(catalog: Catalog) -
     product = await catalog.create(seller, stock=5)
     await catalog.stub.DeleteProduct(catalog_pb2.DeleteProductRequest(id=product.id), metadata=seller)
     service = await catalog.service()
-    for product_id in (product.id, str(uuid.uuid4())):
+    for target in (product, str(uuid.uuid4())):
         with pytest.raises(grpc.aio.AioRpcError) as refused:
-            await catalog.stub.ReserveStock(reserve_request((product_id, 1)), metadata=service)
+            await catalog.stub.ReserveStock(reserve_request((target, 1)), metadata=service)
         assert error_info(refused.value).reason == "PRODUCT_UNAVAILABLE"
 
 
@@ -95,10 +105,10 @@ async def test_only_services_reserve(catalog: Catalog) -> None:
     product = await catalog.create(seller, stock=5)
     for metadata in (seller, (await catalog.buyer())[0]):
         with pytest.raises(grpc.aio.AioRpcError) as refused:
-            await catalog.stub.ReserveStock(reserve_request((product.id, 1)), metadata=metadata)
+            await catalog.stub.ReserveStock(reserve_request((product, 1)), metadata=metadata)
         assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
     with pytest.raises(grpc.aio.AioRpcError) as anonymous:
-        await catalog.stub.ReserveStock(reserve_request((product.id, 1)))
+        await catalog.stub.ReserveStock(reserve_request((product, 1)))
     assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert await stock_of(catalog, product.id) == (5, 0)
 
@@ -107,7 +117,7 @@ async def test_commit_and_release_are_idempotent(catalog: Catalog) -> None:
     seller, _ = await catalog.seller()
     product = await catalog.create(seller, stock=10)
     service = await catalog.service()
-    paid = reserve_request((product.id, 3))
+    paid = reserve_request((product, 3))
     await catalog.stub.ReserveStock(paid, metadata=service)
     commit = catalog_pb2.CommitReservationRequest(reservation_id=paid.reservation_id)
     await catalog.stub.CommitReservation(commit, metadata=service)
@@ -119,7 +129,7 @@ async def test_commit_and_release_are_idempotent(catalog: Catalog) -> None:
         )
     assert error_info(refused.value).reason == "RESERVATION_COMMITTED"
 
-    cancelled = reserve_request((product.id, 4))
+    cancelled = reserve_request((product, 4))
     await catalog.stub.ReserveStock(cancelled, metadata=service)
     assert await stock_of(catalog, product.id) == (7, 4)
     release = catalog_pb2.ReleaseReservationRequest(reservation_id=cancelled.reservation_id)
@@ -151,7 +161,7 @@ async def test_an_expired_reservation_frees_its_stock_by_itself(catalog: Catalog
     seller, _ = await catalog.seller()
     product = await catalog.create(seller, stock=3)
     service = await catalog.service()
-    request = reserve_request((product.id, 3), ttl_seconds=60)
+    request = reserve_request((product, 3), ttl_seconds=60)
     await catalog.stub.ReserveStock(request, metadata=service)
     assert await stock_of(catalog, product.id) == (3, 3)
     # The shortest ttl the contract allows is a minute: move the expiry into the past instead of waiting.
@@ -184,8 +194,8 @@ async def test_order_events_commit_and_release_reservations_once(catalog: Catalo
     seller, _ = await catalog.seller()
     product = await catalog.create(seller, stock=10)
     service = await catalog.service()
-    paid = reserve_request((product.id, 2))
-    cancelled = reserve_request((product.id, 5))
+    paid = reserve_request((product, 2))
+    cancelled = reserve_request((product, 5))
     for request in (paid, cancelled):
         await catalog.stub.ReserveStock(request, metadata=service)
     assert await stock_of(catalog, product.id) == (10, 7)

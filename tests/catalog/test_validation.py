@@ -46,7 +46,7 @@ def reserve(items: list[tuple[str, int]], **overrides: Any) -> catalog_pb2.Reser
     values: dict[str, Any] = {"reservation_id": str(uuid.uuid4()), "order_id": str(uuid.uuid4())}
     values.update(overrides)
     return catalog_pb2.ReserveStockRequest(
-        items=[catalog_pb2.ReservationItem(product_id=p, quantity=q) for p, q in items], **values
+        items=[catalog_pb2.ReservationItem(product_id=p, variant_id=p, quantity=q) for p, q in items], **values
     )
 
 
@@ -184,7 +184,7 @@ CASES: list[tuple[str, str, Callable[[], Any], str]] = [
     ("ReserveStock", "no items", lambda: reserve([]), "items"),
     ("ReserveStock", "zero quantity", lambda: reserve([(ID, 0)]), "items"),
     ("ReserveStock", "too many units", lambda: reserve([(ID, 1000)]), "items"),
-    ("ReserveStock", "same product twice", lambda: reserve([(ID, 1), (ID, 2)]), "items"),
+    ("ReserveStock", "same variant twice", lambda: reserve([(ID, 1), (ID, 2)]), "items"),
     ("ReserveStock", "short ttl", lambda: reserve([(ID, 1)], ttl=Duration(seconds=30)), "ttl"),
     ("ReserveStock", "order id", lambda: reserve([(ID, 1)], order_id="o-1"), "order_id"),
     ("ReleaseReservation", "id", lambda: catalog_pb2.ReleaseReservationRequest(reservation_id="r"), "reservation_id"),

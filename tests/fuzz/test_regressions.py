@@ -90,7 +90,10 @@ async def test_search_with_a_nul_in_query_is_invalid_argument(mesh: Mesh):
 
 
 async def test_reserve_stock_names_the_item_holding_a_nul(mesh: Mesh):
-    items = [catalog_pb2.ReservationItem(product_id=str(uuid.uuid4()), quantity=1) for _ in range(2)]
+    items = [
+        catalog_pb2.ReservationItem(product_id=str(uuid.uuid4()), variant_id=str(uuid.uuid4()), quantity=1)
+        for _ in range(2)
+    ]
     items.append(catalog_pb2.ReservationItem(product_id="\u0000", quantity=1))
     request = catalog_pb2.ReserveStockRequest(reservation_id=str(uuid.uuid4()), order_id=str(uuid.uuid4()), items=items)
     error = await refused(catalog_stub(mesh).ReserveStock, request, metadata=mesh.callers["service"])
