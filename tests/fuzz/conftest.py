@@ -222,7 +222,9 @@ async def _seed(services: dict[str, Served], signing_pem: str) -> Mesh:
     if "catalog" in services:
         catalog = catalog_pb2_grpc.CatalogServiceStub(services["catalog"].channel)
 
-        async def product(metadata: Metadata, title: str, *, inactive: bool = False) -> catalog_pb2.Product:
+        async def product(
+            metadata: Metadata, title: str, *, inactive: bool = False, sizes: tuple[str, ...] = ()
+        ) -> catalog_pb2.Product:
             response = await catalog.CreateProduct(
                 catalog_pb2.CreateProductRequest(
                     product=catalog_pb2.Product(
@@ -234,12 +236,15 @@ async def _seed(services: dict[str, Served], signing_pem: str) -> Mesh:
                         attributes={"color": "blue"},
                         stock=10,
                         price=money_pb2.Money(currency_code="USD", units=1999),
+                        options=[catalog_pb2.ProductOption(name="size", values=sizes)] if sizes else [],
                     ),
                     request_id=str(uuid.uuid4()),
                 ),
                 metadata=metadata,
             )
             made: catalog_pb2.Product = response.product
+            # Variant ids too, so the variant RPCs and reservations reach real variants.
+            pools.ids += [variant.id for variant in made.variants]
             if inactive:
                 updated = await catalog.UpdateProduct(
                     catalog_pb2.UpdateProductRequest(
@@ -255,13 +260,14 @@ async def _seed(services: dict[str, Served], signing_pem: str) -> Mesh:
         for title in ("Insulated travel mug", "Ceramic coffee mug", "Steel water bottle"):
             pools.ids.append((await product(seller_md, title)).id)
         pools.ids.append((await product(seller_md, "Draft tea mug", inactive=True)).id)
+        pools.ids.append((await product(seller_md, "Trail running shoe", sizes=("41", "42", "43"))).id)
         public = await product(victim, "Victim's public mug")
         hidden_title = f"Hidden {marker} kettle"
-        hidden = await product(victim, hidden_title, inactive=True)
+        hidden = await product(victim, hidden_title, inactive=True, sizes=("S", "M"))
         pools.ids += [public.id, hidden.id]
         private.append(hidden_title.encode())
         state["products"] = {public.id: public.title, hidden.id: hidden.title}
-        pools.words += ["mug", "coffee", "bottle", "kettle", "thermia", "mgu"]
+        pools.words += ["mug", "coffee", "bottle", "kettle", "thermia", "mgu", "size", "42", "M"]
 
         async def searchable() -> bool:
             found = await catalog.SearchProducts(
