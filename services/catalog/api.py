@@ -99,6 +99,15 @@ def _state_message(state: ProductState) -> catalog_pb2.WatchProductResponse:
         stock=state.available,
         status=STATUS_VALUES[state.status],
         update_time=timestamp(state.updated_at),
+        variants=[
+            catalog_pb2.WatchedVariant(
+                variant_id=variant_id,
+                price=money_pb2.Money(currency_code=state.currency, units=price_units),
+                stock=available,
+                status=STATUS_VALUES[status],
+            )
+            for variant_id, price_units, available, status in state.variants
+        ],
     )
 
 

@@ -37,19 +37,32 @@ class ProductState:
     available: int
     status: str
     updated_at: datetime
+    # Each live variant: (id, price, available, status), in the product's order.
+    variants: tuple[tuple[str, int, int, str], ...] = ()
 
     @classmethod
     def of(cls, product: Product) -> ProductState:
+        variants = tuple(
+            (variant.id, product.unit_price(variant), variant.available, variant.status)
+            for variant in product.live_variants
+        )
         return cls(
-            product.id, product.price_units, product.currency, product.available, product.status, product.updated_at
+            product.id,
+            product.price_units,
+            product.currency,
+            product.available,
+            product.status,
+            product.updated_at,
+            variants,
         )
 
     def same_as(self, other: ProductState) -> bool:
-        return (self.price_units, self.currency, self.available, self.status) == (
+        return (self.price_units, self.currency, self.available, self.status, self.variants) == (
             other.price_units,
             other.currency,
             other.available,
             other.status,
+            other.variants,
         )
 
 

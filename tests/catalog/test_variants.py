@@ -344,3 +344,27 @@ async def test_the_options_filter_finds_products_with_that_variant_in_stock(cata
 
     assert await listed(in_stock=False) == {sold_out_m.id, has_m.id}
     assert await listed(in_stock=True) == {has_m.id}
+
+
+async def test_a_watcher_sees_each_variant_s_stock(catalog: Catalog) -> None:
+    seller, _ = await catalog.seller()
+    product = await catalog.create(seller, options=options(size=SIZES), stock=2, price=1200)
+    sizes = {v.option_values["size"]: v for v in product.variants}
+    stream = catalog.stub.WatchProduct(catalog_pb2.WatchProductRequest(id=product.id))
+    iterator = stream.__aiter__()
+    first = await asyncio.wait_for(iterator.__anext__(), 5)
+    assert [(v.variant_id, v.stock, v.price.units) for v in first.variants] == [
+        (sizes[size].id, 2, 1200) for size in SIZES
+    ]
+    await catalog.stub.AdjustStock(
+        catalog_pb2.AdjustStockRequest(id=product.id, variant_id=sizes["M"].id, delta=3, reason="restock"),
+        metadata=seller,
+    )
+    changed = await asyncio.wait_for(iterator.__anext__(), 5)
+    assert changed.stock == 9
+    assert {v.variant_id: v.stock for v in changed.variants} == {
+        sizes["S"].id: 2,
+        sizes["M"].id: 5,
+        sizes["L"].id: 2,
+    }
+    stream.cancel()

@@ -425,18 +425,32 @@ class WatchProductRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ...) -> None: ...
 
 class WatchProductResponse(_message.Message):
-    __slots__ = ("product_id", "price", "stock", "status", "update_time")
+    __slots__ = ("product_id", "price", "stock", "status", "update_time", "variants")
     PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
     PRICE_FIELD_NUMBER: _ClassVar[int]
     STOCK_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    VARIANTS_FIELD_NUMBER: _ClassVar[int]
     product_id: str
     price: _money_pb2.Money
     stock: int
     status: ProductStatus
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, product_id: _Optional[str] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., stock: _Optional[int] = ..., status: _Optional[_Union[ProductStatus, str]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    variants: _containers.RepeatedCompositeFieldContainer[WatchedVariant]
+    def __init__(self, product_id: _Optional[str] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., stock: _Optional[int] = ..., status: _Optional[_Union[ProductStatus, str]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., variants: _Optional[_Iterable[_Union[WatchedVariant, _Mapping]]] = ...) -> None: ...
+
+class WatchedVariant(_message.Message):
+    __slots__ = ("variant_id", "price", "stock", "status")
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    STOCK_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    variant_id: str
+    price: _money_pb2.Money
+    stock: int
+    status: ProductStatus
+    def __init__(self, variant_id: _Optional[str] = ..., price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., stock: _Optional[int] = ..., status: _Optional[_Union[ProductStatus, str]] = ...) -> None: ...
 
 class ReservationItem(_message.Message):
     __slots__ = ("product_id", "variant_id", "quantity")

@@ -264,8 +264,8 @@ class CatalogServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def WatchProduct(self, request, context):
-        """Streams a product's price, stock and status: first the current values, then one message per change,
-        until the client cancels. Access: public. Errors: NOT_FOUND.
+        """Streams a product's price, stock and status, and each variant's: first the current values, then one
+        message per change, until the client cancels. Access: public. Errors: NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
