@@ -10,11 +10,12 @@ import grpc
 from marketplace.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from marketplace.common.v1 import money_pb2
 from services.catalog import domain, store
-from services.catalog.domain import Product, ProductImage, ReservationLine
+from services.catalog.domain import Product, ProductImage
 from services.catalog.filters import ProductFilter
 from services.catalog.handlers import browsing, product_images, product_variants, products, reservations, searching
 from services.catalog.handlers.deps import Deps, caller_of
 from services.catalog.handlers.products import NewProduct
+from services.catalog.stock_reservation import ReservationLine
 from services.catalog.variants import ProductOption, Variant, VariantSpec
 from services.catalog.watch import ProductState, ProductWatchers
 from services.kit.principal import current_principal_or_none

@@ -23,11 +23,6 @@ INACTIVE = "INACTIVE"
 ARCHIVED = "ARCHIVED"
 LISTABLE_STATUSES = (ACTIVE, INACTIVE)
 
-HELD = "HELD"
-COMMITTED = "COMMITTED"
-RELEASED = "RELEASED"
-EXPIRED = "EXPIRED"
-
 # Why a product's stock changed (StockChanged.reason).
 ADJUSTMENT = "ADJUSTMENT"
 RESERVED = "RESERVED"
@@ -457,58 +452,3 @@ class Product:
     def _touch(self, now: datetime) -> None:
         self.updated_at = now
         self.version += 1
-
-
-# --- reservations -------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReservationLine:
-    product_id: str
-    variant_id: str
-    quantity: int
-
-
-@dataclass
-class Reservation:
-    """Stock held for an order: HELD, then COMMITTED (paid), RELEASED (cancelled) or EXPIRED (never paid)."""
-
-    id: str
-    order_id: str
-    status: str
-    expires_at: datetime
-    created_at: datetime
-    updated_at: datetime
-    lines: list[ReservationLine]
-    events: list[Any] = field(default_factory=list, repr=False, compare=False)
-
-    def commit(self, now: datetime) -> bool:
-        """True when the units must now be sold; False when it was committed already (a repeat)."""
-        if self.status == COMMITTED:
-            return False
-        if self.status in (RELEASED, EXPIRED):
-            raise FailedPrecondition(
-                f"the reservation was {self.status.lower()}",
-                reason="RESERVATION_RELEASED",
-                metadata={"reservation_id": self.id, "status": self.status},
-            )
-        self.status = COMMITTED
-        self.updated_at = now
-        return True
-
-    def release(self, now: datetime, *, expired: bool = False) -> bool:
-        """True when the units must now be returned; False when it was released or expired already."""
-        if self.status in (RELEASED, EXPIRED):
-            return False
-        if self.status == COMMITTED:
-            raise FailedPrecondition(
-                "the reservation was committed: its units are sold",
-                reason="RESERVATION_COMMITTED",
-                metadata={"reservation_id": self.id},
-            )
-        self.status = EXPIRED if expired else RELEASED
-        self.updated_at = now
-        return True
-
-    def record_stock_change(self, change: StockChanged) -> None:
-        self.events.append(change)

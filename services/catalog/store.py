@@ -41,14 +41,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.expression import FromClause
 
-from services.catalog.domain import (
-    ACTIVE,
-    Product,
-    ProductImage,
-    Reservation,
-    ReservationLine,
-)
+from services.catalog.domain import ACTIVE, Product, ProductImage
 from services.catalog.filters import ProductFilter
+from services.catalog.stock_reservation import Reservation, ReservationLine
 from services.catalog.variants import ProductOption, Variant
 from services.kit.outbox import add_kit_tables
 from services.kit.pages import Position, decode_page_token, encode_page_token, list_fingerprint

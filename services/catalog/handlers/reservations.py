@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog import domain
-from services.catalog.domain import Reservation, ReservationLine
 from services.catalog.handlers.deps import Deps
+from services.catalog.stock_reservation import HELD, Reservation, ReservationLine
 from services.catalog.store import Products, Reservations
 from services.kit.errors import FailedPrecondition, NotFound
 from services.kit.uow import UnitOfWork
@@ -86,7 +86,7 @@ async def reserve_stock(
         if not await Reservations(uow.session).claim(reservation_id, order_id, expires_at, now):
             await uow.rollback()
             return await _existing_reservation(deps, reservation_id, requested)
-        reservation = uow.track(Reservation(reservation_id, order_id, domain.HELD, expires_at, now, now, list(lines)))
+        reservation = uow.track(Reservation(reservation_id, order_id, HELD, expires_at, now, now, list(lines)))
         products = Products(uow.session)
         # Always lock products in id order (and a product before its variants): two reservations sharing
         # products never deadlock.
