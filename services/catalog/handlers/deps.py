@@ -89,3 +89,11 @@ async def require_product(products: Products, product_id: str, *, for_update: bo
     if product is None:
         raise NotFound("product not found", metadata={"product_id": product_id})
     return product
+
+
+async def require_own_product(products: Products, caller: Caller, product_id: str) -> Product:
+    """The product, locked for a change by its seller (or an admin); as absent to whom may not see it."""
+    product = await require_product(products, product_id, for_update=True)
+    product.ensure_visible_to(caller)
+    product.ensure_can_edit(caller)
+    return product

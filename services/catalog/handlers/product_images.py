@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from services.catalog import domain
 from services.catalog.domain import Caller, Product, ProductImage
-from services.catalog.handlers.deps import Deps, require_product
+from services.catalog.handlers.deps import Deps, require_own_product, require_product
 from services.catalog.images import EXTENSIONS, MAX_IMAGES_PER_PRODUCT, prepare_image
 from services.catalog.storage import ImageStorageError, StoredFile
 from services.catalog.store import Products
@@ -95,9 +95,7 @@ async def add_product_image(
 async def delete_product_image(deps: Deps, caller: Caller, product_id: str, image_id: str) -> Product:
     async with deps.uow() as uow:
         products = Products(uow.session)
-        product = await require_product(products, product_id, for_update=True)
-        product.ensure_visible_to(caller)
-        product.ensure_can_edit(caller)
+        product = await require_own_product(products, caller, product_id)
         image = product.image(image_id)
         await products.delete_image(image_id)
         product.images = [each for each in product.images if each.id != image_id]

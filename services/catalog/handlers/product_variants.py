@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from services.catalog.domain import Caller, Product
-from services.catalog.handlers.deps import Deps, require_product
+from services.catalog.handlers.deps import Deps, require_own_product
 from services.catalog.handlers.products import embedding_of, ensure_variant_skus_free, save_product
 from services.catalog.store import Products
 from services.catalog.variants import Variant, VariantSpec
@@ -16,9 +16,7 @@ from services.kit.ids import new_id
 async def add_variant(deps: Deps, caller: Caller, product_id: str, spec: VariantSpec) -> tuple[Variant, Product]:
     async with deps.uow() as uow:
         products = Products(uow.session)
-        product = await require_product(products, product_id, for_update=True)
-        product.ensure_visible_to(caller)
-        product.ensure_can_edit(caller)
+        product = await require_own_product(products, caller, product_id)
         variant = uow.track(product).add_variant(spec, new_id(), deps.clock())
         await ensure_variant_skus_free(products, product)
         # The variant's values are part of what search matches and embeds.
@@ -31,9 +29,7 @@ async def update_variant(
 ) -> tuple[Variant, Product]:
     async with deps.uow() as uow:
         products = Products(uow.session)
-        product = await require_product(products, product_id, for_update=True)
-        product.ensure_visible_to(caller)
-        product.ensure_can_edit(caller)
+        product = await require_own_product(products, caller, product_id)
         changed = uow.track(product).update_variant(variant_id, changes, deps.clock())
         if not changed:
             return product.variant(variant_id), product
@@ -47,9 +43,7 @@ async def update_variant(
 async def retire_variant(deps: Deps, caller: Caller, product_id: str, variant_id: str) -> Product:
     async with deps.uow() as uow:
         products = Products(uow.session)
-        product = await require_product(products, product_id, for_update=True)
-        product.ensure_visible_to(caller)
-        product.ensure_can_edit(caller)
+        product = await require_own_product(products, caller, product_id)
         if uow.track(product).retire_variant(variant_id, deps.clock()):
             await save_product(uow, products, product, embedding=await embedding_of(deps, product))
     return product

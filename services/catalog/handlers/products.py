@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.catalog import domain
 from services.catalog.domain import Caller, Product
-from services.catalog.handlers.deps import Deps, require_product
+from services.catalog.handlers.deps import Deps, require_own_product, require_product
 from services.catalog.handlers.product_images import remove_image_files
 from services.catalog.search import ProductSearch
 from services.catalog.store import SKU_CONSTRAINT, VARIANT_SKU_CONSTRAINT, Products
@@ -122,9 +122,7 @@ async def get_product(deps: Deps, caller: Caller, product_id: str) -> Product:
 async def update_product(deps: Deps, caller: Caller, product_id: str, changes: Mapping[str, Any]) -> Product:
     async with deps.uow() as uow:
         products = Products(uow.session)
-        product = await require_product(products, product_id, for_update=True)
-        product.ensure_visible_to(caller)
-        product.ensure_can_edit(caller)
+        product = await require_own_product(products, caller, product_id)
         changed = uow.track(product).update(changes, deps.clock())
         if not changed:
             return product
@@ -152,9 +150,7 @@ async def save_product(uow: UnitOfWork, products: Products, product: Product, *,
 async def delete_product(deps: Deps, caller: Caller, product_id: str) -> Product:
     async with deps.uow() as uow:
         products = Products(uow.session)
-        product = await require_product(products, product_id, for_update=True)
-        product.ensure_visible_to(caller)
-        product.ensure_can_edit(caller)
+        product = await require_own_product(products, caller, product_id)
         removed = list(product.images)
         if uow.track(product).archive(deps.clock()):
             await products.save(product)
@@ -170,9 +166,7 @@ async def adjust_stock(
 ) -> Product:
     async with deps.uow() as uow:
         products = Products(uow.session)
-        product = await require_product(products, product_id, for_update=True)
-        product.ensure_visible_to(caller)
-        product.ensure_can_edit(caller)
+        product = await require_own_product(products, caller, product_id)
         variant = uow.track(product).adjust_stock(
             delta, deps.clock(), low_stock_threshold=deps.low_stock_threshold, variant_id=variant_id
         )
