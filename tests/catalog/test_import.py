@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from marketplace.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from marketplace.events.v1 import envelope_pb2, events_pb2
@@ -28,6 +30,7 @@ from tests.support.sql import run_sql_at
 
 # A 60-product catalog in 12 categories, three of them with text aimed at an AI.
 BUDDY_CATALOG = Path(__file__).with_name("test_import_catalog.yaml")
+REPO = Path(__file__).resolve().parents[2]
 MIGRATIONS = Path(importer.__file__).resolve().parent / "migrations"
 
 
@@ -563,3 +566,15 @@ async def test_a_variant_sku_another_product_has_skips_only_that_entry(catalog: 
         ("SHOE-3",),
         ("TEE-1",),
     ]
+
+
+def test_the_readmes_variants_example_is_the_example_files_and_valid() -> None:
+    readme = (REPO / "README.md").read_text()
+    [block] = re.findall(r"^```yaml\n(.*?)^```$", readme, re.MULTILINE | re.DOTALL)
+    [shown] = yaml.safe_load(block)
+    example = (REPO / "examples" / "catalog.yaml").read_text()
+    assert shown in yaml.safe_load(example)["products"]
+    parsed = importer.parse_catalog(example)
+    assert not parsed.rejected and len(parsed.entries) == 6
+    forms = {entry.sku: (len(entry.options), len(entry.variants)) for entry in parsed.entries}
+    assert (forms["SHOP-MUG-001"], forms["SHOP-TEE-001"]) == ((1, 3), (2, 0))  # listed variants; options only
