@@ -2,12 +2,22 @@
 
 `python -m services.catalog demo > demo.yaml` writes it in the catalog import format (the format of
 examples/catalog.yaml: `currency` and a list of products with sku, title, description, category, brand,
-attributes, price_minor, stock). Generation is seeded, so SKUs are stable and an import stays idempotent.
+attributes, price_minor, stock, and for products sold in several forms their options and variants).
+Generation is seeded, so SKUs are stable and an import stays idempotent.
+
+What comes in forms does so as in a shop: shoes by EU size, the product's stock spread over the sizes (listed
+variants, some sizes sold out); jackets by size and colour, every variant stocked alike (options only); travel
+mugs by colour, the product's stock spread over the colours (listed variants). Everything else is sold in one
+form. The forms are drawn from each product's own generator, so the same products come out of the seed as
+before there were forms; only a product sold in several colours is named without one, and sizes are an option
+rather than a `sizes` attribute.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +30,9 @@ class Kind:
     blurb: str
     price: tuple[int, int]  # whole currency units
     attributes: dict[str, list[Any]] = field(default_factory=dict)
+    # The options it is sold in, in display order: SIZE (the sizes drawn for it) and COLOR (its colour and a
+    # few more of the category's). Empty: one form.
+    forms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -32,7 +45,9 @@ class Category:
     colors: tuple[str, ...] = ("black", "grey", "navy", "white")
 
 
-SHOE_SIZES = [str(s) for s in range(36, 47)]
+SIZE = "size"
+COLOR = "color"
+SHOE_SIZES = [str(s) for s in range(36, 47)]  # EU
 CLOTHING_SIZES = ["XS", "S", "M", "L", "XL", "XXL"]
 
 CATEGORIES: tuple[Category, ...] = (
@@ -41,12 +56,37 @@ CATEGORIES: tuple[Category, ...] = (
         "SHO",
         ("Stride", "Pacer", "Ridgeway", "Northfold", "Urbanite"),
         (
-            Kind("Running Shoe", "a responsive foam midsole and a breathable mesh upper for road runs", (55, 160)),
-            Kind("Trail Runner", "a lugged outsole and a rock plate for rough, muddy paths", (80, 150)),
-            Kind("Hiking Boot", "a waterproof membrane and ankle support for day hikes and wet trails", (90, 210)),
-            Kind("Canvas Sneaker", "a vulcanised rubber sole and a cushioned insole for everyday wear", (35, 80)),
-            Kind("Leather Loafer", "a full-grain leather upper and a flexible sole for the office", (70, 180)),
-            Kind("Slip-On Walking Shoe", "a knit upper and a memory-foam footbed for long walks", (45, 110)),
+            Kind(
+                "Running Shoe",
+                "a responsive foam midsole and a breathable mesh upper for road runs",
+                (55, 160),
+                forms=(SIZE,),
+            ),
+            Kind("Trail Runner", "a lugged outsole and a rock plate for rough, muddy paths", (80, 150), forms=(SIZE,)),
+            Kind(
+                "Hiking Boot",
+                "a waterproof membrane and ankle support for day hikes and wet trails",
+                (90, 210),
+                forms=(SIZE,),
+            ),
+            Kind(
+                "Canvas Sneaker",
+                "a vulcanised rubber sole and a cushioned insole for everyday wear",
+                (35, 80),
+                forms=(SIZE,),
+            ),
+            Kind(
+                "Leather Loafer",
+                "a full-grain leather upper and a flexible sole for the office",
+                (70, 180),
+                forms=(SIZE,),
+            ),
+            Kind(
+                "Slip-On Walking Shoe",
+                "a knit upper and a memory-foam footbed for long walks",
+                (45, 110),
+                forms=(SIZE,),
+            ),
         ),
         ("Lite", "Pro", "Everyday", "Classic", "Flex", "Storm"),
         ("black", "white", "blue", "red", "grey", "green", "brown"),
@@ -56,12 +96,29 @@ CATEGORIES: tuple[Category, ...] = (
         "JKT",
         ("Northfold", "Summit & Co", "Harbor", "Alpenglow"),
         (
-            Kind("Rain Jacket", "a waterproof, breathable shell with taped seams and a packable hood", (60, 220)),
-            Kind("Down Parka", "goose-down fill and a storm flap for winter cities", (150, 420)),
-            Kind("Fleece Jacket", "a soft recycled fleece that layers under a shell", (35, 95)),
-            Kind("Softshell Jacket", "a stretchy, wind-resistant fabric for hiking and cycling", (70, 180)),
-            Kind("Insulated Vest", "lightweight synthetic insulation that packs into its own pocket", (45, 120)),
-            Kind("Denim Jacket", "heavyweight cotton denim that softens with every wear", (50, 130)),
+            Kind(
+                "Rain Jacket",
+                "a waterproof, breathable shell with taped seams and a packable hood",
+                (60, 220),
+                forms=(SIZE, COLOR),
+            ),
+            Kind("Down Parka", "goose-down fill and a storm flap for winter cities", (150, 420), forms=(SIZE, COLOR)),
+            Kind("Fleece Jacket", "a soft recycled fleece that layers under a shell", (35, 95), forms=(SIZE, COLOR)),
+            Kind(
+                "Softshell Jacket",
+                "a stretchy, wind-resistant fabric for hiking and cycling",
+                (70, 180),
+                forms=(SIZE, COLOR),
+            ),
+            Kind(
+                "Insulated Vest",
+                "lightweight synthetic insulation that packs into its own pocket",
+                (45, 120),
+                forms=(SIZE, COLOR),
+            ),
+            Kind(
+                "Denim Jacket", "heavyweight cotton denim that softens with every wear", (50, 130), forms=(SIZE, COLOR)
+            ),
         ),
         ("Packable", "Alpine", "City", "Trail", "Thermal", "Classic"),
         ("black", "navy", "olive", "red", "yellow", "grey"),
@@ -121,7 +178,12 @@ CATEGORIES: tuple[Category, ...] = (
             Kind("Chef's Knife", "a forged stainless steel blade balanced for everyday chopping", (30, 160)),
             Kind("Cast Iron Skillet", "a pre-seasoned pan that goes from stove to oven", (25, 90)),
             Kind("Nonstick Frying Pan", "a PFAS-free ceramic coating and a cool-touch handle", (25, 80)),
-            Kind("Insulated Travel Mug", "double-wall vacuum steel that keeps drinks hot for 6 hours", (15, 45)),
+            Kind(
+                "Insulated Travel Mug",
+                "double-wall vacuum steel that keeps drinks hot for 6 hours",
+                (15, 45),
+                forms=(COLOR,),
+            ),
             Kind("Stand Mixer", "a 5-litre bowl, ten speeds and a dough hook", (150, 450)),
             Kind("Cutting Board", "end-grain hardwood that is kind to knife edges", (20, 70)),
             Kind("Food Storage Set", "glass containers with leak-proof lids, oven safe", (20, 60)),
@@ -303,6 +365,7 @@ def generate(count: int = 600, *, seed: int = 7) -> list[dict[str, Any]]:
     rng = random.Random(seed)  # noqa: S311 - demo data, not security
     products: list[dict[str, Any]] = []
     seen_titles: set[str] = set()
+    shown_titles: set[str] = set()
     per_category = [0] * len(CATEGORIES)
     index = 0
     while len(products) < count:
@@ -313,7 +376,8 @@ def generate(count: int = 600, *, seed: int = 7) -> list[dict[str, Any]]:
         brand = rng.choice(category.brands)
         quality = rng.choice(category.qualities)
         color = rng.choice(category.colors)
-        title = f"{brand} {quality} {kind.name}"
+        name = f"{brand} {quality} {kind.name}"
+        title = name
         if category.colors != ("multicolor",):
             title = f"{title} - {color.title()}"
         if title in seen_titles:
@@ -322,19 +386,62 @@ def generate(count: int = 600, *, seed: int = 7) -> list[dict[str, Any]]:
         per_category[position] += 1
         attributes = _attributes(category, rng, color)
         stock = 0 if rng.random() < 0.06 else rng.choice([2, 3, 5, 8, 12, 20, 35, 60, 120])
-        products.append(
-            {
-                "sku": f"{category.prefix}-{per_category[position]:04d}",
-                "title": title,
-                "description": f"The {quality} {kind.name.lower()} from {brand}: {kind.blurb}.",
-                "category": category.slug,
-                "brand": brand,
-                "attributes": attributes,
-                "price_minor": _price_minor(kind, rng),
-                "stock": stock,
-            }
-        )
+        # Sold in several colours, the product is named without one; a second product of that name is a
+        # colourway of its own, sold in its colour only.
+        in_colors = COLOR in kind.forms and name not in shown_titles
+        product: dict[str, Any] = {
+            "sku": f"{category.prefix}-{per_category[position]:04d}",
+            "title": name if in_colors else title,
+            "description": f"The {quality} {kind.name.lower()} from {brand}: {kind.blurb}.",
+            "category": category.slug,
+            "brand": brand,
+            "attributes": attributes,
+            "price_minor": _price_minor(kind, rng),
+            "stock": stock,
+        }
+        shown_titles.add(product["title"])
+        product.update(_forms(category, kind, product, in_colors=in_colors, seed=seed))
+        products.append(product)
     return products
+
+
+# Where the variants are listed, the product's stock is spread over them (a sold-out product stays sold out);
+# otherwise every combination of the options gets the product's stock.
+LISTED_VARIANTS = frozenset({"shoes", "kitchen"})
+
+
+def _forms(category: Category, kind: Kind, product: dict[str, Any], *, in_colors: bool, seed: int) -> dict[str, Any]:
+    """The options (and listed variants) of a product sold in several forms; nothing for one sold in one form.
+    The size option takes the sizes drawn as the `sizes` attribute, which it replaces; the colour option starts
+    with the product's colour, which stays its `color` attribute (the colour pictured). Drawn from the product's
+    own generator, so the rest of the catalog does not depend on them."""
+    rng = random.Random(f"{seed}:{product['sku']}")  # noqa: S311 - demo data, not security
+    attributes = product["attributes"]
+    options: dict[str, list[str]] = {}
+    if SIZE in kind.forms:
+        options[SIZE] = attributes.pop("sizes")
+    if in_colors:
+        others = [other for other in category.colors if other != attributes["color"]]
+        options[COLOR] = [attributes["color"], *rng.sample(others, rng.randint(1, min(3, len(others))))]
+    if not options:
+        return {}
+    if category.slug not in LISTED_VARIANTS:
+        return {"options": options}
+    combinations = [dict(zip(options, values, strict=True)) for values in itertools.product(*options.values())]
+    stocks = [0] * len(combinations)
+    # Unit by unit, the middle of a size run the likeliest: the edges sell out first.
+    weights = [1 + min(position, len(stocks) - 1 - position) for position in range(len(stocks))]
+    for chosen in rng.choices(range(len(stocks)), weights=weights, k=product["stock"]):
+        stocks[chosen] += 1
+    variants = [
+        {"sku": "-".join([product["sku"], *map(_sku_part, values.values())]), "values": values, "stock": stock}
+        for values, stock in zip(combinations, stocks, strict=True)
+    ]
+    return {"options": options, "variants": variants}
+
+
+def _sku_part(value: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", value).strip("-").upper()
 
 
 def catalog_document(count: int = 600, *, seed: int = 7) -> dict[str, Any]:

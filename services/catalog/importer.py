@@ -2,20 +2,34 @@
 
 The file format is the one of examples/catalog.yaml (and of `python -m services.catalog demo`): a `currency`
 (ISO 4217) and a list of `products`, each with sku, title, description, category, brand, attributes, price_minor
-and stock. Attribute values may be
-strings, numbers, booleans or lists; lists are joined with "," (the contract's multi-valued form).
+and stock. Attribute values may be strings, numbers, booleans or lists; lists are joined with "," (the
+contract's multi-valued form).
 
-Every entry is checked against the contract: it is turned into a CreateProductRequest and run through
-protovalidate, exactly as CreateProduct would check it. A bad entry (or a SKU that appears twice) is reported
-with its SKU and line and SKIPPED; the valid entries are still imported and the command exits with status 1,
-so a script notices. Product text is data: it is stored as written, whatever it says.
+A product sold in several forms lists its `options`, in display order: a mapping of option name to its values
+(`options: {size: [S, M, L], color: [navy, red]}`) or a list of `{name: size, values: [S, M, L]}`. Its variants
+are then either
+- every combination of the values (no `variants` given): each with the product's price and `stock`, its SKU
+  made from the product's SKU and the values (TEE-1-S-navy); or
+- exactly the listed `variants`, each with `sku`, `values` (option -> value, one for every option), optional
+  `price_minor` (its own price in minor units, like the product's; without it, the product's price) and
+  `stock`. The product's own `stock` is then not used.
+A product without options has one variant, whose SKU is the product's. Option values, like attribute values, may
+be written as numbers (`size: [38, 39]`); they are stored as text.
+
+Every entry is checked as CreateProduct would check it: it is turned into a CreateProductRequest (options and
+variants included) and run through protovalidate, then built by the domain, so an undeclared value, two
+variants with the same values or too many combinations are found before anything is written. A bad entry (or a
+product or variant SKU used twice in the file) is reported with its SKU and line and SKIPPED; the valid entries
+are still imported and the command exits with status 1, so a script notices. Product text is data: it is stored
+as written, whatever it says.
 
 The seller is found (or created, with no usable password) through auth's EnsureSeller with the catalog's
 service token. Products are then upserted by (seller, SKU) through the catalog's own import use case
-(services/catalog/handlers/catalog_import.py), in-process against the catalog's database: the same domain,
-store, unit of work and events as CreateProduct and UpdateProduct. Idempotent: an entry whose product already
-holds the same values changes nothing and emits nothing. Stock is taken from the file only when a product is
-created; afterwards it belongs to AdjustStock and to orders, so re-importing a file never undoes sales.
+(services/catalog/handlers/catalog_import.py, whose docstring says what importing again updates), in-process
+against the catalog's database: the same domain, store, unit of work and events as CreateProduct and
+UpdateProduct. Idempotent: an entry whose product already holds the same values changes nothing and emits
+nothing. Stock is taken from the file only when a product or a variant is created; afterwards it belongs to
+AdjustStock and to orders, so re-importing a file never undoes sales.
 
 Run by hand while `make run` runs, it needs nothing exported: its settings come from the stack's run file
 (`services.kit.cli.command_settings`). What it cannot reach (auth, the catalog's database) or what refuses it is
@@ -26,10 +40,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
@@ -41,7 +57,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
 from marketplace.catalog.v1 import catalog_pb2
 from marketplace.common.v1 import money_pb2
-from services.catalog import demo
+from services.catalog import demo, variants
 from services.catalog.domain import Caller
 from services.catalog.embeddings import LazyEmbedder, TextEmbedder
 from services.catalog.handlers import catalog_import
@@ -50,14 +66,20 @@ from services.catalog.handlers.deps import Deps
 from services.catalog.handlers.products import NewProduct
 from services.catalog.search import ProductSearch
 from services.catalog.settings import CatalogSettings
+from services.catalog.variants import ProductOption, VariantSpec
 from services.catalog.vector_index import VectorIndex
 from services.kit.cli import CommandFailed, command_settings, database_failure, require_client_secret, rpc_failure
 from services.kit.clients import ServiceToken, call, channel
 from services.kit.db import create_engine, session_factory
-from services.kit.errors import InvalidArgument
+from services.kit.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from services.kit.interceptors import RequestValidator
 
 DEFAULT_CURRENCY = "USD"
+# The keys a variant entry may have (anything else is most likely a typo, e.g. `stok`).
+VARIANT_KEYS = frozenset({"sku", "values", "price_minor", "stock"})
+# Protobuf refuses integers beyond its fields' ranges on assignment: they are reported like any other problem.
+INT32_END = 2**31
+INT64_END = 2**63
 
 
 class CatalogFileError(ValueError):
@@ -69,6 +91,8 @@ class CatalogEntry(NewProduct):
     """One valid product of the file: what CreateProduct takes, and the line it came from."""
 
     line: int = 0
+    # The line of each item of the entry's `variants`, for the problems that name one.
+    variant_lines: Sequence[int] = ()
 
 
 @dataclass(frozen=True)
@@ -87,6 +111,14 @@ class ParsedCatalog:
     rejected: list[RejectedEntry] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class EntryLines:
+    """Where a product entry starts, and where each item of its `variants` starts (1-based)."""
+
+    line: int
+    variants: list[int] = field(default_factory=list)
+
+
 def attribute_text(value: Any) -> str:
     """An attribute value as the contract's string: lists joined with ",", booleans as true/false."""
     if isinstance(value, bool):
@@ -103,37 +135,140 @@ def _text(raw: Mapping[str, Any], key: str) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _integer(raw: Mapping[str, Any], key: str, problems: list[str]) -> int:
+def _integer(raw: Mapping[str, Any], key: str, problems: list[str], *, where: str = "") -> int:
     value = raw.get(key, 0)
     if isinstance(value, bool) or not isinstance(value, int):
-        problems.append(f"{key}: must be a whole number")
+        problems.append(f"{where}{key}: must be a whole number")
         return 0
     return value
 
 
-def _product_lines(text: str) -> list[int]:
-    """The 1-based line where each item of `products` starts (composed separately: values carry no marks)."""
+def _value_text(value: Any) -> str | None:
+    """An option value as text (numbers and booleans as an attribute's), or None when it is not a scalar."""
+    if value is None or isinstance(value, dict | list):
+        return None
+    return attribute_text(value).strip()
+
+
+def _option(name: Any, values: Any, problems: list[str]) -> ProductOption | None:
+    if not isinstance(values, list):
+        problems.append(f"options.{name}: must be a list of values")
+        return None
+    texts = [_value_text(value) for value in values]
+    if None in texts:
+        problems.append(f"options.{name}: each value must be a single word, number or phrase")
+        return None
+    return ProductOption(str(name).strip(), tuple(text for text in texts if text is not None))
+
+
+def _options(raw: Mapping[str, Any], problems: list[str]) -> list[ProductOption]:
+    """`options` as a mapping (name -> values) or a list of {name, values} (or one-key {name: values})."""
+    given = raw.get("options")
+    if given is None:
+        return []
+    pairs: list[tuple[Any, Any]] = []
+    if isinstance(given, dict):
+        pairs = list(given.items())
+    elif isinstance(given, list):
+        for index, item in enumerate(given):
+            if isinstance(item, dict) and set(item) == {"name", "values"}:
+                pairs.append((item["name"], item["values"]))
+            elif isinstance(item, dict) and len(item) == 1:
+                pairs.extend(item.items())
+            else:
+                problems.append(f"options[{index}]: must be {{name: NAME, values: [...]}}")
+    else:
+        problems.append("options: must be a mapping of option name to its values, e.g. {size: [S, M, L]}")
+    options = [_option(name, values, problems) for name, values in pairs]
+    return [option for option in options if option is not None]
+
+
+def _variant(raw: Any, index: int, problems: list[str]) -> VariantSpec | None:
+    where = f"variants[{index}]"
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: must be a mapping with sku, values, price_minor and stock")
+        return None
+    unknown = sorted(str(key) for key in raw if key not in VARIANT_KEYS)
+    if unknown:
+        problems.append(
+            f"{where}: unknown field {', '.join(unknown)} (a variant has {', '.join(sorted(VARIANT_KEYS))})"
+        )
+    given = raw.get("values") or {}
+    if not isinstance(given, dict):
+        problems.append(f"{where}.values: must be a mapping of option name to value, e.g. {{size: M}}")
+        given = {}
+    option_values: dict[str, str] = {}
+    for name, value in given.items():
+        text = _value_text(value)
+        if text is None:
+            problems.append(f"{where}.values.{name}: must be one value")
+        else:
+            option_values[str(name).strip()] = text
+    own_price = None if raw.get("price_minor") is None else _integer(raw, "price_minor", problems, where=f"{where}.")
+    return VariantSpec(
+        sku=_text(raw, "sku"),
+        option_values=option_values,
+        own_price_units=own_price,
+        stock=_integer(raw, "stock", problems, where=f"{where}."),
+    )
+
+
+def _variants(raw: Mapping[str, Any], problems: list[str]) -> list[VariantSpec]:
+    given = raw.get("variants")
+    if given is None:
+        return []
+    if not isinstance(given, list):
+        problems.append("variants: must be a list of variants, each with sku, values, price_minor and stock")
+        return []
+    specs = [_variant(item, index, problems) for index, item in enumerate(given)]
+    return [spec for spec in specs if spec is not None]
+
+
+def _entry_lines(text: str) -> list[EntryLines]:
+    """Where each item of `products` starts, and its variants (composed separately: values carry no marks)."""
     root = yaml.compose(text, Loader=yaml.SafeLoader)
     if not isinstance(root, yaml.MappingNode):
         return []
     for key, value in root.value:
         if isinstance(key, yaml.ScalarNode) and key.value == "products" and isinstance(value, yaml.SequenceNode):
+            return [EntryLines(item.start_mark.line + 1, _variant_lines(item)) for item in value.value]
+    return []
+
+
+def _variant_lines(product: yaml.Node) -> list[int]:
+    if not isinstance(product, yaml.MappingNode):
+        return []
+    for key, value in product.value:
+        if isinstance(key, yaml.ScalarNode) and key.value == "variants" and isinstance(value, yaml.SequenceNode):
             return [item.start_mark.line + 1 for item in value.value]
     return []
 
 
+_VARIANT_PATH = re.compile(r"^(?:product\.)?variants\[(\d+)\][^:]*")
+
+
+def _with_variant_line(problem: str, entry: CatalogEntry) -> str:
+    """A problem of the file's third variant (`product.variants[2].sku: ...`) told with that variant's line."""
+    match = _VARIANT_PATH.match(problem)
+    if match is None or int(match[1]) >= len(entry.variant_lines):
+        return problem
+    return f"{match[0]} (line {entry.variant_lines[int(match[1])]}){problem[match.end() :]}"
+
+
 class EntryValidator:
-    """Checks an entry as CreateProduct would: the kit's protovalidate check of a CreateProductRequest."""
+    """Checks an entry as CreateProduct would: the kit's protovalidate check of a CreateProductRequest, then
+    what the domain refuses when it builds the product (values not declared, repeated combinations...)."""
 
     def __init__(self) -> None:
         self._check = RequestValidator().check
 
     def problems(self, entry: CatalogEntry) -> list[str]:
-        # Protobuf refuses out-of-range integers on assignment: report them like any other problem.
-        if not 0 <= entry.stock < 2**31:
-            return ["product.stock: must be between 0 and 1000000"]
-        if not 0 <= entry.price_units < 2**63:
-            return ["product.price.units: must not be negative"]
+        return self._contract_problems(entry) or self._domain_problems(entry)
+
+    def _contract_problems(self, entry: CatalogEntry) -> list[str]:
+        out_of_range = _out_of_range(entry)
+        if out_of_range:
+            return out_of_range
         request = catalog_pb2.CreateProductRequest(
             product=catalog_pb2.Product(
                 sku=entry.sku,
@@ -144,6 +279,8 @@ class EntryValidator:
                 attributes=entry.attributes,
                 price=money_pb2.Money(currency_code=entry.currency, units=entry.price_units),
                 stock=entry.stock,
+                options=[catalog_pb2.ProductOption(name=option.name, values=option.values) for option in entry.options],
+                variants=[_variant_message(spec, entry.currency) for spec in entry.variants],
             ),
             # Required by the contract; the import is idempotent by SKU instead, so any valid id does.
             request_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"catalog-import:{entry.sku}")),
@@ -154,12 +291,80 @@ class EntryValidator:
             return [f"{violation.field}: {violation.description}" for violation in invalid.violations]
         return []
 
+    @staticmethod
+    def _domain_problems(entry: CatalogEntry) -> list[str]:
+        """Each listed variant's own problems (by index), then whatever else the domain refuses."""
+        if entry.variants and not entry.options:
+            return ["variants: a product with variants needs options, one value of each per variant"]
+        problems: list[str] = []
+        skus: dict[str, int] = {}
+        combinations: dict[tuple[str, ...], int] = {}
+        for index, spec in enumerate(entry.variants):
+            where = f"product.variants[{index}]"
+            if not spec.sku:
+                problems.append(f"{where}.sku: a variant needs its own SKU")
+            elif spec.sku in skus:
+                problems.append(f"{where}.sku: {spec.sku} is already the SKU of product.variants[{skus[spec.sku]}]")
+            else:
+                skus[spec.sku] = index
+            if spec.own_price_units is not None and spec.own_price_units <= 0:
+                problems.append(f"{where}.price_minor: a variant's own price must be more than zero")
+            try:
+                variants.ensure_declared(entry.options, spec.option_values)
+            except FailedPrecondition as undeclared:
+                problems.append(f"{where}.values: {undeclared.message}")
+                continue
+            key = tuple(spec.option_values[option.name] for option in entry.options)
+            if key in combinations:
+                label = ", ".join(f"{option.name} {value}" for option, value in zip(entry.options, key, strict=True))
+                problems.append(f"{where}.values: {label}: the same values as product.variants[{combinations[key]}]")
+            else:
+                combinations[key] = index
+        if problems:
+            return problems
+        try:
+            entry.new_product(product_id=PLACEHOLDER_ID, seller_id=PLACEHOLDER_ID, now=datetime.now(UTC))
+        except (FailedPrecondition, AlreadyExists) as refused:
+            return [f"product: {refused.message}"]
+        return []
+
+
+# Ids for the product the domain check builds and throws away.
+PLACEHOLDER_ID = "00000000-0000-7000-8000-000000000000"
+
+
+def _out_of_range(entry: CatalogEntry) -> list[str]:
+    problems: list[str] = []
+    if not 0 <= entry.stock < INT32_END:
+        problems.append("product.stock: must be between 0 and 1000000")
+    if not 0 <= entry.price_units < INT64_END:
+        problems.append("product.price.units: must not be negative")
+    for index, spec in enumerate(entry.variants):
+        # Only what protobuf cannot hold: the contract tells the rest (negative stock, say).
+        if not -INT32_END <= spec.stock < INT32_END:
+            problems.append(f"product.variants[{index}].stock: must be between 0 and 1000000")
+        if spec.own_price_units is not None and not -INT64_END <= spec.own_price_units < INT64_END:
+            problems.append(f"product.variants[{index}].price.units: must be between 0 and 100000000000")
+    return problems
+
+
+def _variant_message(spec: VariantSpec, currency: str) -> catalog_pb2.ProductVariant:
+    variant = catalog_pb2.ProductVariant(sku=spec.sku, option_values=dict(spec.option_values), stock=spec.stock)
+    if spec.own_price_units is not None:
+        variant.price.CopyFrom(money_pb2.Money(currency_code=currency, units=spec.own_price_units))
+    return variant
+
+
+def variant_skus(entry: NewProduct) -> list[str]:
+    """The SKUs of the variants the entry makes: those listed, the generated ones, or the product's own."""
+    return [spec.sku for spec in variants.specs_for(entry.sku, entry.options, entry.stock, entry.variants)]
+
 
 def parse_catalog(text: str, validator: EntryValidator | None = None) -> ParsedCatalog:
     """The file's valid entries and the rejected ones (with SKU, line and every problem)."""
     try:
         document = yaml.safe_load(text)
-        lines = _product_lines(text)
+        lines = _entry_lines(text)
     except yaml.YAMLError as error:
         raise CatalogFileError(f"not a valid YAML file: {error}") from None
     if not isinstance(document, dict) or not isinstance(document.get("products"), list):
@@ -168,8 +373,11 @@ def parse_catalog(text: str, validator: EntryValidator | None = None) -> ParsedC
     validator = validator or EntryValidator()
     parsed = ParsedCatalog()
     seen: dict[str, int] = {}
+    # Variant SKUs are unique among the seller's variants: a product's own SKU is its default variant's.
+    seen_variants: dict[str, int] = {}
     for index, raw in enumerate(document["products"]):
-        line = lines[index] if index < len(lines) else 0
+        where = lines[index] if index < len(lines) else EntryLines(0)
+        line = where.line
         if not isinstance(raw, dict):
             parsed.rejected.append(RejectedEntry("", line, ["not a mapping of product fields"]))
             continue
@@ -188,16 +396,26 @@ def parse_catalog(text: str, validator: EntryValidator | None = None) -> ParsedC
             price_units=_integer(raw, "price_minor", problems),
             currency=_text(raw, "currency") or currency,
             stock=_integer(raw, "stock", problems),
+            options=_options(raw, problems),
+            variants=_variants(raw, problems),
             line=line,
+            variant_lines=where.variants,
         )
         if not problems:
             problems = validator.problems(entry)
         if entry.sku and entry.sku in seen:
             problems.append(f"sku: already used on line {seen[entry.sku]}")
+        skus = [] if problems else variant_skus(entry)
+        problems.extend(
+            f"variant sku {sku}: already a variant's SKU on line {seen_variants[sku]}"
+            for sku in skus
+            if sku in seen_variants
+        )
         if problems:
-            parsed.rejected.append(RejectedEntry(entry.sku, line, problems))
+            parsed.rejected.append(RejectedEntry(entry.sku, line, [_with_variant_line(p, entry) for p in problems]))
             continue
         seen[entry.sku] = line
+        seen_variants.update(dict.fromkeys(skus, line))
         parsed.entries.append(entry)
     return parsed
 
