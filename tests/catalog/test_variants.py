@@ -368,3 +368,28 @@ async def test_a_watcher_sees_each_variant_s_stock(catalog: Catalog) -> None:
         sizes["L"].id: 2,
     }
     stream.cancel()
+
+
+@pytest.mark.parametrize(
+    "given",
+    [variant("", size="S"), variant("A-1", price=0, size="S")],
+    ids=["no sku", "zero own price"],
+)
+async def test_listed_variants_need_a_sku_and_a_positive_own_price(
+    catalog: Catalog, given: catalog_pb2.ProductVariant
+) -> None:
+    seller, _ = await catalog.seller()
+    product = catalog_pb2.Product(
+        sku="A",
+        title="Socks",
+        category="clothing",
+        price=money_pb2.Money(currency_code="USD", units=500),
+        options=options(size=SIZES),
+        variants=[given],
+    )
+    error = await refused(
+        catalog.stub.CreateProduct,
+        catalog_pb2.CreateProductRequest(product=product, request_id=str(uuid.uuid4())),
+        seller,
+    )
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
