@@ -165,54 +165,60 @@ class VectorIndex:
         self._attributes[:, row] = 0
         self._attributes[: len(codes), row] = codes
 
-    def _variant_slot(self) -> int:
-        if self._free_variant_slots:
-            return self._free_variant_slots.pop()
-        slot = self._variant_slots_used
-        if slot == len(self._variant_row):
-            capacity = max(1024, 2 * slot)
+    def _variant_slots(self, count: int) -> list[int]:
+        """`count` slots for new variants: freed ones first, then new ones (the arrays grown at most once)."""
+        kept = max(len(self._free_variant_slots) - count, 0)
+        reused = self._free_variant_slots[kept:]
+        del self._free_variant_slots[kept:]
+        first, needed = self._variant_slots_used, count - len(reused)
+        if first + needed > len(self._variant_row):
+            capacity = max(1024, 2 * len(self._variant_row), first + needed)
             row = np.full(capacity, -1, dtype=np.int64)
-            row[:slot] = self._variant_row
+            row[:first] = self._variant_row[:first]
             pairs = np.zeros((len(self._variant_pairs), capacity), dtype=np.int32)
-            pairs[:, :slot] = self._variant_pairs
+            pairs[:, :first] = self._variant_pairs[:, :first]
             available = np.zeros(capacity, dtype=np.int64)
-            available[:slot] = self._variant_available
+            available[:first] = self._variant_available[:first]
             self._variant_row, self._variant_pairs, self._variant_available = row, pairs, available
-        self._variant_slots_used += 1
-        self._variant_ids.append("")
-        return slot
+        self._variant_slots_used += needed
+        self._variant_ids += [""] * needed
+        return [*reused, *range(first, first + needed)]
 
     def _free_variants(self, product_id: str) -> None:
-        for slot in self._slots_of_product.pop(product_id, ()):
+        slots = self._slots_of_product.pop(product_id, None)
+        if not slots:
+            return
+        for slot in slots:
             self._slot_of_variant.pop(self._variant_ids[slot], None)
             self._variant_ids[slot] = ""
-            self._variant_row[slot] = -1
-            self._variant_pairs[:, slot] = 0
-            self._variant_available[slot] = 0
-            self._free_variant_slots.append(slot)
+        self._variant_row[slots] = -1
+        self._variant_pairs[:, slots] = 0
+        self._variant_available[slots] = 0
+        self._free_variant_slots += slots
 
     def _set_variants(self, row: int, product_id: str, variants: Sequence[IndexedVariant]) -> None:
         self._free_variants(product_id)
-        slots = []
-        for variant in variants:
-            codes = [self._code(pair) for pair in variant.option_values.items()]
-            if not codes:
-                continue  # a default variant: no options filter admits it
-            slot = self._variant_slot()
-            width = len(self._variant_pairs)
-            if len(codes) > width:
-                wider = np.zeros((len(codes), len(self._variant_row)), dtype=np.int32)
-                wider[:width] = self._variant_pairs
-                self._variant_pairs = wider
-            self._variant_pairs[:, slot] = 0
-            self._variant_pairs[: len(codes), slot] = codes
-            self._variant_row[slot] = row
-            self._variant_available[slot] = variant.available
+        # A default variant takes no values: no options filter admits it, so it takes no slot.
+        coded = [(variant, codes) for variant in variants if (codes := self._option_codes(variant))]
+        if not coded:
+            return
+        width = max(len(codes) for _, codes in coded)
+        if width > len(self._variant_pairs):
+            wider = np.zeros((width, len(self._variant_row)), dtype=np.int32)
+            wider[: len(self._variant_pairs)] = self._variant_pairs
+            self._variant_pairs = wider
+        slots = self._variant_slots(len(coded))
+        width = len(self._variant_pairs)
+        self._variant_pairs[:, slots] = np.array([codes + [0] * (width - len(codes)) for _, codes in coded]).T
+        self._variant_row[slots] = row
+        self._variant_available[slots] = [variant.available for variant, _ in coded]
+        for slot, (variant, _) in zip(slots, coded, strict=True):
             self._variant_ids[slot] = variant.variant_id
             self._slot_of_variant[variant.variant_id] = slot
-            slots.append(slot)
-        if slots:
-            self._slots_of_product[product_id] = slots
+        self._slots_of_product[product_id] = slots
+
+    def _option_codes(self, variant: IndexedVariant) -> list[int]:
+        return [self._code(pair) for pair in variant.option_values.items()]
 
     def upsert(self, product: IndexedProduct, vector: npt.NDArray[np.float32] | None = None) -> None:
         """Adds or updates a product. Without a vector, only the filter fields of a known product change."""

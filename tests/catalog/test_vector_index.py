@@ -284,3 +284,26 @@ def test_a_variants_stock_event_changes_only_that_variant() -> None:
     index.upsert(product(2, stock=1), vector)  # no options: never admitted by an options filter
     assert not found(ProductFilter(options={"size": "l"}))
     assert found(ProductFilter())
+
+
+def test_freed_variant_slots_are_taken_again_beside_new_ones() -> None:
+    rng = np.random.default_rng(8)
+    index = VectorIndex(dimensions=8, initial_capacity=4)
+    vectors = {name: unit(rng) for name in ("p1", "p2", "p3")}
+
+    def sized(i: int, *sizes: str) -> IndexedProduct:
+        return product(i, active=True, stock=1, variants=[IndexedVariant(f"p{i}-{s}", {"size": s}, 1) for s in sizes])
+
+    def found(size: str) -> list[str]:
+        return sorted(pid for pid, _ in index.search(vectors["p1"], 10, ProductFilter(options={"size": size})))
+
+    index.upsert(sized(1, "s", "m"), vectors["p1"])
+    index.upsert(sized(2, "l"), vectors["p2"])
+    index.remove("p1")  # two slots freed
+    index.upsert(sized(3, "s", "m", "l", "xl", "xxl"), vectors["p3"])  # two taken again, three new
+    assert found("s") == ["p3"] and found("l") == ["p2", "p3"] and found("xxl") == ["p3"]
+    index.upsert(sized(2, "m"), None)  # its one slot freed and taken again
+    assert found("l") == ["p3"] and found("m") == ["p2", "p3"]
+    index.update_stock("p3", 1, variant_id="p3-m", variant_available=0)
+    in_stock = index.search(vectors["p1"], 10, ProductFilter(options={"size": "m"}, in_stock_only=True))
+    assert [pid for pid, _ in in_stock] == ["p2"]
