@@ -1,10 +1,10 @@
 """SearchProducts' engine: lexical, semantic and hybrid search over the catalog, with typo tolerance.
 
 - Lexical: PostgreSQL full-text search on `products.search_document` (title weighted A, brand, category and
-  options B, description C, attribute values D), ranked with `ts_rank_cd`. The query is `websearch_to_tsquery` of what
-  the caller typed OR-ed with a looser form: every word, the last one also as a prefix when the catalog does not
-  hold it whole (so "headph" matches as it is typed), and, for a word the catalog does not contain, its closest
-  catalog words by trigram similarity (so "hedphones" matches "headphones"). Products matching every word
+  options B, description C, attribute values D), ranked with `ts_rank_cd`. The query is `websearch_to_tsquery`
+  of what the caller typed OR-ed with a looser form: every word, the last one also as a prefix when the catalog
+  does not hold it whole (so "headph" matches as it is typed), and, for a word the catalog does not contain, its
+  closest catalog words by trigram similarity (so "hedphones" matches "headphones"). Products matching every word
   (or a correction of it) rank above those matching only part of the query; only a bounded set of candidates
   is ranked (see _WHOLE_SQL), so a search costs about the same however common its words are.
 - Typo tolerance uses trigram similarity computed in process (services/catalog/vocabulary.py), not pg_trgm:

@@ -12,9 +12,10 @@ The filters (category, seller, currency, price range, in stock, active, brand, a
 on columns kept beside the vectors, before either pass, so a filter can never be violated. The options filter
 looks at a table of the ACTIVE variants of products with options (one slot per variant: its product's row, its
 option values, its units available), so "one variant takes every value asked for, and is in stock when stock is
-asked for" holds as in SQL. The catalog fills the
-index from the database at start (then fits the projection) and keeps it fresh from its product events; a new
-vector is projected with the current projection, which is fitted again when the index has doubled since.
+asked for" holds as in SQL; a search with that filter reads the table (a few int32 arrays, only the variants of
+products with options), like the attribute slots. The catalog fills the index from the database at start (then
+fits the projection) and keeps it fresh from its product events; a new vector is projected with the current
+projection, which is fitted again when the index has doubled since.
 """
 
 from __future__ import annotations
@@ -202,9 +203,9 @@ class VectorIndex:
         coded = [(variant, codes) for variant in variants if (codes := self._option_codes(variant))]
         if not coded:
             return
-        width = max(len(codes) for _, codes in coded)
-        if width > len(self._variant_pairs):
-            wider = np.zeros((width, len(self._variant_row)), dtype=np.int32)
+        most = max(len(codes) for _, codes in coded)
+        if most > len(self._variant_pairs):
+            wider = np.zeros((most, len(self._variant_row)), dtype=np.int32)
             wider[: len(self._variant_pairs)] = self._variant_pairs
             self._variant_pairs = wider
         slots = self._variant_slots(len(coded))
