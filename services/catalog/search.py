@@ -1,16 +1,16 @@
 """SearchProducts' engine: lexical, semantic and hybrid search over the catalog, with typo tolerance.
 
-- Lexical: PostgreSQL full-text search on `products.search_document` (title weighted A, brand and category B,
-  description C, attribute values D), ranked with `ts_rank_cd`. The query is `websearch_to_tsquery` of what
-  the caller typed OR-ed with a looser form: every word, the last one also as a prefix when the catalog does not
-  hold it whole (so "headph" matches as it is typed), and, for a word the catalog does not contain, its closest
-  catalog words by trigram similarity (so "hedphones" matches "headphones"). Products matching every word
+- Lexical: PostgreSQL full-text search on `products.search_document` (title weighted A, brand, category and
+  options B, description C, attribute values D), ranked with `ts_rank_cd`. The query is `websearch_to_tsquery`
+  of what the caller typed OR-ed with a looser form: every word, the last one also as a prefix when the catalog
+  does not hold it whole (so "headph" matches as it is typed), and, for a word the catalog does not contain, its
+  closest catalog words by trigram similarity (so "hedphones" matches "headphones"). Products matching every word
   (or a correction of it) rank above those matching only part of the query; only a bounded set of candidates
   is ranked (see _WHOLE_SQL), so a search costs about the same however common its words are.
 - Typo tolerance uses trigram similarity computed in process (services/catalog/vocabulary.py), not pg_trgm:
   the embedded PostgreSQL the project runs on by default does not ship pg_trgm, and the catalog must not
   depend on an extension one of its supported databases lacks. The vocabulary is small (the words of
-  titles, brands, categories and attribute values), so correcting a word takes microseconds.
+  titles, brands, categories, attribute values and options), so correcting a word takes microseconds.
 - Semantic: the query's embedding (all-MiniLM-L6-v2, services/catalog/embeddings.py; cached, so a repeated
   query costs no inference) against the in-process VectorIndex, which applies the same filters exactly.
 - Hybrid (the default): reciprocal rank fusion (k = 60) of the lexical and semantic lists.
@@ -18,7 +18,8 @@
 Whatever the mode, the hits of the page are checked once more against the database with the filters, so a
 filter is never violated even if the in-process index lags an event behind; `matched_fields` names the product
 fields that contain a query word or one of its corrections (as PostgreSQL's english text search matches
-them), plus "semantic" for a hit found by meaning.
+them; "options" for the option names and values), plus "semantic" for a hit found by meaning. A product is one
+hit however many of its variants match; which variants match is the caller's to say (handlers/searching.py).
 
 The index and the vocabulary are filled by `load()` at start and kept fresh by `apply_event()`, a handler of the
 process's one tail of `events.catalog` (services/kit/bus.py StreamTail: every catalog process sees every event
@@ -44,7 +45,7 @@ from services.catalog.domain import Product
 from services.catalog.embeddings import DIMENSIONS, TextEmbedder, Vectors
 from services.catalog.filters import ProductFilter
 from services.catalog.store import filter_sql
-from services.catalog.vector_index import IndexedProduct, VectorIndex
+from services.catalog.vector_index import IndexedProduct, IndexedVariant, VectorIndex
 from services.catalog.vocabulary import Vocabulary, words_of
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ LEXICAL_CANDIDATES = 300
 PARTIAL_CANDIDATES = 150
 QUERY_CACHE_SIZE = 512
 LOAD_PAGE_SIZE = 5000
-# ts_rank_cd weights in the order {D, C, B, A}: attributes, description, brand/category, title.
+# ts_rank_cd weights in the order {D, C, B, A}: attributes, description, brand/category/options, title.
 RANK_WEIGHTS = "ARRAY[0.1, 0.2, 0.4, 1.0]::float4[]"
 # Words shorter than this are matched whole, not as prefixes ("go" must not match "gooseneck").
 MIN_PREFIX_LENGTH = 3
@@ -152,7 +153,8 @@ _PAGE_SQL = f"""
            to_tsvector('english', p.brand) @@ q.loose AS brand,
            to_tsvector('english', p.category) @@ q.loose AS category,
            ARRAY(SELECT a.key FROM jsonb_each_text(p.attributes) AS a
-                 WHERE to_tsvector('english', a.value) @@ q.loose ORDER BY a.key) AS attributes
+                 WHERE to_tsvector('english', a.value) @@ q.loose ORDER BY a.key) AS attributes,
+           jsonb_to_tsvector('english'::regconfig, p.options, '["string"]'::jsonb) @@ q.loose AS options
     FROM products AS p, (SELECT {_QUERY_SQL} AS loose) AS q
     WHERE p.id = ANY(:ids) AND {{filters}}
 """  # noqa: S608 - constant SQL; every value is a bound parameter
@@ -161,9 +163,15 @@ _PAGE_FILTER_ONLY_SQL = """
     SELECT p.id FROM products AS p WHERE p.id = ANY(:ids) AND {filters}
 """
 
+# A product's ACTIVE variants as [id, option values lower-cased, units available] (the `options` filter's view);
+# read only for products with options (the others' one default variant takes no values).
 _PRODUCT_COLUMNS = """
     p.id, p.seller_id, p.category, p.price_units, p.currency, p.stock - p.reserved AS available, p.status,
-    p.embedding, p.title, p.brand, lower(p.brand) AS brand_key, p.attributes
+    p.embedding, p.title, p.brand, lower(p.brand) AS brand_key, p.attributes, p.options,
+    CASE WHEN jsonb_array_length(p.options) > 0 THEN (
+        SELECT jsonb_agg(jsonb_build_array(v.id, v.option_key, v.stock - v.reserved) ORDER BY v.position)
+        FROM product_variants AS v WHERE v.product_id = p.id AND v.status = 'ACTIVE'
+    ) END AS variants
 """
 
 _LOAD_SQL = f"""
@@ -260,6 +268,7 @@ class ProductSearch:
     def _apply_rows(self, rows: Sequence[Any]) -> None:
         for row in rows:
             attributes: Mapping[str, str] = row.attributes or {}
+            options: Sequence[Mapping[str, Any]] = row.options or ()
             product = IndexedProduct(
                 product_id=row.id,
                 category=row.category,
@@ -270,6 +279,10 @@ class ProductSearch:
                 currency=row.currency,
                 brand=row.brand_key,  # lower-cased as the SQL filter compares it
                 attributes={str(key): str(value) for key, value in attributes.items()},
+                variants=[
+                    IndexedVariant(variant_id, {str(name): str(value) for name, value in values.items()}, available)
+                    for variant_id, values, available in row.variants or ()
+                ],
             )
             if row.embedding is not None:
                 self._index.upsert(product, vector_from_bytes(row.embedding))
@@ -277,6 +290,9 @@ class ProductSearch:
                 self._index.remove(product_id=row.id)  # not searchable by meaning until it has a vector
             if product.active:
                 texts = [row.title, row.brand, row.category, *(str(value) for value in attributes.values())]
+                # Every declared option and value, as the search document holds them.
+                for option in options:
+                    texts += [str(option.get("name", "")), *(str(value) for value in option.get("values", ()))]
                 self._vocabulary.set_product(row.id, texts)
             else:
                 self._vocabulary.remove_product(row.id)
@@ -292,7 +308,19 @@ class ProductSearch:
             elif kind == events_pb2.StockChanged.DESCRIPTOR.full_name:
                 changed = events_pb2.StockChanged()
                 envelope.payload.Unpack(changed)
-                self._index.update_stock(changed.product_id or envelope.subject, changed.available)
+                product_id = changed.product_id or envelope.subject
+                if changed.variant_id:
+                    # `available` is the variant's; the product's total comes with it.
+                    self._index.update_stock(
+                        product_id,
+                        changed.product_available,
+                        variant_id=changed.variant_id,
+                        variant_available=changed.available,
+                    )
+                else:
+                    # An event without a variant carries no product total (product_available has no presence
+                    # of its own): the database says what is available.
+                    await self.refresh_product(sessions, product_id)
         except Exception:
             # One bad event or a database hiccup must not stop the index from following the rest.
             log.exception("search index could not apply an event", extra={"fields": {"event_id": envelope.id}})
@@ -332,6 +360,11 @@ class ProductSearch:
                 (product_id, score, product_id in semantic_ids) for product_id, score in fused[offset : offset + limit]
             ]
         return await self._finish_page(session, terms, filter, page)
+
+    def with_corrections(self, query: str) -> str:
+        """The query followed by the best correction of each word the catalog does not hold (what a search for
+        it matches), e.g. "nvy tee" -> "nvy tee navy"."""
+        return self._terms(query).meaning
 
     def _terms(self, query: str) -> _Terms:
         alternatives: list[str] = []
@@ -414,6 +447,8 @@ class ProductSearch:
             for row in (await session.execute(statement, params)).all():
                 fields = [name for name in ("title", "description", "brand", "category") if getattr(row, name)]
                 fields += [f"attributes.{key}" for key in row.attributes]
+                if row.options:
+                    fields.append("options")
                 matched[row.id] = fields
         hits = []
         for product_id, score, semantic in page:

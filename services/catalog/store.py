@@ -317,12 +317,19 @@ def filter_sql(where: ProductFilter, alias: str) -> tuple[str, tuple[BindParamet
     SQL text and its typed parameters, for `text(...).bindparams(*parameters)`. Cached: compiling costs more
     than a tenth of a millisecond, and shoppers repeat the same few filters."""
     table = products.alias(alias)
-    compiled = and_(*filter_conditions(where, table)).compile(dialect=_TEXT_DIALECT)
+    # Compiled as the WHERE of a SELECT over the alias: alone, a subquery on it (the options filter's EXISTS)
+    # would get its own FROM of the alias instead of correlating with the statement's.
+    compiled = select(table.c.id).where(*filter_conditions(where, table)).compile(dialect=_TEXT_DIALECT)
+    head = f"{select(table.c.id).compile(dialect=_TEXT_DIALECT)} \nWHERE "
+    sql = str(compiled)
+    if not sql.startswith(head):
+        raise AssertionError(f"unexpected filter SQL: {sql}")
     parameters = tuple(
         bindparam(name, compiled.params[name], type_=bind.type) for bind, name in compiled.bind_names.items()
     )
     # text() would read a cast's "::" (e.g. ":attributes_1::JSONB") as part of a parameter name: escaped for it.
-    return str(compiled).replace("::", r"\:\:"), parameters
+    # Parenthesised: a lone OR of statuses must stay one condition beside the statement's own.
+    return "(" + sql[len(head) :].replace("::", r"\:\:") + ")", parameters
 
 
 # --- repositories -------------------------------------------------------------------------------------------

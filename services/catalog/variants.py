@@ -201,40 +201,77 @@ def ensure_unique_skus(variants: Sequence[Variant]) -> None:
         seen.add(variant.sku)
 
 
-_WORD = re.compile(r"[^\W_]+(?:[.,][0-9]+)?")
+# A word of a query or a value: letters and digits, a decimal part ("10.5", "10,5") and an apostrophe's part
+# ("men's") included, so "men's" does not name size S nor "I'm" size M.
+_WORD = re.compile(r"[^\W_]+(?:[.,][0-9]+|['\u2019][^\W_]+)*")
 
 
 def _words(text: str) -> list[str]:
-    return _WORD.findall(text.casefold())
+    return _WORD.findall(text.casefold().replace("\u2019", "'"))
 
 
-def _named(words: Sequence[str], value: str) -> bool:
-    """Whether the value's words appear one after another among `words` ("navy blue", "10.5", "XL")."""
+def _spans(words: Sequence[str], value: str) -> list[tuple[int, int]]:
+    """Where the value's words appear one after another among `words` ("navy blue", "10.5", "XL")."""
     wanted = _words(value)
-    if not wanted:
-        return False
     width = len(wanted)
-    return any(list(words[start : start + width]) == wanted for start in range(len(words) - width + 1))
+    if not width:
+        return []
+    return [
+        (start, start + width)
+        for start in range(len(words) - width + 1)
+        if list(words[start : start + width]) == wanted
+    ]
+
+
+def _named_values(option: ProductOption, words: Sequence[str]) -> set[str]:
+    """The option's values the words name (case-folded). A value named only inside a longer named value is
+    not: "navy blue" names Navy Blue, not Blue as well."""
+    found = {value.casefold(): spans for value in option.values if (spans := _spans(words, value))}
+
+    def inside_a_longer_value(value: str, span: tuple[int, int]) -> bool:
+        start, end = span
+        return any(
+            outer_start <= start and end <= outer_end and outer_end - outer_start > end - start
+            for other, spans in found.items()
+            if other != value
+            for outer_start, outer_end in spans
+        )
+
+    return {value for value, spans in found.items() if not all(inside_a_longer_value(value, span) for span in spans)}
 
 
 def matching_variants(
-    options: Sequence[ProductOption], variants: Sequence[Variant], query: str, wanted: Mapping[str, str]
+    options: Sequence[ProductOption],
+    variants: Sequence[Variant],
+    query: str,
+    wanted: Mapping[str, str],
+    *,
+    in_stock_only: bool = False,
 ) -> list[Variant]:
-    """The live variants taking the option values a search query names and a filter asks for (`wanted`,
-    case-insensitive). Empty when neither names a value of the product's options: every variant is as good."""
+    """The ACTIVE variants taking the option values a search query names and a filter asks for (`wanted`,
+    case-insensitive; a filter's value replaces the query's for its option). Empty when neither names a value
+    of the product's options: every variant is as good. With `in_stock_only`, those in stock when any is (a
+    filter asking for an option in stock always leaves one).
+
+    A query naming values of several options asks for the variants taking one of each ("navy t-shirt size M");
+    several values of one option, for any of them ("navy or black t-shirt")."""
     words = _words(query)
     chosen: dict[str, set[str]] = {}
     for option in options:
-        named = {value.casefold() for value in option.values if _named(words, value)}
+        named = _named_values(option, words)
         if option.name in wanted:
             named = {wanted[option.name].casefold()}
         if named:
             chosen[option.name] = named
     if not chosen:
         return []
-    return [
+    matching = [
         variant
         for variant in variants
-        if variant.live
+        if variant.status == ACTIVE
         and all(variant.option_values.get(name, "").casefold() in values for name, values in chosen.items())
     ]
+    if in_stock_only:
+        in_stock = [variant for variant in matching if variant.available > 0]
+        return in_stock or matching
+    return matching

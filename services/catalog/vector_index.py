@@ -8,16 +8,20 @@ scores returned are always exact cosines; only recall is approximate (the true t
 candidates for practically every query: tests/catalog/test_vector_index.py checks ≥ 90 % top-10 overlap).
 A narrow filter (few admitted rows) skips the coarse pass and scores its rows exactly.
 
-The filters (category, seller, currency, price range, in stock, active, brand, attributes) are evaluated on
-columns kept beside the vectors, before either pass, so a filter can never be violated. The catalog fills the
-index from the database at start (then fits the projection) and keeps it fresh from its product events; a new
-vector is projected with the current projection, which is fitted again when the index has doubled since.
+The filters (category, seller, currency, price range, in stock, active, brand, attributes, options) are evaluated
+on columns kept beside the vectors, before either pass, so a filter can never be violated. The options filter
+looks at a table of the ACTIVE variants of products with options (one slot per variant: its product's row, its
+option values, its units available), so "one variant takes every value asked for, and is in stock when stock is
+asked for" holds as in SQL; a search with that filter reads the table (a few int32 arrays, only the variants of
+products with options), like the attribute slots. The catalog fills the index from the database at start (then
+fits the projection) and keeps it fresh from its product events; a new vector is projected with the current
+projection, which is fitted again when the index has doubled since.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,6 +43,17 @@ FIT_SAMPLE = 20_000
 
 
 @dataclass(frozen=True)
+class IndexedVariant:
+    """An ACTIVE variant taking option values, as the `options` filter looks at it."""
+
+    variant_id: str
+    # Lower-cased by the database (the variant's option_key), as the SQL filter compares them with a filter's
+    # values lower-cased in Python.
+    option_values: Mapping[str, str]
+    available: int  # stock minus reserved
+
+
+@dataclass(frozen=True)
 class IndexedProduct:
     """What the index keeps of a product besides its vector: the fields filters look at."""
 
@@ -53,6 +68,9 @@ class IndexedProduct:
     # letters): a filter's brand, lower-cased in Python like ListProducts lowers it, must equal it.
     brand: str = ""
     attributes: Mapping[str, str] = field(default_factory=dict)
+    # Its ACTIVE variants with option values; none for a product without options (its default variant takes
+    # none, so no options filter admits it).
+    variants: Sequence[IndexedVariant] = ()
 
 
 class VectorIndex:
@@ -82,8 +100,21 @@ class VectorIndex:
         self._attributes = np.zeros((0, initial_capacity), dtype=np.int32)
         self._ids: list[str] = []
         self._row_of: dict[str, int] = {}
-        # Categories, sellers, brands, currencies and attribute pairs are stored as small integer codes so filtering
-        # is a vector comparison; one table for all (strings and pair tuples never collide).
+        # The variants table (see the module's doc), one slot per variant: `_variant_row[slot]` is its product's row
+        # (-1: a free slot), `_variant_pairs[:, slot]` its (option, value) codes slot-major as for attributes,
+        # `_variant_available[slot]` its units available. Freed slots are handed out again; a filter reads the
+        # first `_variant_slots_used`. Products without options (most of a catalog) take no slot.
+        self._variant_row = np.full(0, -1, dtype=np.int64)
+        self._variant_pairs = np.zeros((0, 0), dtype=np.int32)
+        self._variant_available = np.zeros(0, dtype=np.int64)
+        self._variant_ids: list[str] = []  # by slot; "" for a free one
+        self._slot_of_variant: dict[str, int] = {}
+        self._slots_of_product: dict[str, list[int]] = {}
+        self._free_variant_slots: list[int] = []
+        self._variant_slots_used = 0
+        # Categories, sellers, brands, currencies, attribute pairs and option pairs are stored as small integer codes
+        # so filtering is a vector comparison; one table for all (strings and pair tuples never collide; an
+        # attribute pair and an option pair may share a code, as they are compared in different arrays).
         self._codes: dict[str | tuple[str, str], int] = {}
 
     def __len__(self) -> int:
@@ -135,6 +166,61 @@ class VectorIndex:
         self._attributes[:, row] = 0
         self._attributes[: len(codes), row] = codes
 
+    def _variant_slots(self, count: int) -> list[int]:
+        """`count` slots for new variants: freed ones first, then new ones (the arrays grown at most once)."""
+        kept = max(len(self._free_variant_slots) - count, 0)
+        reused = self._free_variant_slots[kept:]
+        del self._free_variant_slots[kept:]
+        first, needed = self._variant_slots_used, count - len(reused)
+        if first + needed > len(self._variant_row):
+            capacity = max(1024, 2 * len(self._variant_row), first + needed)
+            row = np.full(capacity, -1, dtype=np.int64)
+            row[:first] = self._variant_row[:first]
+            pairs = np.zeros((len(self._variant_pairs), capacity), dtype=np.int32)
+            pairs[:, :first] = self._variant_pairs[:, :first]
+            available = np.zeros(capacity, dtype=np.int64)
+            available[:first] = self._variant_available[:first]
+            self._variant_row, self._variant_pairs, self._variant_available = row, pairs, available
+        self._variant_slots_used += needed
+        self._variant_ids += [""] * needed
+        return [*reused, *range(first, first + needed)]
+
+    def _free_variants(self, product_id: str) -> None:
+        slots = self._slots_of_product.pop(product_id, None)
+        if not slots:
+            return
+        for slot in slots:
+            self._slot_of_variant.pop(self._variant_ids[slot], None)
+            self._variant_ids[slot] = ""
+        self._variant_row[slots] = -1
+        self._variant_pairs[:, slots] = 0
+        self._variant_available[slots] = 0
+        self._free_variant_slots += slots
+
+    def _set_variants(self, row: int, product_id: str, variants: Sequence[IndexedVariant]) -> None:
+        self._free_variants(product_id)
+        # A default variant takes no values: no options filter admits it, so it takes no slot.
+        coded = [(variant, codes) for variant in variants if (codes := self._option_codes(variant))]
+        if not coded:
+            return
+        most = max(len(codes) for _, codes in coded)
+        if most > len(self._variant_pairs):
+            wider = np.zeros((most, len(self._variant_row)), dtype=np.int32)
+            wider[: len(self._variant_pairs)] = self._variant_pairs
+            self._variant_pairs = wider
+        slots = self._variant_slots(len(coded))
+        width = len(self._variant_pairs)
+        self._variant_pairs[:, slots] = np.array([codes + [0] * (width - len(codes)) for _, codes in coded]).T
+        self._variant_row[slots] = row
+        self._variant_available[slots] = [variant.available for variant, _ in coded]
+        for slot, (variant, _) in zip(slots, coded, strict=True):
+            self._variant_ids[slot] = variant.variant_id
+            self._slot_of_variant[variant.variant_id] = slot
+        self._slots_of_product[product_id] = slots
+
+    def _option_codes(self, variant: IndexedVariant) -> list[int]:
+        return [self._code(pair) for pair in variant.option_values.items()]
+
     def upsert(self, product: IndexedProduct, vector: npt.NDArray[np.float32] | None = None) -> None:
         """Adds or updates a product. Without a vector, only the filter fields of a known product change."""
         with self._lock:
@@ -162,12 +248,19 @@ class VectorIndex:
             self._currency[row] = self._code(product.currency)
             self._brand[row] = self._code(product.brand)
             self._set_attributes(row, product.attributes)
+            self._set_variants(row, product.product_id, product.variants)
 
-    def update_stock(self, product_id: str, stock: int) -> None:
+    def update_stock(
+        self, product_id: str, stock: int, *, variant_id: str = "", variant_available: int | None = None
+    ) -> None:
+        """The product's units available, and those of the variant whose stock changed when it is named."""
         with self._lock:
             row = self._row_of.get(product_id)
             if row is not None:
                 self._stock[row] = stock
+            slot = self._slot_of_variant.get(variant_id) if variant_id else None
+            if slot is not None and variant_available is not None:
+                self._variant_available[slot] = variant_available
 
     def remove(self, product_id: str) -> None:
         """Removes a product (no-op when absent); the last row moves into the hole."""
@@ -175,6 +268,7 @@ class VectorIndex:
             row = self._row_of.pop(product_id, None)
             if row is None:
                 return
+            self._free_variants(product_id)
             last = self._size - 1
             if row != last:
                 moved = self._ids[last]
@@ -193,6 +287,9 @@ class VectorIndex:
                 self._attributes[:, row] = self._attributes[:, last]
                 self._ids[row] = moved
                 self._row_of[moved] = row
+                moved_slots = self._slots_of_product.get(moved)
+                if moved_slots:
+                    self._variant_row[moved_slots] = row
             self._ids.pop()
             self._size -= 1
 
@@ -227,7 +324,28 @@ class VectorIndex:
             for slot in self._attributes:
                 holding |= slot[:size] == code
             mask &= holding
+        if where.options:
+            mask &= self._offering(where.options, in_stock=where.in_stock_only)
         return mask
+
+    def _offering(self, options: Mapping[str, str], *, in_stock: bool) -> npt.NDArray[np.bool_]:
+        """The rows with an ACTIVE variant taking every one of `options` (in stock when `in_stock`)."""
+        used = self._variant_slots_used
+        taking = self._variant_row[:used] >= 0
+        for name, value in options.items():
+            # Lower-cased in Python, as the SQL filter lowers a filter's values.
+            code = self._codes.get((name, value.lower()))
+            if code is None:
+                return np.zeros(self._size, dtype=bool)  # no variant has ever taken this value
+            holding = np.zeros(used, dtype=bool)
+            for slot in self._variant_pairs:
+                holding |= slot[:used] == code
+            taking &= holding
+        if in_stock:
+            taking &= self._variant_available[:used] > 0
+        offering = np.zeros(self._size, dtype=bool)
+        offering[self._variant_row[:used][taking]] = True
+        return offering
 
     def fit_projection(self) -> None:
         """Fits the coarse pass's projection to the current vectors (a no-op while the index is small).

@@ -1,11 +1,12 @@
 """Typo tolerance for search: the words of the active catalog and trigram similarity between words.
 
 PostgreSQL's pg_trgm would do this in SQL, but the embedded PostgreSQL the project runs on by default does not
-ship it, so the catalog keeps its own vocabulary in process instead: every word of the title, brand, category
-and attribute values of each active product, counted per product so an update or a deletion can take words
-away again, plus an inverted index from trigram to words. A query word that is not in the vocabulary is
-replaced by its closest vocabulary words. Similarity is pg_trgm's: the Jaccard index of the two words' trigram
-sets, each word padded with two spaces in front and one behind (so "hedphones" ~ "headphones" is 8/13 ≈ 0.62).
+ship it, so the catalog keeps its own vocabulary in process instead: every word of the title, brand, category,
+attribute values and options (names and values, e.g. "navy", "xl") of each active product, counted per product
+so an update or a deletion can take words away again, plus an inverted index from trigram to words. A query
+word that is not in the vocabulary is replaced by its closest vocabulary words. Similarity is pg_trgm's: the
+Jaccard index of the two words' trigram sets, each word padded with two spaces in front and one behind (so
+"hedphones" ~ "headphones" is 8/13 ≈ 0.62).
 """
 
 from __future__ import annotations

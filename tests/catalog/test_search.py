@@ -103,12 +103,38 @@ def _json(value: Any) -> str:
     return json.dumps(value)
 
 
+def _variants(number: int, sizes: list[str], stock: int) -> list[dict[str, Any]]:
+    """The product's variants: one per size (some out of stock, some held by reservations, some INACTIVE), or
+    its default variant with the product's stock."""
+    if not sizes:
+        reserved = stock if number % 11 == 0 else 0  # on hand, yet not available
+        return [{"id": new_id(), "option_values": {}, "stock": stock, "reserved": reserved, "status": ACTIVE}]
+    made = []
+    for position, size in enumerate(sizes):
+        turn = number + position
+        units = turn % 4 * 3
+        made.append(
+            {
+                "id": new_id(),
+                "option_values": {"size": size},
+                "stock": units,
+                "reserved": units if turn % 5 == 0 else 0,
+                "status": INACTIVE if turn % 7 == 3 else ACTIVE,
+            }
+        )
+    return made
+
+
 def _demo_rows() -> list[dict[str, Any]]:
+    """The demo catalog; jackets and shoes come in their sizes (an option with a variant per size)."""
     document = catalog_document(600)
     now = datetime.now(UTC)
     rows = []
     for number, product in enumerate(document["products"]):
-        stock = int(product["stock"])
+        attributes = dict(product["attributes"])
+        sizes = [str(size) for size in attributes.pop("sizes", ())]
+        variants = _variants(number, sizes, int(product["stock"]))
+        selling = [variant for variant in variants if variant["status"] == ACTIVE]
         rows.append(
             {
                 "id": new_id(),
@@ -118,20 +144,60 @@ def _demo_rows() -> list[dict[str, Any]]:
                 "description": product["description"],
                 "category": product["category"],
                 "brand": product["brand"],
-                "attributes": {key: attribute_text(value) for key, value in product["attributes"].items()},
+                "attributes": {key: attribute_text(value) for key, value in attributes.items()},
+                "options": [{"name": "size", "values": sizes}] if sizes else [],
                 "price_units": int(product["price_minor"]),
                 # A few products in another currency, so a currency filter has something to exclude.
                 "currency": "EUR" if number % 17 == 0 else document["currency"],
-                "stock": stock,
-                # Some stock fully held by reservations: on hand, yet not available.
-                "reserved": stock if number % 11 == 0 else 0,
+                # The sums over the ACTIVE variants, as the catalog keeps them.
+                "stock": sum(variant["stock"] for variant in selling),
+                "reserved": sum(variant["reserved"] for variant in selling),
                 "status": "INACTIVE" if number % 23 == 0 else "ACTIVE",
                 "version": 1,
                 "created_at": now,
                 "updated_at": now,
+                "variants": variants,
             }
         )
     return rows
+
+
+def _embedding_text(row: dict[str, Any]) -> str:
+    """As ProductSearch.product_text: the offered option values beside the attributes."""
+    details = dict(row["attributes"])
+    for option in row["options"]:
+        details[option["name"]] = ", ".join(option["values"])
+    return ProductSearch.document_text(row["title"], row["description"], row["brand"], row["category"], details)
+
+
+async def _insert(sessions: async_sessionmaker[AsyncSession], rows: list[dict[str, Any]]) -> None:
+    columns = [column for column in rows[0] if column != "variants"]
+    as_json = {"attributes", "options"}
+    insert = text(
+        f"INSERT INTO products ({', '.join(columns)}) VALUES "
+        f"({', '.join(f'CAST(:{c} AS jsonb)' if c in as_json else f':{c}' for c in columns)})"
+    )
+    insert_variant = text(
+        "INSERT INTO product_variants (id, product_id, seller_id, sku, option_values, price_units, stock, reserved,"
+        " status, position, created_at, updated_at) VALUES (:id, :product_id, :seller_id, :sku,"
+        " CAST(:option_values AS jsonb), NULL, :stock, :reserved, :status, :position, :now, :now)"
+    )
+    variants = [
+        variant
+        | {
+            "product_id": row["id"],
+            "seller_id": row["seller_id"],
+            "sku": f"{row['sku']}-{position}",
+            "option_values": _json(variant["option_values"]),
+            "position": position,
+            "now": row["created_at"],
+        }
+        for row in rows
+        for position, variant in enumerate(row["variants"])
+    ]
+    async with sessions() as session, session.begin():
+        await session.execute(insert, [{c: _json(r[c]) if c in as_json else r[c] for c in columns} for r in rows])
+        await session.execute(insert_variant, variants)
 
 
 @pytest.fixture(scope="module")
@@ -147,21 +213,11 @@ async def catalog(infra: Any, embedder: Embedder) -> AsyncIterator[Catalog]:
     try:
         await migrate(MIGRATIONS, url)
         rows = _demo_rows()
-        texts = [
-            ProductSearch.document_text(r["title"], r["description"], r["brand"], r["category"], r["attributes"])
-            for r in rows
-        ]
-        vectors = await asyncio.to_thread(embedder.embed, texts)
+        vectors = await asyncio.to_thread(embedder.embed, [_embedding_text(row) for row in rows])
         for row, vector in zip(rows, vectors, strict=True):
             row["embedding"] = vector.astype("<f4").tobytes()
         sessions = session_factory(engine)
-        columns = list(rows[0])
-        insert = text(
-            f"INSERT INTO products ({', '.join(columns)}) VALUES "
-            f"({', '.join(':' + c if c != 'attributes' else 'CAST(:attributes AS jsonb)' for c in columns)})"
-        )
-        async with sessions() as session, session.begin():
-            await session.execute(insert, [r | {"attributes": _json(r["attributes"])} for r in rows])
+        await _insert(sessions, rows)
         search = ProductSearch(embedder, VectorIndex())
         await search.load(sessions)
         yield Catalog(engine, sessions, search, embedder, {r["id"]: r for r in rows})
@@ -181,6 +237,17 @@ def admits(row: dict[str, Any], where: ProductFilter) -> bool:
         and (not where.in_stock_only or row["stock"] - row["reserved"] > 0)
         and (where.brand is None or row["brand"].lower() == where.brand.lower())
         and all(row["attributes"].get(key) == value for key, value in where.attributes.items())
+        and (not where.options or any(offers(variant, where) for variant in row["variants"]))
+    )
+
+
+def offers(variant: dict[str, Any], where: ProductFilter) -> bool:
+    """Whether the variant is one the filter's options ask for."""
+    values = {name: value.lower() for name, value in variant["option_values"].items()}
+    return (
+        variant["status"] == ACTIVE
+        and all(values.get(name) == value.lower() for name, value in where.options.items())
+        and (not where.in_stock_only or variant["stock"] - variant["reserved"] > 0)
     )
 
 
@@ -188,6 +255,7 @@ async def test_everything_is_loaded(catalog: Catalog) -> None:
     assert len(catalog.search.index) == 600
     assert "headphones" in catalog.search.vocabulary
     assert "hedphones" not in catalog.search.vocabulary
+    assert "xxl" in catalog.search.vocabulary  # an option value
 
 
 @pytest.mark.parametrize("mode", [LEXICAL, HYBRID])
@@ -233,6 +301,10 @@ FILTERS = [
     ProductFilter(attributes={"color": "black"}),
     ProductFilter(attributes={"color": "black", "gender": "unisex"}, in_stock_only=True),
     ProductFilter(brand="Summit & Co", attributes={"color": "green"}),
+    ProductFilter(options={"size": "M"}),
+    ProductFilter(options={"size": "m"}, in_stock_only=True),  # that variant in stock, not just the product
+    ProductFilter(category="shoes", options={"size": "42"}, in_stock_only=True),
+    ProductFilter(options={"size": "XXXL"}),  # no variant takes it
 ]
 QUERIES = ["headphones", "warm jacket for winter", "black", "coffee", "hikng boots", "gift for a child", "steel"]
 
@@ -257,6 +329,8 @@ async def test_filters_are_never_violated(catalog: Catalog) -> None:
         ("Northfold", ProductFilter(brand="NORTHFOLD")),
         ("black", ProductFilter(attributes={"color": "black"})),
         ("Alpenglow black", ProductFilter(brand="alpenglow", attributes={"color": "black"})),
+        ("XL", ProductFilter(options={"size": "xl"}, in_stock_only=True)),
+        ("shoes 42", ProductFilter(category="shoes", options={"size": "42"}, in_stock_only=True)),
     ],
 )
 async def test_brand_and_attribute_filters_page_through_every_match(
@@ -304,6 +378,29 @@ async def test_matched_fields_name_the_fields_holding_the_words(
         # A field without the word is not named.
         if word not in row["description"].lower():
             assert "description" not in hit.matched_fields
+
+
+def sizes(row: dict[str, Any]) -> list[str]:
+    return [value for option in row["options"] for value in option["values"]]
+
+
+async def test_an_option_value_is_searchable_and_named_as_matched(catalog: Catalog) -> None:
+    expected = {row["id"] for row in catalog.rows.values() if row["status"] == ACTIVE and "XXL" in sizes(row)}
+    assert len(expected) >= 3
+    hits = await catalog.find("xxl", LEXICAL, limit=50)
+
+    assert {hit.product_id for hit in hits} == expected
+    for hit in hits:
+        assert hit.matched_fields == ["options"], hit
+
+
+async def test_a_product_with_the_size_asked_for_ranks_first(catalog: Catalog) -> None:
+    hits = await catalog.find("jacket XL", LEXICAL, limit=60)
+
+    with_size = ["XL" in sizes(catalog.rows[hit.product_id]) for hit in hits]
+    assert with_size[0] and not with_size[-1]  # both kinds are in the list...
+    assert with_size == sorted(with_size, reverse=True)  # ...and every jacket in XL comes before the others
+    assert "options" in hits[0].matched_fields and "title" in hits[0].matched_fields
 
 
 async def test_a_typo_is_matched_through_its_correction(catalog: Catalog) -> None:
@@ -394,21 +491,38 @@ async def test_the_index_follows_product_events(catalog: Catalog, infra: Any) ->
         semantic = await catalog.find("maps of spice islands", SEMANTIC, limit=1)
         assert semantic[0].product_id == product["id"]
 
-        # Stock: the index hears the new availability from the event alone.
+        # Stock: the index hears the product's new availability from the event alone (the database still has
+        # stock); the event's `available` is the variant's, the product's is `product_available`.
         where = ProductFilter(in_stock_only=True)
         assert product["id"] in {h.product_id for h in await catalog.find("zanzibar atlas", SEMANTIC, where, limit=3)}
         changed = events_pb2.StockChanged(
-            product_id=product["id"], seller_id=product["seller_id"], old_stock=5, new_stock=0, available=0
+            product_id=product["id"],
+            seller_id=product["seller_id"],
+            variant_id=product["variants"][0]["id"],
+            old_stock=5,
+            new_stock=5,
+            available=5,
+            product_available=0,
         )
         await redis.xadd(stream, {"envelope": make_envelope("catalog", product["id"], changed).SerializeToString()})
 
         query = await asyncio.to_thread(catalog.embedder.embed_one, "zanzibar atlas")
 
-        async def out_of_stock_in_the_index() -> bool:
+        async def in_stock_in_the_index() -> bool:
             found = catalog.search.index.search(query, 3, ProductFilter(in_stock_only=True))
-            return product["id"] not in {product_id for product_id, _ in found}
+            return product["id"] in {product_id for product_id, _ in found}
+
+        async def out_of_stock_in_the_index() -> bool:
+            return not await in_stock_in_the_index()
 
         await eventually(out_of_stock_in_the_index)
+
+        # An event naming no variant carries no product total: the index reads the product again.
+        older = events_pb2.StockChanged(
+            product_id=product["id"], seller_id=product["seller_id"], old_stock=5, new_stock=0, available=0
+        )
+        await redis.xadd(stream, {"envelope": make_envelope("catalog", product["id"], older).SerializeToString()})
+        await eventually(in_stock_in_the_index)
 
         # Deletion: gone from the index and the vocabulary.
         deleted = events_pb2.ProductDeleted(product_id=product["id"], seller_id=product["seller_id"], sku="x")

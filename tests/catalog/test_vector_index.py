@@ -5,7 +5,7 @@ import pytest
 
 from services.catalog.domain import ACTIVE, INACTIVE
 from services.catalog.filters import ProductFilter
-from services.catalog.vector_index import IndexedProduct, VectorIndex
+from services.catalog.vector_index import IndexedProduct, IndexedVariant, VectorIndex
 
 
 def unit(rng: np.random.Generator, dims: int = 8) -> np.ndarray:
@@ -158,3 +158,152 @@ def test_brand_and_attribute_filters_follow_updates_and_removals() -> None:
     put(product(5, active=True, brand="cobalt", attributes={"color": "black"}), unit(rng))
     check()
     assert [pid for pid, _ in index.search(vectors["p5"], 1, ProductFilter(brand="COBALT"))] == ["p5"]
+
+
+SIZES = ["s", "m", "l", "xl"]
+COLORS = ["navy", "black", "red"]
+
+
+def variants_of(i: int, rng: np.random.Generator) -> tuple[IndexedVariant, ...]:
+    """Sized (and, for every other product, coloured) variants, some sold out; none for every fifth product."""
+    if i % 5 == 0:
+        return ()
+    combinations = [{"size": size} for size in SIZES[: 1 + i % 4]]
+    if i % 2:
+        combinations = [values | {"color": color} for values in combinations for color in COLORS]
+    if i % 7 == 0:
+        combinations = [values | {"fit": "slim"} for values in combinations]  # a third option: wider slots
+    return tuple(
+        IndexedVariant(f"p{i}-v{n}", values, available=int(rng.integers(0, 3))) for n, values in enumerate(combinations)
+    )
+
+
+def offers(p: IndexedProduct, where: ProductFilter) -> bool:
+    """What the SQL filter means: one ACTIVE variant takes every value asked for (in stock when asked)."""
+    return any(
+        all(variant.option_values.get(name) == value.lower() for name, value in where.options.items())
+        and (not where.in_stock_only or variant.available > 0)
+        for variant in p.variants
+    )
+
+
+OPTION_FILTERS = [
+    ProductFilter(options={"size": "m"}),
+    ProductFilter(options={"size": "M"}),  # the filter's case does not matter
+    ProductFilter(options={"size": "m"}, in_stock_only=True),
+    ProductFilter(options={"size": "xl", "color": "navy"}),
+    ProductFilter(options={"size": "xl", "color": "Navy"}, in_stock_only=True),  # the same variant, in stock
+    ProductFilter(options={"size": "s", "color": "red", "fit": "slim"}, in_stock_only=True),
+    ProductFilter(options={"color": "black"}, attributes={"material": "steel"}),
+    ProductFilter(options={"size": "xxl"}),  # a value no variant takes
+    ProductFilter(options={"size": "navy"}),  # a known value under another option
+]
+
+
+def test_the_options_filter_admits_products_with_one_variant_taking_every_value() -> None:
+    rng = np.random.default_rng(4)
+    index = VectorIndex(dimensions=8, initial_capacity=4)
+    products: dict[str, IndexedProduct] = {}
+    vectors: dict[str, np.ndarray] = {}
+
+    def put(made: IndexedProduct, vector: np.ndarray | None = None) -> None:
+        if vector is not None:
+            vectors[made.product_id] = vector
+        products[made.product_id] = made
+        index.upsert(made, vector)
+
+    def check() -> None:
+        query = unit(rng)
+        for where in OPTION_FILTERS:
+            got = [pid for pid, _ in index.search(query, 500, where)]
+            expected = brute_force(
+                products, vectors, query, lambda p, where=where: admitted(p, where) and offers(p, where), 500
+            )
+            assert got == [pid for pid, _ in expected], where
+            assert got or where.options.get("size") in ("xxl", "navy"), where  # not vacuous
+
+    # More variants than the first slots hold: the variants table grows while products are in.
+    for i in range(200):
+        attributes = {"material": "steel"} if i % 4 == 1 else {}
+        put(product(i, stock=5, attributes=attributes, variants=variants_of(i, rng)), unit(rng))
+    check()
+
+    # Removals move the last row into the hole: its variants must follow it; freed slots are taken again.
+    for product_id in [f"p{i}" for i in range(0, 200, 3)]:
+        index.remove(product_id)
+        del products[product_id]
+    for i in range(200, 240):
+        put(product(i, stock=5, variants=variants_of(i, rng)), unit(rng))
+    check()
+
+    # Updates replace the variants: fewer, more, none.
+    put(replace(products["p1"], variants=variants_of(4, rng)))
+    put(replace(products["p2"], variants=()))
+    put(replace(products["p4"], variants=variants_of(7, rng)))
+    check()
+
+    # A variant's stock follows the events: sold out, then back.
+    target = products["p11"]
+    sized = next(v for v in target.variants if v.option_values == {"size": "m", "color": "red"})
+    where = ProductFilter(options={"size": "M", "color": "red"}, in_stock_only=True)
+    for available in (0, 4):
+        index.update_stock(target.product_id, 5, variant_id=sized.variant_id, variant_available=available)
+        others = [v for v in target.variants if v.variant_id != sized.variant_id]
+        put(replace(target, variants=(*others, replace(sized, available=available))))
+        found = {pid for pid, _ in index.search(vectors["p11"], 500, where)}
+        assert (target.product_id in found) == (available > 0)
+    check()
+
+
+def test_a_variants_stock_event_changes_only_that_variant() -> None:
+    index = VectorIndex(dimensions=8, initial_capacity=4)
+    rng = np.random.default_rng(6)
+    vector = unit(rng)
+    variants = (IndexedVariant("m", {"size": "m"}, 2), IndexedVariant("l", {"size": "l"}, 0))
+    index.upsert(product(1, stock=2, variants=variants), vector)
+
+    def found(where: ProductFilter) -> bool:
+        return bool(index.search(vector, 1, where))
+
+    assert found(ProductFilter(options={"size": "M"}, in_stock_only=True))
+    assert not found(ProductFilter(options={"size": "L"}, in_stock_only=True))
+    assert found(ProductFilter(options={"size": "L"}))
+
+    index.update_stock("p1", 2, variant_id="m", variant_available=0)
+    index.update_stock("p1", 2, variant_id="l", variant_available=2)
+    assert not found(ProductFilter(options={"size": "m"}, in_stock_only=True))
+    assert found(ProductFilter(options={"size": "l"}, in_stock_only=True))
+
+    index.update_stock("p1", 0)  # the product's total alone: no variant named
+    assert not found(ProductFilter(options={"size": "l"}, in_stock_only=True))
+    assert found(ProductFilter(options={"size": "l"}))
+    index.update_stock("p1", 2, variant_id="unknown", variant_available=9)  # another product's: ignored
+    assert found(ProductFilter(options={"size": "l"}, in_stock_only=True))
+
+    index.remove("p1")
+    index.upsert(product(2, stock=1), vector)  # no options: never admitted by an options filter
+    assert not found(ProductFilter(options={"size": "l"}))
+    assert found(ProductFilter())
+
+
+def test_freed_variant_slots_are_taken_again_beside_new_ones() -> None:
+    rng = np.random.default_rng(8)
+    index = VectorIndex(dimensions=8, initial_capacity=4)
+    vectors = {name: unit(rng) for name in ("p1", "p2", "p3")}
+
+    def sized(i: int, *sizes: str) -> IndexedProduct:
+        return product(i, active=True, stock=1, variants=[IndexedVariant(f"p{i}-{s}", {"size": s}, 1) for s in sizes])
+
+    def found(size: str) -> list[str]:
+        return sorted(pid for pid, _ in index.search(vectors["p1"], 10, ProductFilter(options={"size": size})))
+
+    index.upsert(sized(1, "s", "m"), vectors["p1"])
+    index.upsert(sized(2, "l"), vectors["p2"])
+    index.remove("p1")  # two slots freed
+    index.upsert(sized(3, "s", "m", "l", "xl", "xxl"), vectors["p3"])  # two taken again, three new
+    assert found("s") == ["p3"] and found("l") == ["p2", "p3"] and found("xxl") == ["p3"]
+    index.upsert(sized(2, "m"), None)  # its one slot freed and taken again
+    assert found("l") == ["p3"] and found("m") == ["p2", "p3"]
+    index.update_stock("p3", 1, variant_id="p3-m", variant_available=0)
+    in_stock = index.search(vectors["p1"], 10, ProductFilter(options={"size": "m"}, in_stock_only=True))
+    assert [pid for pid, _ in in_stock] == ["p2"]

@@ -41,8 +41,11 @@ _SORT_KEYS: dict[str, tuple[Callable[[Hit], Any], bool]] = {
 }
 
 
-def _hit(product: Product, score: float, matched_fields: list[str], text: str, query: ProductFilter) -> Hit:
-    variants = matching_variants(product.options, product.variants, text, query.options)
+def _hit(product: Product, score: float, matched_fields: list[str], named: str, query: ProductFilter) -> Hit:
+    """`named`: the query with its corrections, so a typo of an option value still picks its variants."""
+    variants = matching_variants(
+        product.options, product.variants, named, query.options, in_stock_only=query.in_stock_only
+    )
     return Hit(product, score, matched_fields, [variant.id for variant in variants])
 
 
@@ -66,9 +69,11 @@ async def search_products(
             found = await deps.search.search(
                 session, query=text, mode=mode, filter=query, limit=MAX_SORTED_HITS, offset=0
             )
+        # One query for the page's products with their variants (matching_variants reads them in memory).
         products = await Products(session).many([hit.product_id for hit in found])
+    named = deps.search.with_corrections(text)
     hits = [
-        _hit(products[hit.product_id], hit.score, list(hit.matched_fields), text, query)
+        _hit(products[hit.product_id], hit.score, list(hit.matched_fields), named, query)
         for hit in found
         if hit.product_id in products and products[hit.product_id].status == domain.ACTIVE
     ]
