@@ -126,13 +126,15 @@ def _variants(number: int, sizes: list[str], stock: int) -> list[dict[str, Any]]
 
 
 def _demo_rows() -> list[dict[str, Any]]:
-    """The demo catalog; jackets and shoes come in their sizes (an option with a variant per size)."""
+    """The demo catalog; jackets and shoes come in their sizes (an option with a variant per size, with stock
+    made here: some sold out, some reserved, some INACTIVE)."""
     document = catalog_document(600)
     now = datetime.now(UTC)
     rows = []
     for number, product in enumerate(document["products"]):
         attributes = dict(product["attributes"])
-        sizes = [str(size) for size in attributes.pop("sizes", ())]
+        # The demo's sizes, each a variant made here with stock of its own; its colour option is left out.
+        sizes = [str(size) for size in product.get("options", {}).get("size", ())]
         variants = _variants(number, sizes, int(product["stock"]))
         selling = [variant for variant in variants if variant["status"] == ACTIVE]
         rows.append(
