@@ -1,29 +1,26 @@
 """SearchProducts' engine: lexical, semantic and hybrid search over the catalog, with typo tolerance.
 
-- Lexical: PostgreSQL full-text search on `products.search_document` (title weighted A, brand, category and
-  options B, description C, attribute values D), ranked with `ts_rank_cd`. The query is `websearch_to_tsquery`
-  of what the caller typed OR-ed with a looser form: every word, the last one also as a prefix when the catalog
-  does not hold it whole (so "headph" matches as it is typed), and, for a word the catalog does not contain, its
-  closest catalog words by trigram similarity (so "hedphones" matches "headphones"). Products matching every word
-  (or a correction of it) rank above those matching only part of the query; only a bounded set of candidates
-  is ranked (see _WHOLE_SQL), so a search costs about the same however common its words are.
-- Typo tolerance uses trigram similarity computed in process (services/catalog/vocabulary.py), not pg_trgm:
-  the embedded PostgreSQL the project runs on by default does not ship pg_trgm, and the catalog must not
-  depend on an extension one of its supported databases lacks. The vocabulary is small (the words of
-  titles, brands, categories, attribute values and options), so correcting a word takes microseconds.
+- Lexical: BM25F over the products' fields (services/catalog/text_index.py: title, brand, category, option
+  values, attribute values, description, each with its weight), in process. Every query word counts by how rare
+  it is, so a long request in everyday words ranks the product matching its telling words first, and a
+  product matching only part of it is ranked, not dropped. A word the catalog does not hold is replaced by its
+  closest catalog words (trigram similarity, services/catalog/vocabulary.py: "hedphones" finds "headphones"),
+  and the last word also matches as a prefix (so "headph" matches as it is typed).
 - Semantic: the query's embedding (all-MiniLM-L6-v2, services/catalog/embeddings.py; cached, so a repeated
-  query costs no inference) against the in-process VectorIndex, which applies the same filters exactly.
-- Hybrid (the default): reciprocal rank fusion (k = 60) of the lexical and semantic lists.
+  query costs no inference) against the in-process VectorIndex.
+- Hybrid (the default): weighted reciprocal rank fusion of the two lists (weights and k in FUSION_*, chosen on
+  the relevance benchmarks, bench/README.md).
 
-Whatever the mode, the hits of the page are checked once more against the database with the filters, so a
-filter is never violated even if the in-process index lags an event behind; `matched_fields` names the product
+Both searches filter through the VectorIndex's masks (its rows hold the filter fields and each product's text
+document number), and the hits of the page are checked once more against the database with the filters, so a
+filter is never violated even if the in-process indexes lag an event behind; `matched_fields` names the product
 fields that contain a query word or one of its corrections (as PostgreSQL's english text search matches
-them; "options" for the option names and values), plus "semantic" for a hit found by meaning. A product is one
-hit however many of its variants match; which variants match is the caller's to say (handlers/searching.py).
+them), plus "semantic" for a hit found by meaning.
 
-The index and the vocabulary are filled by `load()` at start and kept fresh by `apply_event()`, a handler of the
-process's one tail of `events.catalog` (services/kit/bus.py StreamTail: every catalog process sees every event
-and keeps its own index).
+The indexes and the vocabulary are filled by `load()` at start and kept fresh by `apply_event()`, a handler of
+the process's one tail of `events.catalog` (services/kit/bus.py StreamTail: every catalog process sees every
+event and keeps its own indexes). Why in process and not PostgreSQL's ranking, and how this runs once a
+catalog outgrows one process's memory: docs/search.md.
 """
 
 from __future__ import annotations
@@ -45,6 +42,7 @@ from services.catalog.domain import Product
 from services.catalog.embeddings import DIMENSIONS, TextEmbedder, Vectors
 from services.catalog.filters import ProductFilter
 from services.catalog.store import filter_sql
+from services.catalog.text_index import QueryTerm, TextIndex
 from services.catalog.vector_index import IndexedProduct, IndexedVariant, VectorIndex
 from services.catalog.vocabulary import Vocabulary, words_of
 
@@ -55,7 +53,11 @@ SEMANTIC = "semantic"
 HYBRID = "hybrid"
 MODES = (LEXICAL, SEMANTIC, HYBRID)
 
-RRF_K = 60
+# Hybrid fusion: score = weight / (k + rank) summed over the two lists (rank from 1). Chosen on the relevance
+# benchmarks (bench/README.md, "Search relevance").
+FUSION_K = 60
+FUSION_LEXICAL_WEIGHT = 1.0
+FUSION_SEMANTIC_WEIGHT = 1.0
 # How deep each list of a hybrid search reaches before fusion: the same depth for every page up to it, so
 # the fused order, and with it the pages, do not shift as a caller pages on (a depth that grew with the
 # offset would move products between pages). Deeper pages use the next tier (twice as deep).
@@ -70,16 +72,14 @@ def fusion_depth(hits_needed: int) -> int:
     return depth
 
 
-# At most this many matches of each kind are ranked by a lexical search (see _WHOLE_SQL): whole matches with
-# every word in the title, whole matches, and (only when those do not fill the page) partial matches.
-LEXICAL_CANDIDATES = 300
-PARTIAL_CANDIDATES = 150
 QUERY_CACHE_SIZE = 512
 LOAD_PAGE_SIZE = 5000
-# ts_rank_cd weights in the order {D, C, B, A}: attributes, description, brand/category/options, title.
-RANK_WEIGHTS = "ARRAY[0.1, 0.2, 0.4, 1.0]::float4[]"
 # Words shorter than this are matched whole, not as prefixes ("go" must not match "gooseneck").
 MIN_PREFIX_LENGTH = 3
+# A word's corrections and a typed prefix's completions count less than a word the catalog holds.
+CORRECTION_WEIGHT = 0.8
+PREFIX_WEIGHT = 0.6
+PREFIX_COMPLETIONS = 8
 
 
 @dataclass(frozen=True)
@@ -91,13 +91,12 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class _Terms:
-    """A query turned into full-text terms."""
+    """A query as each search reads it."""
 
     raw: str
-    loose: str  # the to_tsquery text: every word and correction, OR-ed
-    every: str  # every word (or one of its corrections), AND-ed
-    words: int  # how many distinct words: with one, a match is a whole match
+    loose: str  # PostgreSQL's to_tsquery text of every word and correction, OR-ed: which fields matched
     meaning: str  # what the embedding is computed from: the query with each unknown word's best correction
+    lexical: tuple[QueryTerm, ...]  # the text index's terms
 
     @property
     def empty(self) -> bool:
@@ -113,37 +112,6 @@ def _filtered(statement: str, where: ProductFilter) -> TextClause:
     conditions, parameters = filter_sql(where, "p")
     return text(statement.format(filters=conditions)).bindparams(*parameters)
 
-
-# Ranking every match costs time in proportion to the matches (a common word matches a tenth of the catalog),
-# so only a bounded set of candidates is ranked (against the loose query). Products matching every word come
-# first: the candidates are those with every word in the title (the title's own GIN index), then those with
-# every word anywhere. Only when they do not fill the page does a second query rank a bounded set of products
-# matching part of the query. The score keeps that order: the rank squashed into [0, 1), plus 1 for every word.
-_TITLE_WORDS = "to_tsvector('english'::regconfig, p.title)"  # as indexed by ix_products_title_words
-_RANK = f"ts_rank_cd({RANK_WEIGHTS}, p.search_document, q.loose)"
-
-_WHOLE_SQL = f"""
-    WITH q AS (SELECT {_QUERY_SQL} AS loose, to_tsquery('english', :every) AS every)
-    SELECT id, rank FROM (
-        (SELECT p.id, {_RANK} AS rank FROM products AS p, q
-         WHERE {_TITLE_WORDS} @@ q.every AND {{filters}} LIMIT :cap)
-        UNION
-        (SELECT p.id, {_RANK} AS rank FROM products AS p, q
-         WHERE p.search_document @@ q.every AND {{filters}} LIMIT :cap)
-    ) AS candidates
-    ORDER BY rank DESC, id
-    LIMIT :limit
-"""  # noqa: S608 - constant SQL; every value is a bound parameter
-
-_PARTIAL_SQL = f"""
-    WITH q AS (SELECT {_QUERY_SQL} AS loose, to_tsquery('english', :every) AS every)
-    SELECT id, rank FROM (
-        SELECT p.id, {_RANK} AS rank FROM products AS p, q
-        WHERE p.search_document @@ q.loose AND NOT p.search_document @@ q.every AND {{filters}} LIMIT :cap
-    ) AS candidates
-    ORDER BY rank DESC, id
-    LIMIT :limit
-"""  # noqa: S608 - constant SQL; every value is a bound parameter
 
 # Which fields of each page hit contain a query term; also re-checks the filters.
 _PAGE_SQL = f"""
@@ -167,7 +135,7 @@ _PAGE_FILTER_ONLY_SQL = """
 # read only for products with options (the others' one default variant takes no values).
 _PRODUCT_COLUMNS = """
     p.id, p.seller_id, p.category, p.price_units, p.currency, p.stock - p.reserved AS available, p.status,
-    p.embedding, p.title, p.brand, lower(p.brand) AS brand_key, p.attributes, p.options,
+    p.embedding, p.title, p.description, p.brand, lower(p.brand) AS brand_key, p.attributes, p.options,
     CASE WHEN jsonb_array_length(p.options) > 0 THEN (
         SELECT jsonb_agg(jsonb_build_array(v.id, v.option_key, v.stock - v.reserved) ORDER BY v.position)
         FROM product_variants AS v WHERE v.product_id = p.id AND v.status = 'ACTIVE'
@@ -188,6 +156,9 @@ class ProductSearch:
     def __init__(self, embedder: TextEmbedder, index: VectorIndex) -> None:
         self._embedder = embedder
         self._index = index
+        self._text = TextIndex()
+        # Each product's indexed words: its text document's number and what it was made from.
+        self._documents: dict[str, tuple[int, tuple[str, ...]]] = {}
         self._vocabulary = Vocabulary()
         self._query_vectors: OrderedDict[str, Vectors] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -199,6 +170,10 @@ class ProductSearch:
     @property
     def index(self) -> VectorIndex:
         return self._index
+
+    @property
+    def text_index(self) -> TextIndex:
+        return self._text
 
     # --- documents ------------------------------------------------------------------------------------------
 
@@ -264,8 +239,48 @@ class ProductSearch:
     def forget_product(self, product_id: str) -> None:
         self._index.remove(product_id)
         self._vocabulary.remove_product(product_id)
+        document = self._documents.pop(product_id, None)
+        if document is not None:
+            self._text.remove(document[0])
+
+    @staticmethod
+    def _text_fields(row: Any) -> tuple[str, ...]:
+        """The row's text in the text index's field order (text_index.FIELDS)."""
+        attributes: Mapping[str, Any] = row.attributes or {}
+        options: Sequence[Mapping[str, Any]] = row.options or ()
+        option_values = " ".join(str(value) for option in options for value in option.get("values", ()))
+        return (
+            row.title,
+            row.brand,
+            row.category.replace("-", " "),
+            option_values,
+            " ".join(str(value) for value in attributes.values()),
+            row.description,
+        )
+
+    def _index_words(self, rows: Sequence[Any]) -> None:
+        """(Re)indexes the words of the rows whose text changed, in one batch."""
+        changed = []
+        for row in rows:
+            fields = self._text_fields(row)
+            known = self._documents.get(row.id)
+            if known is not None and known[1] == fields:
+                self._index.set_text_document(row.id, known[0])
+                continue
+            changed.append((row.id, fields, known))
+        names = ("title", "brand", "category", "options", "attributes", "description")
+        numbers = self._text.add_many([dict(zip(names, fields, strict=True)) for _, fields, _ in changed])
+        for (product_id, fields, known), number in zip(changed, numbers, strict=True):
+            if known is not None:
+                self._text.remove(known[0])
+            self._documents[product_id] = (number, fields)
+            self._index.set_text_document(product_id, number)
 
     def _apply_rows(self, rows: Sequence[Any]) -> None:
+        self._apply_filter_fields(rows)
+        self._index_words(rows)
+
+    def _apply_filter_fields(self, rows: Sequence[Any]) -> None:
         for row in rows:
             attributes: Mapping[str, str] = row.attributes or {}
             options: Sequence[Mapping[str, Any]] = row.options or ()
@@ -284,10 +299,8 @@ class ProductSearch:
                     for variant_id, values, available in row.variants or ()
                 ],
             )
-            if row.embedding is not None:
-                self._index.upsert(product, vector_from_bytes(row.embedding))
-            else:
-                self._index.remove(product_id=row.id)  # not searchable by meaning until it has a vector
+            # Without an embedding, found by its words only until it has one.
+            self._index.upsert(product, None if row.embedding is None else vector_from_bytes(row.embedding))
             if product.active:
                 texts = [row.title, row.brand, row.category, *(str(value) for value in attributes.values())]
                 # Every declared option and value, as the search document holds them.
@@ -345,16 +358,20 @@ class ProductSearch:
         if limit == 0 or (terms.empty and not query.strip()):
             return []
         if mode == LEXICAL:
-            ranked = await self._lexical(session, terms, filter, limit=limit, offset=offset)
-            page = [(product_id, rank, False) for product_id, rank in ranked]
+            ranked = await self._lexical(terms, filter, limit + offset)
+            page = [(product_id, rank, False) for product_id, rank in ranked[offset:]]
         elif mode == SEMANTIC:
             found = await self._semantic(terms.meaning, filter, limit + offset)
             page = [(product_id, score, True) for product_id, score in found[offset:]]
         else:
             depth = fusion_depth(limit + offset)
-            lexical_task = self._lexical(session, terms, filter, limit=depth, offset=0)
-            lexical, semantic = await asyncio.gather(lexical_task, self._semantic(terms.meaning, filter, depth))
-            fused = fuse([[product_id for product_id, _ in lexical], [product_id for product_id, _ in semantic]])
+            lexical, semantic = await asyncio.gather(
+                self._lexical(terms, filter, depth), self._semantic(terms.meaning, filter, depth)
+            )
+            fused = fuse(
+                [[product_id for product_id, _ in lexical], [product_id for product_id, _ in semantic]],
+                weights=(FUSION_LEXICAL_WEIGHT, FUSION_SEMANTIC_WEIGHT),
+            )
             semantic_ids = {product_id for product_id, _ in semantic}
             page = [
                 (product_id, score, product_id in semantic_ids) for product_id, score in fused[offset : offset + limit]
@@ -368,7 +385,6 @@ class ProductSearch:
 
     def _terms(self, query: str) -> _Terms:
         alternatives: list[str] = []
-        every: list[str] = []
         seen: set[str] = set()
         meaning = query
         words = list(dict.fromkeys(words_of(query)))
@@ -377,39 +393,38 @@ class ProductSearch:
             if corrections:
                 # Kept beside the typo: the model reads "hedphones headphones" as headphones.
                 meaning = f"{meaning} {corrections[0]}"
-            # The last word may be still being typed ("headph"): it also matches as a prefix, unless the catalog
-            # has it whole. Only the last: a prefix in the GIN index is many times dearer than a word.
             typing = position == len(words) and len(word) >= MIN_PREFIX_LENGTH and word not in self._vocabulary
-            forms = [f"{word}:*" if typing else word, *corrections]
-            every.append("(" + " | ".join(forms) + ")")
-            for form in forms:
+            for form in (f"{word}:*" if typing else word, *corrections):
                 if form not in seen:
                     seen.add(form)
                     alternatives.append(form)
-        return _Terms(
-            raw=query, loose=" | ".join(alternatives), every=" & ".join(every), words=len(words), meaning=meaning
-        )
+        return _Terms(raw=query, loose=" | ".join(alternatives), meaning=meaning, lexical=self._lexical_terms(query))
 
-    async def _lexical(
-        self, session: AsyncSession, terms: _Terms, where: ProductFilter, *, limit: int, offset: int
-    ) -> list[tuple[str, float]]:
-        if terms.empty:
+    def _lexical_terms(self, query: str) -> tuple[QueryTerm, ...]:
+        """The text index's terms of a query: each word's stem when the catalog holds it, otherwise its
+        corrections; the last word also as the prefix of the catalog's words while it is being typed."""
+        analyzer = self._text.analyzer
+        words = analyzer.words(query)
+        terms: list[QueryTerm] = []
+        for position, (word, stem) in enumerate(zip(words, analyzer.stems(words), strict=True), start=1):
+            if stem in self._text:
+                terms.append(QueryTerm(stem, 1.0))
+                continue
+            for correction in self._vocabulary.corrections(word)[:2]:
+                terms += [QueryTerm(term, CORRECTION_WEIGHT) for term in analyzer.terms(correction)]
+            if position == len(words) and len(word) >= MIN_PREFIX_LENGTH:
+                completions = self._text.with_prefix(word, PREFIX_COMPLETIONS)
+                terms += [QueryTerm(term, PREFIX_WEIGHT) for term in completions]
+        return tuple(terms)
+
+    async def _lexical(self, terms: _Terms, where: ProductFilter, limit: int) -> list[tuple[str, float]]:
+        if not terms.lexical:
             return []
-        wanted = limit + offset
-        params = {
-            "raw": terms.raw,
-            "loose": terms.loose,
-            "every": terms.every,
-            "cap": max(LEXICAL_CANDIDATES, wanted),
-            "limit": wanted,
-        }
-        rows = (await session.execute(_filtered(_WHOLE_SQL, where), params)).all()
-        ranked = [(row.id, 1 + _squashed(row.rank)) for row in rows]
-        if len(ranked) < wanted and terms.words > 1:
-            params |= {"limit": wanted - len(ranked), "cap": max(PARTIAL_CANDIDATES, wanted - len(ranked))}
-            rows = (await session.execute(_filtered(_PARTIAL_SQL, where), params)).all()
-            ranked += [(row.id, _squashed(row.rank)) for row in rows]
-        return ranked[offset:]
+
+        def ranked() -> list[tuple[str, float]]:
+            return self._index.rank_text(self._text.score(terms.lexical), limit, where)
+
+        return await asyncio.to_thread(ranked)
 
     async def _semantic(self, query: str, where: ProductFilter, limit: int) -> list[tuple[str, float]]:
         vector = await self._query_vector(query)
@@ -459,17 +474,16 @@ class ProductSearch:
         return hits
 
 
-def _squashed(rank: float) -> float:
-    """A ts_rank_cd rank (≥ 0) mapped into [0, 1), order kept."""
-    return float(rank) / (1 + float(rank))
-
-
-def fuse(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> list[tuple[str, float]]:
-    """Reciprocal rank fusion: each list gives an item 1 / (k + rank), rank counted from 1; best first."""
+def fuse(
+    rankings: Sequence[Sequence[str]], *, weights: Sequence[float] = (), k: int = FUSION_K
+) -> list[tuple[str, float]]:
+    """Weighted reciprocal rank fusion: list i gives an item weights[i] / (k + rank), rank counted from 1 (every
+    weight 1 when none are given); best first, ties by item."""
     scores: dict[str, float] = {}
-    for ranking in rankings:
+    for number, ranking in enumerate(rankings):
+        weight = weights[number] if weights else 1.0
         for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     return sorted(scores.items(), key=lambda entry: (-entry[1], entry[0]))
 
 

@@ -1,4 +1,5 @@
-"""An in-process index of product vectors for semantic search, with the browsing filters applied exactly.
+"""An in-process index of product vectors for semantic search, with the browsing filters applied exactly; its
+rows also rank the lexical search's scores (`rank_text`), so both searches filter through the same masks.
 
 Brute force, in two passes. Scoring every full vector is memory-bound (100,000 × 384 float32 is 150 MB read
 per query, about 20 ms on a 2-core machine), so once the index is large it also keeps every vector projected on
@@ -94,6 +95,10 @@ class VectorIndex:
         self._seller = np.zeros(initial_capacity, dtype=np.int32)
         self._currency = np.zeros(initial_capacity, dtype=np.int32)
         self._brand = np.zeros(initial_capacity, dtype=np.int32)
+        # Whether the row has its product's embedding (a product without one is found by words only), and its
+        # document number in the text index (-1: none).
+        self._has_vector = np.zeros(initial_capacity, dtype=bool)
+        self._text_document = np.full(initial_capacity, -1, dtype=np.int64)
         # Each row's attribute pairs as codes (0: none), one slot each, as many slots as the product with the most
         # pairs has: `_attributes[slot, row]`. Slot-major, so a pair filter compares a few contiguous arrays
         # (40 times faster than a row-major `any`); about 0.4 MB per slot at 100,000 products.
@@ -152,6 +157,10 @@ class VectorIndex:
         self._seller = grown(self._seller)  # type: ignore[assignment]
         self._currency = grown(self._currency)  # type: ignore[assignment]
         self._brand = grown(self._brand)  # type: ignore[assignment]
+        self._has_vector = grown(self._has_vector)  # type: ignore[assignment]
+        text_document = np.full(capacity, -1, dtype=np.int64)
+        text_document[: self._size] = self._text_document[: self._size]
+        self._text_document = text_document
         longer = np.zeros((len(self._attributes), capacity), dtype=np.int32)
         longer[:, : self._size] = self._attributes[:, : self._size]
         self._attributes = longer
@@ -222,22 +231,26 @@ class VectorIndex:
         return [self._code(pair) for pair in variant.option_values.items()]
 
     def upsert(self, product: IndexedProduct, vector: npt.NDArray[np.float32] | None = None) -> None:
-        """Adds or updates a product. Without a vector, only the filter fields of a known product change."""
+        """Adds or updates a product. Without a vector, only the filter fields of a known product change; a new
+        product without one is found by words only until it has one."""
         with self._lock:
             row = self._row_of.get(product.product_id)
             if row is None:
-                if vector is None:
-                    raise KeyError(f"no vector for new product {product.product_id}")
                 if self._size == len(self._vectors):
                     self._grow()
                 row = self._size
                 self._size += 1
                 self._ids.append(product.product_id)
                 self._row_of[product.product_id] = row
+                self._vectors[row] = 0.0
+                self._reduced[row] = 0.0
+                self._has_vector[row] = False
+                self._text_document[row] = -1
             if vector is not None:
                 if vector.shape != (self._dimensions,):
                     raise ValueError(f"vector of shape {vector.shape}, expected ({self._dimensions},)")
                 self._vectors[row] = vector
+                self._has_vector[row] = True
                 if self._basis is not None:
                     self._reduced[row] = (vector - self._mean) @ self._basis
             self._price[row] = product.price_units
@@ -282,6 +295,8 @@ class VectorIndex:
                     self._seller,
                     self._currency,
                     self._brand,
+                    self._has_vector,
+                    self._text_document,
                 ):
                     array[row] = array[last]
                 self._attributes[:, row] = self._attributes[:, last]
@@ -382,7 +397,7 @@ class VectorIndex:
             if self._size == 0 or limit <= 0:
                 return []
             query = query.astype(np.float32)
-            mask = self._mask(where or ProductFilter())
+            mask = self._mask(where or ProductFilter()) & self._has_vector[: self._size]
             candidates = np.flatnonzero(mask)
             if candidates.size == 0:
                 return []
@@ -405,3 +420,40 @@ class VectorIndex:
                 top = np.arange(candidates.size)
             ordered = top[np.argsort(-candidate_scores[top], kind="stable")]
             return [(self._ids[int(candidates[i])], float(candidate_scores[i])) for i in ordered]
+
+    def set_text_document(self, product_id: str, document: int) -> None:
+        """The product's document number in the text index (its words as `rank_text` scores them)."""
+        with self._lock:
+            row = self._row_of.get(product_id)
+            if row is not None:
+                self._text_document[row] = document
+
+    def text_document(self, product_id: str) -> int:
+        with self._lock:
+            row = self._row_of.get(product_id)
+            return -1 if row is None else int(self._text_document[row])
+
+    def rank_text(
+        self, document_scores: npt.NDArray[np.float32], limit: int, where: ProductFilter | None = None
+    ) -> list[tuple[str, float]]:
+        """The `limit` best products by their text documents' scores (by document number; above zero only)
+        among those `where` admits, best first; ties by product id."""
+        with self._lock:
+            if self._size == 0 or limit <= 0:
+                return []
+            documents = self._text_document[: self._size]
+            # A row without a document (or one beyond the scores) scores nothing: index the appended zero.
+            padded = np.append(document_scores, np.float32(0.0))
+            documents = np.where((documents >= 0) & (documents < document_scores.size), documents, padded.size - 1)
+            scores = padded[documents]
+            scores[~self._mask(where or ProductFilter())] = 0.0
+            candidates = np.flatnonzero(scores > 0)
+            if candidates.size == 0:
+                return []
+            if candidates.size > limit:
+                # Every candidate tied with the last one kept: ties are then broken by id, the same way on
+                # every page of a search.
+                last = np.partition(scores[candidates], candidates.size - limit)[candidates.size - limit]
+                candidates = candidates[scores[candidates] >= last]
+            found = [(self._ids[int(row)], float(scores[row])) for row in candidates]
+        return sorted(found, key=lambda item: (-item[1], item[0]))[:limit]

@@ -75,8 +75,11 @@ def test_remove_and_update_keep_rows_consistent(filled):
     assert "p7" not in [pid for pid, _ in index.search(target, 5, ProductFilter(in_stock_only=True))]
     index.upsert(product(7, category="books", stock=3), None)
     assert index.search(target, 1, ProductFilter(category="books"))[0][0] == "p7"
-    with pytest.raises(KeyError):
-        index.upsert(product(1000), None)
+    # A new product without a vector is kept for its filter fields (the lexical search ranks it) but is never
+    # found by meaning.
+    index.upsert(product(1000, category="maps"), None)
+    assert "p1000" in index
+    assert index.search(target, 5, ProductFilter(category="maps")) == []
     with pytest.raises(ValueError):
         index.upsert(product(1001), np.zeros(3, dtype=np.float32))
 
@@ -307,3 +310,16 @@ def test_freed_variant_slots_are_taken_again_beside_new_ones() -> None:
     index.update_stock("p3", 1, variant_id="p3-m", variant_available=0)
     in_stock = index.search(vectors["p1"], 10, ProductFilter(options={"size": "m"}, in_stock_only=True))
     assert [pid for pid, _ in in_stock] == ["p2"]
+
+
+def test_text_scores_are_ranked_through_the_same_filters_with_ties_by_id() -> None:
+    index = VectorIndex(dimensions=3)
+    for i in range(12):
+        index.upsert(product(i), np.ones(3, dtype=np.float32))
+        index.set_text_document(f"p{i}", i)
+    scores = np.asarray([0, 1, 1, 1, 2, 0, 5, 1, 1, 1, 1, 3], dtype=np.float32)
+    ranked = index.rank_text(scores, 4, ProductFilter(statuses=(ACTIVE, INACTIVE)))
+    assert ranked == [("p6", 5.0), ("p11", 3.0), ("p4", 2.0), ("p1", 1.0)]
+    # The filter applies (only books), and nothing scoring zero is returned.
+    books = index.rank_text(scores, 10, ProductFilter(category="books", statuses=(ACTIVE, INACTIVE)))
+    assert [pid for pid, _ in books] == ["p11", "p2", "p8"]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from services.catalog import domain
+from services.catalog.budget import read_budget
 from services.catalog.domain import Product
 from services.catalog.filters import ProductFilter
 from services.catalog.handlers.deps import DEFAULT_PAGE_SIZE, Deps
@@ -49,6 +50,28 @@ def _hit(product: Product, score: float, matched_fields: list[str], named: str, 
     return Hit(product, score, matched_fields, [variant.id for variant in variants])
 
 
+def within_budget(text: str, query: ProductFilter) -> tuple[str, ProductFilter]:
+    """The request's words without its budget, and the filter narrowed by that budget (never widened)."""
+    budget = read_budget(text)
+    if budget.max_units is None and budget.min_units is None:
+        return text, query
+    if query.currency is not None and budget.currency not in (None, query.currency):
+        return budget.text, query  # a budget in another currency than the filter's: the filter decides
+    narrowed = replace(
+        query,
+        max_price_units=_tighter(query.max_price_units, budget.max_units, min),
+        min_price_units=_tighter(query.min_price_units, budget.min_units, max),
+        currency=query.currency or budget.currency,
+    )
+    return budget.text, narrowed
+
+
+def _tighter(given: int | None, read: int | None, pick: Callable[[int, int], int]) -> int | None:
+    if given is None or read is None:
+        return read if given is None else given
+    return pick(given, read)
+
+
 async def search_products(
     deps: Deps, *, text: str, mode: str, query: ProductFilter, order: str, page_size: int, page_token: str
 ) -> SearchPage:
@@ -60,6 +83,8 @@ async def search_products(
     if offset < 0:
         raise invalid_page_token()
     by_relevance = order == "relevance"
+    # A budget in the words ("under $50") is a price bound, not words to match.
+    text, query = within_budget(text, query)
     async with deps.sessions() as session:
         if by_relevance:
             found = await deps.search.search(
