@@ -8,8 +8,12 @@
   and the last word also matches as a prefix (so "headph" matches as it is typed).
 - Semantic: the query's embedding (all-MiniLM-L6-v2, services/catalog/embeddings.py; cached, so a repeated
   query costs no inference) against the in-process VectorIndex.
-- Hybrid (the default): weighted reciprocal rank fusion of the two lists (weights and k in FUSION_*, chosen on
-  the relevance benchmarks, bench/README.md).
+- Hybrid (the default): calibrated score fusion of the two lists. Each candidate of either list gets both of
+  its scores: the lexical one as the share of the query it covers (its BM25F score over that of a product
+  holding every query word, 0 to 1) and its cosine with the query; the fused score is
+  FUSION_LEXICAL_WEIGHT * coverage + (1 - FUSION_LEXICAL_WEIGHT) * cosine. Rank fusion (RRF) was measured
+  first: it ranks a strong lexical match and a weak one the same when they share a rank, and pulled hybrid
+  below its own lexical list (bench/README.md, "Search relevance").
 
 Both searches filter through the VectorIndex's masks (its rows hold the filter fields and each product's text
 document number), and the hits of the page are checked once more against the database with the filters, so a
@@ -53,11 +57,9 @@ SEMANTIC = "semantic"
 HYBRID = "hybrid"
 MODES = (LEXICAL, SEMANTIC, HYBRID)
 
-# Hybrid fusion: score = weight / (k + rank) summed over the two lists (rank from 1). Chosen on the relevance
-# benchmarks (bench/README.md, "Search relevance").
-FUSION_K = 60
-FUSION_LEXICAL_WEIGHT = 1.0
-FUSION_SEMANTIC_WEIGHT = 1.0
+# Hybrid fusion: the lexical coverage's weight; the cosine has the rest. Chosen on the relevance benchmarks
+# (bench/README.md, "Search relevance").
+FUSION_LEXICAL_WEIGHT = 0.7
 # How deep each list of a hybrid search reaches before fusion: the same depth for every page up to it, so
 # the fused order, and with it the pages, do not shift as a caller pages on (a depth that grew with the
 # offset would move products between pages). Deeper pages use the next tier (twice as deep).
@@ -358,24 +360,15 @@ class ProductSearch:
         if limit == 0 or (terms.empty and not query.strip()):
             return []
         if mode == LEXICAL:
-            ranked = await self._lexical(terms, filter, limit + offset)
+            ranked = await asyncio.to_thread(self._lexical, terms, filter, limit + offset)
             page = [(product_id, rank, False) for product_id, rank in ranked[offset:]]
         elif mode == SEMANTIC:
             found = await self._semantic(terms.meaning, filter, limit + offset)
             page = [(product_id, score, True) for product_id, score in found[offset:]]
         else:
-            depth = fusion_depth(limit + offset)
-            lexical, semantic = await asyncio.gather(
-                self._lexical(terms, filter, depth), self._semantic(terms.meaning, filter, depth)
-            )
-            fused = fuse(
-                [[product_id for product_id, _ in lexical], [product_id for product_id, _ in semantic]],
-                weights=(FUSION_LEXICAL_WEIGHT, FUSION_SEMANTIC_WEIGHT),
-            )
-            semantic_ids = {product_id for product_id, _ in semantic}
-            page = [
-                (product_id, score, product_id in semantic_ids) for product_id, score in fused[offset : offset + limit]
-            ]
+            vector = await self._query_vector(terms.meaning)
+            fused = await asyncio.to_thread(self._hybrid, terms, vector, filter, fusion_depth(limit + offset))
+            page = fused[offset : offset + limit]
         return await self._finish_page(session, terms, filter, page)
 
     def with_corrections(self, query: str) -> str:
@@ -417,14 +410,35 @@ class ProductSearch:
                 terms += [QueryTerm(term, PREFIX_WEIGHT) for term in completions]
         return tuple(terms)
 
-    async def _lexical(self, terms: _Terms, where: ProductFilter, limit: int) -> list[tuple[str, float]]:
+    def _lexical(self, terms: _Terms, where: ProductFilter, limit: int) -> list[tuple[str, float]]:
+        """The best `limit` products by BM25F, scored by the share of the query they cover (0 to 1)."""
         if not terms.lexical:
             return []
+        ideal = self._text.ideal(terms.lexical) or 1.0
+        ranked = self._index.rank_text(self._text.score(terms.lexical), limit, where)
+        return [(product_id, score / ideal) for product_id, score in ranked]
 
-        def ranked() -> list[tuple[str, float]]:
-            return self._index.rank_text(self._text.score(terms.lexical), limit, where)
-
-        return await asyncio.to_thread(ranked)
+    def _hybrid(
+        self, terms: _Terms, vector: Vectors, where: ProductFilter, depth: int
+    ) -> list[tuple[str, float, bool]]:
+        """The union of both lists (each `depth` deep), every candidate scored by both searches and fused:
+        (product id, fused score, whether meaning found it), best first, ties by id."""
+        document_scores = self._text.score(terms.lexical) if terms.lexical else np.zeros(0, dtype=np.float32)
+        ideal = (self._text.ideal(terms.lexical) if terms.lexical else 0.0) or 1.0
+        lexical = self._index.rank_text(document_scores, depth, where) if terms.lexical else []
+        semantic = self._index.search(vector, depth, where)
+        found_by_meaning = {product_id for product_id, _ in semantic}
+        candidates = list(dict.fromkeys([product_id for product_id, _ in lexical + semantic]))
+        both = self._index.scores_of(candidates, vector, document_scores)
+        fused = [
+            (
+                product_id,
+                FUSION_LEXICAL_WEIGHT * text / ideal + (1 - FUSION_LEXICAL_WEIGHT) * max(cosine, 0.0),
+                product_id in found_by_meaning,
+            )
+            for product_id, (cosine, text) in both.items()
+        ]
+        return sorted(fused, key=lambda item: (-item[1], item[0]))[:depth]
 
     async def _semantic(self, query: str, where: ProductFilter, limit: int) -> list[tuple[str, float]]:
         vector = await self._query_vector(query)
@@ -472,19 +486,6 @@ class ProductSearch:
                 continue  # no longer meets the filters (the index was an event behind)
             hits.append(SearchHit(product_id, score, [*found, SEMANTIC] if semantic else found))
         return hits
-
-
-def fuse(
-    rankings: Sequence[Sequence[str]], *, weights: Sequence[float] = (), k: int = FUSION_K
-) -> list[tuple[str, float]]:
-    """Weighted reciprocal rank fusion: list i gives an item weights[i] / (k + rank), rank counted from 1 (every
-    weight 1 when none are given); best first, ties by item."""
-    scores: dict[str, float] = {}
-    for number, ranking in enumerate(rankings):
-        weight = weights[number] if weights else 1.0
-        for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
-    return sorted(scores.items(), key=lambda entry: (-entry[1], entry[0]))
 
 
 def vector_bytes(vector: Vectors) -> bytes:

@@ -274,6 +274,25 @@ class TextIndex:
             return np.zeros(size, dtype=np.float32)
         return np.bincount(np.concatenate(all_docs), np.concatenate(all_weights), minlength=size).astype(np.float32)
 
+    def ideal(self, query: Iterable[QueryTerm]) -> float:
+        """The score of a document holding every query term at full saturation: a query's scores divided by it
+        say how much of the query a document covers (0 to 1), comparable across queries and with a cosine."""
+        with self._lock:
+            live = max(self._live, 1)
+            best: dict[str, float] = {}
+            for item in query:
+                best[item.term] = max(best.get(item.term, 0.0), item.weight)
+            total = 0.0
+            for term, weight in best.items():
+                postings = self._postings.get(term)
+                if postings is None:
+                    continue
+                docs, _ = postings.arrays()
+                frequency = int(np.count_nonzero(self._alive[docs]))
+                if frequency:
+                    total += weight * math.log(1.0 + (live - frequency + 0.5) / (frequency + 0.5)) * (K1 + 1)
+        return total
+
     def document_frequency(self, term: str) -> int:
         with self._lock:
             postings = self._postings.get(term)

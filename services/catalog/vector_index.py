@@ -433,6 +433,27 @@ class VectorIndex:
             row = self._row_of.get(product_id)
             return -1 if row is None else int(self._text_document[row])
 
+    def scores_of(
+        self, product_ids: Sequence[str], query: npt.NDArray[np.float32], document_scores: npt.NDArray[np.float32]
+    ) -> dict[str, tuple[float, float]]:
+        """Each indexed product's (cosine with `query`, score of its text document) — 0 where it has no vector
+        or no document — for fusing the two searches' lists on the same products."""
+        with self._lock:
+            rows = [self._row_of[product_id] for product_id in product_ids if product_id in self._row_of]
+            if not rows:
+                return {}
+            at = np.asarray(rows, dtype=np.int64)
+            cosines = np.where(self._has_vector[at], self._vectors[at] @ query.astype(np.float32), 0.0)
+            # A row without a document (or one beyond the scores) scores nothing: index the appended zero.
+            padded = np.append(document_scores, np.float32(0.0))
+            documents = self._text_document[at]
+            known = (documents >= 0) & (documents < document_scores.size)
+            texts = padded[np.where(known, documents, padded.size - 1)]
+            return {
+                self._ids[row]: (float(cosine), float(text))
+                for row, cosine, text in zip(rows, cosines.tolist(), texts.tolist(), strict=True)
+            }
+
     def rank_text(
         self, document_scores: npt.NDArray[np.float32], limit: int, where: ProductFilter | None = None
     ) -> list[tuple[str, float]]:
