@@ -29,7 +29,42 @@ _CURRENCY_WORDS = {
 }
 _SIGN = r"(?P<sign{n}>[$€£])?"
 _NAME = r"(?:\s*(?P<name{n}>usd|dollars?|bucks|eur|euros?|gbp|pounds?)\b)?"
-_AMOUNT = r"(?P<amount{n}>\d{{1,7}}(?:[.,]\d{{1,2}})?)"
+_NUMBER_WORDS = {
+    "a": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
+_SCALES = {"hundred": 100, "thousand": 1000}
+_SPELLED = "(?:" + "|".join([*_NUMBER_WORDS, *_SCALES]) + ")"
+_AMOUNT = (
+    r"(?:(?P<amount{n}>\d{{1,7}}(?:[.,]\d{{1,2}})?)"
+    r"|(?P<spelled{n}>" + _SPELLED + r"(?:(?:\s+|-|\s+and\s+)" + _SPELLED + r")*)\b)"
+)
 
 
 def _money(n: int) -> str:
@@ -66,10 +101,23 @@ class Budget:
     currency: str | None = None
 
 
+def _spelled(words: str) -> int:
+    """ "a hundred" -> 100, "twenty five" -> 25, "one hundred and fifty" -> 150, "two thousand" -> 2000."""
+    total, current = 0, 0
+    for word in re.split(r"[\s-]+", words.casefold()):
+        if word in _NUMBER_WORDS:
+            current += _NUMBER_WORDS[word]
+        elif word in _SCALES:
+            current = max(current, 1) * _SCALES[word]
+            if _SCALES[word] == 1000:
+                total, current = total + current, 0
+    return total + current
+
+
 def _amount(match: re.Match[str], n: int) -> tuple[int, str | None, bool]:
     """(minor units, currency or None, whether a currency was written)."""
-    amount = match.group(f"amount{n}").replace(",", ".")
-    units = round(float(amount) * 100)
+    digits = match.group(f"amount{n}")
+    units = round(float(digits.replace(",", ".")) * 100) if digits else _spelled(match.group(f"spelled{n}")) * 100
     marker = (match.group(f"sign{n}") or match.group(f"name{n}") or "").casefold()
     return units, _CURRENCY_WORDS.get(marker), bool(marker)
 
