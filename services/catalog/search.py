@@ -155,8 +155,11 @@ _ONE_SQL = f"SELECT {_PRODUCT_COLUMNS} FROM products AS p WHERE p.id = :id"  # n
 class ProductSearch:
     """The catalog's search engine: the in-process vector index, the vocabulary, and the queries."""
 
-    def __init__(self, embedder: TextEmbedder, index: VectorIndex) -> None:
+    def __init__(
+        self, embedder: TextEmbedder, index: VectorIndex, *, lexical_weight: float = FUSION_LEXICAL_WEIGHT
+    ) -> None:
         self._embedder = embedder
+        self._lexical_weight = lexical_weight
         self._index = index
         self._text = TextIndex()
         # Each product's indexed words: its text document's number and what it was made from.
@@ -403,11 +406,16 @@ class ProductSearch:
             if stem in self._text:
                 terms.append(QueryTerm(stem, 1.0))
                 continue
+            found = len(terms)
             for correction in self._vocabulary.corrections(word)[:2]:
                 terms += [QueryTerm(term, CORRECTION_WEIGHT) for term in analyzer.terms(correction)]
             if position == len(words) and len(word) >= MIN_PREFIX_LENGTH:
                 completions = self._text.with_prefix(word, PREFIX_COMPLETIONS)
                 terms += [QueryTerm(term, PREFIX_WEIGHT) for term in completions]
+            if len(terms) == found:
+                # Matches nothing, yet part of the request: it lowers every product's coverage (`ideal`), so
+                # meaning weighs more in a hybrid search for words the catalog does not use.
+                terms.append(QueryTerm(stem, 1.0))
         return tuple(terms)
 
     def _lexical(self, terms: _Terms, where: ProductFilter, limit: int) -> list[tuple[str, float]]:
@@ -433,7 +441,7 @@ class ProductSearch:
         fused = [
             (
                 product_id,
-                FUSION_LEXICAL_WEIGHT * text / ideal + (1 - FUSION_LEXICAL_WEIGHT) * max(cosine, 0.0),
+                self._lexical_weight * text / ideal + (1 - self._lexical_weight) * max(cosine, 0.0),
                 product_id in found_by_meaning,
             )
             for product_id, (cosine, text) in both.items()

@@ -43,7 +43,7 @@ async def setup(runtime: Runtime) -> None:
     # PostgreSQL or the event loop holds (slower searches under load, measured).
     threadpool_limits(limits=1, user_api="blas")
     embedder = await asyncio.to_thread(Embedder, threads=settings.catalog_embed_threads)
-    search = ProductSearch(embedder, VectorIndex())
+    search = ProductSearch(embedder, VectorIndex(), lexical_weight=settings.catalog_search_lexical_weight)
     await search.load(sessions)
     images = await open_image_backend(settings)
     runtime.on_close(images.close)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
+
+from services.catalog.search import FUSION_LEXICAL_WEIGHT
 from services.catalog.storage import ImageStorageSettings
 from services.kit.settings import ServiceSettings
 
@@ -31,3 +34,6 @@ class CatalogSettings(ServiceSettings, ImageStorageSettings):
     # net; changes reach it through the catalog event stream at once). 0 entries turns it off.
     catalog_product_cache_size: int = 50_000
     catalog_product_cache_ttl_seconds: float = 30.0
+    # Hybrid search: the weight of the lexical coverage against the cosine (0 to 1; services/catalog/search.py).
+    # The default was chosen on the relevance benchmarks (bench/README.md); change it only with them at hand.
+    catalog_search_lexical_weight: float = Field(default=FUSION_LEXICAL_WEIGHT, ge=0.0, le=1.0)

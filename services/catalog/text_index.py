@@ -61,7 +61,7 @@ STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[^\W\d_]+")
 
 FloatArray = npt.NDArray[np.float32]
-IntArray = npt.NDArray[np.int64]
+IntArray = npt.NDArray[np.int32]  # document numbers: 4 bytes a posting
 
 
 class Analyzer:
@@ -102,7 +102,7 @@ class _Postings:
 
     def arrays(self) -> tuple[IntArray, FloatArray]:
         if self.pending_docs:
-            self.docs = np.concatenate([self.docs, np.asarray(self.pending_docs, dtype=np.int64)])
+            self.docs = np.concatenate([self.docs, np.asarray(self.pending_docs, dtype=np.int32)])
             self.weights = np.concatenate([self.weights, np.asarray(self.pending_weights, dtype=np.float32)])
             self.pending_docs, self.pending_weights = [], []
         return self.docs, self.weights
@@ -199,11 +199,11 @@ class TextIndex:
                 term = names[int(term_ids[start])]
                 postings = self._postings.get(term)
                 if postings is None:
-                    self._postings[term] = _Postings(docs[start:end].copy(), saturated[start:end].copy())
+                    self._postings[term] = _Postings(docs[start:end].astype(np.int32), saturated[start:end].copy())
                     self._sorted_terms = None
                 elif end - start > 64:
                     current_docs, current_weights = postings.arrays()
-                    postings.docs = np.concatenate([current_docs, docs[start:end]])
+                    postings.docs = np.concatenate([current_docs, docs[start:end].astype(np.int32)])
                     postings.weights = np.concatenate([current_weights, saturated[start:end]])
                 else:
                     postings.pending_docs.extend(docs[start:end].tolist())
@@ -276,7 +276,8 @@ class TextIndex:
 
     def ideal(self, query: Iterable[QueryTerm]) -> float:
         """The score of a document holding every query term at full saturation: a query's scores divided by it
-        say how much of the query a document covers (0 to 1), comparable across queries and with a cosine."""
+        say how much of the query a document covers (0 to 1), comparable across queries and with a cosine. A
+        term no document holds counts as the rarest there is: no product covers that part of the request."""
         with self._lock:
             live = max(self._live, 1)
             best: dict[str, float] = {}
@@ -285,12 +286,9 @@ class TextIndex:
             total = 0.0
             for term, weight in best.items():
                 postings = self._postings.get(term)
-                if postings is None:
-                    continue
-                docs, _ = postings.arrays()
-                frequency = int(np.count_nonzero(self._alive[docs]))
-                if frequency:
-                    total += weight * math.log(1.0 + (live - frequency + 0.5) / (frequency + 0.5)) * (K1 + 1)
+                frequency = 0 if postings is None else int(np.count_nonzero(self._alive[postings.arrays()[0]]))
+                frequency = max(frequency, 1)
+                total += weight * math.log(1.0 + (live - frequency + 0.5) / (frequency + 0.5)) * (K1 + 1)
         return total
 
     def document_frequency(self, term: str) -> int:
