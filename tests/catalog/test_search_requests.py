@@ -39,9 +39,7 @@ async def _stock(catalog: Catalog) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_a_long_request_with_a_budget_finds_what_fits(
-    catalog: Catalog, mode: catalog_pb2.SearchMode.ValueType
-) -> None:
+async def test_a_long_request_with_a_budget_finds_what_fits(catalog: Catalog, mode: catalog_pb2.SearchMode) -> None:
     made = await _stock(catalog)
     request = (
         "hello, i am looking for an insulated travel mug that keeps my coffee hot on the way to work, "
