@@ -378,13 +378,16 @@ def process(command: Sequence[str], env: dict[str, str], log: Path) -> Iterator[
             child.wait()
 
 
-async def wait_serving(address: str, timeout: float) -> None:
+async def wait_serving(address: str, child: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     deadline = time.monotonic() + timeout
     async with grpc.aio.insecure_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
+            if child.poll() is not None:
+                # A service that failed to start (a port taken, say) is not waited for.
+                raise RuntimeError(f"{address} exited with {child.returncode} before serving: see {log}")
             with contextlib.suppress(grpc.aio.AioRpcError):
                 reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1.0)
                 if reply.status == health_pb2.HealthCheckResponse.SERVING:
@@ -572,15 +575,18 @@ async def run(args: argparse.Namespace) -> int:
                 LOG_LEVEL="WARNING",
                 # No call in the benchmark carries a token: auth is never asked.
                 AUTH_TARGET="127.0.0.1:9",
+                # The embedded image server's default port may be taken by a running stack.
+                CATALOG_IMAGE_PORT=str(free_port()),
             )
             python = sys.executable
+            catalog_log = CACHE_DIR / "catalog-service.log"
             with (
                 process([python, "-m", "bench.ceiling", str(ceiling_port)], env, CACHE_DIR / "ceiling.log"),
-                process([python, "-m", "services.catalog", "serve"], env, CACHE_DIR / "catalog-service.log"),
+                process([python, "-m", "services.catalog", "serve"], env, catalog_log) as catalog_process,
             ):
                 started = time.monotonic()
                 catalog = f"127.0.0.1:{catalog_port}"
-                await wait_serving(catalog, timeout=600)
+                await wait_serving(catalog, catalog_process, catalog_log, timeout=600)
                 await wait_listening(ceiling_port, timeout=30)
                 print(f"catalog serving after {time.monotonic() - started:.0f} s (index and vocabulary loaded)")
                 await preflight(catalog, ids)
