@@ -7,8 +7,8 @@ each with h2load: the ceiling, GetProduct (of single-variant products, and of pr
 SearchProducts in lexical, semantic and hybrid mode over a rotating set of realistic queries. Each target gets
 a throughput run (many concurrent streams) and a latency run (one stream at a time: the service's own latency,
 no queueing), each at most `--seconds`. Each GetProduct target is measured right after a ceiling run of its
-own, over `--rounds` rounds with the same run protocol, and its ratio is the median of the rounds'.
-Everything listens on 127.0.0.1 and stops by itself.
+own, twice a round (the two in turn, then backwards) over `--rounds` rounds with the same run protocol, and its
+ratio is the median of the rounds'. Everything listens on 127.0.0.1 and stops by itself.
 
 Product text: the demo catalog's templates (services/catalog/demo.py) give a few thousand distinct base
 products; the N products are copies of them (a series name, another SKU, another price and stock), and a
@@ -458,6 +458,23 @@ CEILING = "ceiling (empty handler)"
 MANY_VARIANTS = f"GetProduct, {MANY_VARIANT_COUNT} variants"
 # The targets measured in rounds, each right after a ceiling run of its own.
 PAIRED = ("GetProduct", MANY_VARIANTS)
+# A round's order: forwards, then backwards. With a fixed order the target measured second read lower, whichever
+# it was (bench/README.md, 2026-12-01); this way both take the same places in every round.
+ROUND_ORDER = (*PAIRED, *reversed(PAIRED))
+
+
+@dataclass(frozen=True)
+class RoundRatios:
+    """A paired target's throughput over the ceiling's run just before it, for each of its runs in a round."""
+
+    pairs: tuple[float, ...]
+
+    @property
+    def ratio(self) -> float:
+        return statistics.fmean(self.pairs)
+
+    def __str__(self) -> str:
+        return f"{self.ratio:.2f} ({', '.join(f'{pair:.2f}' for pair in self.pairs)})"
 
 
 def measure_all(
@@ -468,13 +485,13 @@ def measure_all(
     clients: int,
     streams: int,
     rounds: int,
-) -> tuple[dict[str, dict[str, h2load.Measurement]], dict[str, list[float]]]:
+) -> tuple[dict[str, dict[str, h2load.Measurement]], dict[str, list[RoundRatios]]]:
     """Every target's load and latency runs, and each paired target's throughput over the ceiling's by round.
 
-    Each round measures the ceiling, GetProduct, the ceiling again and GetProduct of the many-variant
-    products, with the same protocol (as many h2load runs of the same length: the ceiling's one body is sent
-    as often as GetProduct has bodies), so that the machine's changing load and h2load's per-run start-up
-    weigh on both sides of each ratio alike.
+    Each round measures the ceiling before each run of a paired target, in ROUND_ORDER (GetProduct, the
+    many-variant GetProduct, then the same backwards), with the same protocol (as many h2load runs of the same
+    length: the ceiling's one body is sent as often as GetProduct has bodies), so that the machine's changing
+    load and h2load's per-run start-up weigh on both sides of each ratio alike.
     """
 
     def get_bodies(product_ids: Sequence[str]) -> list[bytes]:
@@ -502,15 +519,18 @@ def measure_all(
         )
 
     loads: dict[str, list[h2load.Measurement]] = {name: [] for name in targets}
-    ratios: dict[str, list[float]] = {name: [] for name in PAIRED}
+    ratios: dict[str, list[RoundRatios]] = {name: [] for name in PAIRED}
     for number in range(rounds):
-        for name in PAIRED:
+        pairs: dict[str, list[float]] = {name: [] for name in PAIRED}
+        for name in ROUND_ORDER:
             print(f"round {number + 1} of {rounds}: the ceiling and {name}…", flush=True)
             ceiling_run, target_run = load(CEILING), load(name)
             loads[CEILING].append(ceiling_run)
             loads[name].append(target_run)
-            ratios[name].append(target_run.rps / max(ceiling_run.rps, 1e-9))
-            print(f"  {ceiling_run.rps:,.0f} and {target_run.rps:,.0f} req/s: {ratios[name][-1]:.2f}", flush=True)
+            pairs[name].append(target_run.rps / max(ceiling_run.rps, 1e-9))
+            print(f"  {ceiling_run.rps:,.0f} and {target_run.rps:,.0f} req/s: {pairs[name][-1]:.2f}", flush=True)
+        for name in PAIRED:
+            ratios[name].append(RoundRatios(tuple(pairs[name])))
     results: dict[str, dict[str, h2load.Measurement]] = {}
     for name, (address, method, bodies) in targets.items():
         print(f"measuring {name}…", flush=True)
@@ -526,7 +546,10 @@ def measure_all(
 
 
 def report(
-    results: dict[str, dict[str, h2load.Measurement]], ratios: dict[str, list[float]], clients: int, streams: int
+    results: dict[str, dict[str, h2load.Measurement]],
+    ratios: dict[str, list[RoundRatios]],
+    clients: int,
+    streams: int,
 ) -> str:
     ceiling = results[CEILING]["load"].rps
     lines = [
@@ -536,8 +559,8 @@ def report(
     ]
     for name, runs in results.items():
         load, latency = runs["load"], runs["latency"]
-        # A paired target's ratio is the median of its rounds' (each against the ceiling measured beside it).
-        ratio = statistics.median(ratios[name]) if name in ratios else load.rps / ceiling
+        # A paired target's ratio is the median of its rounds' (each run against the ceiling measured before it).
+        ratio = statistics.median(r.ratio for r in ratios[name]) if name in ratios else load.rps / ceiling
         lines.append(
             f"| {name} | {load.rps:,.0f} | {ratio:.2f} | {load.percentile(0.5):.2f} | "
             f"{load.percentile(0.99):.2f} | {latency.rps:,.0f} | {latency.percentile(0.5):.2f} | "
@@ -545,9 +568,11 @@ def report(
         )
     lines.append("")
     for name, by_round in ratios.items():
-        lines.append(f"{name} / ceiling by round: " + ", ".join(f"{ratio:.2f}" for ratio in by_round))
+        lines.append(f"{name} / ceiling by round (its runs in order): " + ", ".join(map(str, by_round)))
     # The two GetProducts' ratios of the same round: what the variants cost, the ceiling's drift set aside.
-    relative = [many / plain for plain, many in zip(ratios["GetProduct"], ratios[MANY_VARIANTS], strict=True)]
+    relative = [
+        many.ratio / plain.ratio for plain, many in zip(ratios["GetProduct"], ratios[MANY_VARIANTS], strict=True)
+    ]
     lines.append(f"{MANY_VARIANTS} / GetProduct by round: " + ", ".join(f"{ratio:.2f}" for ratio in relative))
     return "\n".join(lines)
 
