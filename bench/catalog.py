@@ -1,18 +1,24 @@
 """`python -m bench.catalog --products 100000 --seconds 10`: the catalog's read path under load.
 
 Starts (or uses, from DATABASE_URL / REDIS_URL) PostgreSQL and Redis, makes a fresh database, bulk-loads N
-generated products with COPY, starts the real catalog service (`python -m services.catalog serve`, its own
-process) and a do-nothing grpc.aio server (the ceiling, same process model), then measures each with h2load:
-the ceiling, GetProduct, and SearchProducts in lexical, semantic and hybrid mode over a rotating set of
-realistic queries. Each target gets a throughput run (many concurrent streams) and a latency run (one stream
-at a time: the service's own latency, no queueing), each at most `--seconds`. GetProduct and the ceiling are
-measured alternately over `--rounds` rounds with the same run protocol, and their ratio is the median of the
-rounds'. Everything listens on 127.0.0.1 and stops by itself.
+generated products and their variants with COPY, starts the real catalog service (`python -m services.catalog
+serve`, its own process) and a do-nothing grpc.aio server (the ceiling, same process model), then measures
+each with h2load: the ceiling, GetProduct (of single-variant products, and of products with 50 variants), and
+SearchProducts in lexical, semantic and hybrid mode over a rotating set of realistic queries. Each target gets
+a throughput run (many concurrent streams) and a latency run (one stream at a time: the service's own latency,
+no queueing), each at most `--seconds`. Each GetProduct target is measured right after a ceiling run of its
+own, twice a round (the two in turn, then backwards) over `--rounds` rounds with the same run protocol, and its
+ratio is the median of the rounds'. Everything listens on 127.0.0.1 and stops by itself.
 
 Product text: the demo catalog's templates (services/catalog/demo.py) give a few thousand distinct base
-products; the N products are variants of them (a series name, another SKU, another price and stock), and a
-variant shares its base's embedding. So only the bases go through the model, and their vectors are cached in
+products; the N products are copies of them (a series name, another SKU, another price and stock), and a
+copy shares its base's embedding. So only the bases go through the model, and their vectors are cached in
 bench/.cache/ keyed by the seed and the number of bases.
+
+Variants: as the catalog stores every product, each has its default variant (the product's SKU and stock, no
+option values), except five shoes spread over the catalog, which have a size and a colour option (10 × 5) and
+one variant per combination, with their own stock and, for the largest size, their own price. A product's
+stock is the sum over its variants, as the service keeps it.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,7 +48,7 @@ import numpy as np
 
 from bench import h2load
 from marketplace.catalog.v1 import catalog_pb2, catalog_pb2_grpc
-from services.catalog import demo
+from services.catalog import demo, variants
 from services.catalog.search import ProductSearch
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -116,12 +123,95 @@ def _attributes(product: dict[str, Any]) -> dict[str, str]:
     return {str(key): attribute_text(value) for key, value in product["attributes"].items()}
 
 
-def product_rows(count: int, seed: int) -> Iterator[tuple[Any, ...]]:
-    """COPY rows of the products table (search_document is computed by PostgreSQL)."""
+# The products GetProduct of a product with many variants asks for: shoes with a size and a colour option,
+# one variant per combination, each with its own stock and a few with their own price.
+MANY_VARIANT_PRODUCTS = 5
+MANY_VARIANT_OPTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("size", tuple(str(size) for size in range(37, 47))),
+    ("color", ("black", "white", "blue", "red", "grey")),
+)
+MANY_VARIANT_COUNT = len(variants.combinations(variants.options_of(MANY_VARIANT_OPTIONS)))  # 10 × 5 = 50
+# The largest size costs more: a few variants (one per colour) with their own price.
+OWN_PRICE_SIZE, OWN_PRICE_FACTOR = "46", 1.1
+# What the options now say, no longer attributes of their own.
+OPTION_ATTRIBUTES = ("sizes", "color")
+
+
+@dataclass(frozen=True)
+class ProductRecord:
+    """One product's COPY rows: its products row and its product_variants rows (position order)."""
+
+    row: tuple[Any, ...]
+    variants: list[tuple[Any, ...]]
+
+    @property
+    def id(self) -> str:
+        return str(self.row[0])
+
+
+def many_variant_indexes(count: int, bases: Sequence[dict[str, Any]]) -> list[int]:
+    """Where the many-variant products sit: the first shoe at or after each of a few points spread over the
+    catalog (shoes are the demo catalog's first category, so one is never far)."""
+    indexes: list[int] = []
+    for number in range(min(MANY_VARIANT_PRODUCTS, count)):
+        start = (2 * number + 1) * count // (2 * MANY_VARIANT_PRODUCTS)
+        found = next(
+            (i for i in range(start, count) if bases[i % len(bases)]["category"] == "shoes" and i not in indexes),
+            None,
+        )
+        if found is not None:
+            indexes.append(found)
+    return indexes
+
+
+def variant_rows(
+    product: dict[str, Any], options: Sequence[tuple[str, Sequence[str]]], rng: random.Random
+) -> list[tuple[Any, ...]]:
+    """COPY rows of a product's variants (option_key is computed by PostgreSQL). Without options: the default
+    variant, the product's SKU and stock; with them: one variant per combination, first option slowest."""
+    if not options:
+        combinations: list[dict[str, str]] = [{}]
+    else:
+        combinations = variants.combinations(variants.options_of(options))
+    taken: set[str] = set()
+    rows: list[tuple[Any, ...]] = []
+    for position, values in enumerate(combinations):
+        if not values:
+            sku, stock, own_price = product["sku"], product["stock"], None
+        else:
+            sku = variants.variant_sku(product["sku"], values, taken)
+            stock = rng.choice([0, 2, 4, 6, 10, 15, 25])
+            own_price = round(product["price_units"] * OWN_PRICE_FACTOR) if values["size"] == OWN_PRICE_SIZE else None
+        rows.append(
+            (
+                str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                product["id"],
+                product["seller_id"],
+                sku,
+                json.dumps(values),
+                own_price,
+                stock,
+                0,
+                "ACTIVE",
+                position,
+                product["created"],
+                product["created"],
+            )
+        )
+    return rows
+
+
+def product_rows(count: int, seed: int) -> Iterator[ProductRecord]:
+    """COPY rows of the products and product_variants tables (search_document is computed by PostgreSQL).
+
+    A product's stock is the sum over its ACTIVE variants, as the service keeps it. The variants draw from
+    their own generator, so the single-variant products (ids, prices, stock) are those of earlier runs."""
     bases = base_products(seed)
     vectors = base_vectors(bases, seed)
     rng = random.Random(seed)
+    variant_rng = random.Random(seed + 1)
     sellers = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(SELLERS)]
+    many_variants = set(many_variant_indexes(count, bases))
     start = datetime(2025, 1, 1, tzinfo=UTC)
     for index in range(count):
         base_index = index % len(bases)
@@ -131,24 +221,42 @@ def product_rows(count: int, seed: int) -> Iterator[tuple[Any, ...]]:
         title = f"{base['title']} {series}".strip() + (f" #{round_ + 1}" if round_ else "")
         created = start + timedelta(seconds=index)
         price = max(100, int(base["price_minor"] * rng.uniform(0.85, 1.2)))
-        yield (
-            str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-            sellers[index % SELLERS],
-            f"{base['sku']}-{index:06d}",
-            title,
-            base["description"],
-            base["category"],
-            base["brand"],
-            json.dumps(_attributes(base)),
-            price,
-            "USD",
-            rng.choice([0, 3, 8, 20, 60, 150]),
-            0,
-            "ACTIVE",
-            1,
-            created,
-            created,
-            vectors[base_index].astype("<f4").tobytes(),
+        product = {
+            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "seller_id": sellers[index % SELLERS],
+            "sku": f"{base['sku']}-{index:06d}",
+            "price_units": price,
+            "stock": rng.choice([0, 3, 8, 20, 60, 150]),
+            "created": created,
+        }
+        attributes = _attributes(base)
+        options: Sequence[tuple[str, Sequence[str]]] = ()
+        if index in many_variants:
+            options = MANY_VARIANT_OPTIONS
+            attributes = {key: value for key, value in attributes.items() if key not in OPTION_ATTRIBUTES}
+        variant_list = variant_rows(product, options, variant_rng)
+        yield ProductRecord(
+            (
+                product["id"],
+                product["seller_id"],
+                product["sku"],
+                title,
+                base["description"],
+                base["category"],
+                base["brand"],
+                json.dumps(attributes),
+                json.dumps([{"name": name, "values": list(values)} for name, values in options]),
+                price,
+                "USD",
+                sum(row[VARIANT_COLUMNS.index("stock")] for row in variant_list),
+                0,
+                "ACTIVE",
+                1,
+                created,
+                created,
+                vectors[base_index].astype("<f4").tobytes(),
+            ),
+            variant_list,
         )
 
 
@@ -161,6 +269,7 @@ COLUMNS = [
     "category",
     "brand",
     "attributes",
+    "options",
     "price_units",
     "currency",
     "stock",
@@ -171,15 +280,39 @@ COLUMNS = [
     "updated_at",
     "embedding",
 ]
+VARIANT_COLUMNS = [
+    "id",
+    "product_id",
+    "seller_id",
+    "sku",
+    "option_values",
+    "price_units",
+    "stock",
+    "reserved",
+    "status",
+    "position",
+    "created_at",
+    "updated_at",
+]
 
 
-async def load_products(url: str, count: int, seed: int) -> list[str]:
-    """COPY in batches; returns a few product ids for GetProduct."""
+@dataclass(frozen=True)
+class LoadedIds:
+    """The products GetProduct asks for: a few single-variant ones, and the many-variant ones."""
+
+    plain: list[str]
+    many_variants: list[str]
+
+
+async def load_products(url: str, count: int, seed: int) -> LoadedIds:
+    """COPY in batches, each batch's products before their variants (the variants' foreign key)."""
     from services.kit.db import create_engine
 
     engine = create_engine(url, pool_size=1, max_overflow=0)
-    ids: list[str] = []
+    plain: list[str] = []
+    many: list[str] = []
     started = time.monotonic()
+    variant_count = 0
     try:
         async with engine.connect() as connection:
             raw = (await connection.get_raw_connection()).driver_connection
@@ -193,20 +326,36 @@ async def load_products(url: str, count: int, seed: int) -> list[str]:
                 format="binary",
             )
             batch: list[tuple[Any, ...]] = []
-            for row in product_rows(count, seed):
-                batch.append(row)
-                if len(ids) < 16 and len(batch) % 997 == 1:
-                    ids.append(row[0])
-                if len(batch) == 10_000:
-                    await raw.copy_records_to_table("products", records=batch, columns=COLUMNS)
-                    batch = []
-            if batch:
+            variant_batch: list[tuple[Any, ...]] = []
+
+            async def flush() -> None:
                 await raw.copy_records_to_table("products", records=batch, columns=COLUMNS)
+                await raw.copy_records_to_table("product_variants", records=variant_batch, columns=VARIANT_COLUMNS)
+                batch.clear()
+                variant_batch.clear()
+
+            for record in product_rows(count, seed):
+                batch.append(record.row)
+                variant_batch.extend(record.variants)
+                variant_count += len(record.variants)
+                if len(record.variants) > 1:
+                    many.append(record.id)
+                elif len(plain) < 16 and len(batch) % 997 == 1:
+                    plain.append(record.id)
+                if len(batch) == 10_000:
+                    await flush()
+            if batch:
+                await flush()
             await raw.execute("ANALYZE products")
+            await raw.execute("ANALYZE product_variants")
     finally:
         await engine.dispose()
-    print(f"loaded {count} products in {time.monotonic() - started:.0f} s", flush=True)
-    return ids
+    print(
+        f"loaded {count} products ({variant_count} variants; {len(many)} products with "
+        f"{variant_count - count + len(many)} between them) in {time.monotonic() - started:.0f} s",
+        flush=True,
+    )
+    return LoadedIds(plain, many)
 
 
 # --- processes ----------------------------------------------------------------------------------------------
@@ -229,13 +378,16 @@ def process(command: Sequence[str], env: dict[str, str], log: Path) -> Iterator[
             child.wait()
 
 
-async def wait_serving(address: str, timeout: float) -> None:
+async def wait_serving(address: str, child: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     deadline = time.monotonic() + timeout
     async with grpc.aio.insecure_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
+            if child.poll() is not None:
+                # A service that failed to start (a port taken, say) is not waited for.
+                raise RuntimeError(f"{address} exited with {child.returncode} before serving: see {log}")
             with contextlib.suppress(grpc.aio.AioRpcError):
                 reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1.0)
                 if reply.status == health_pb2.HealthCheckResponse.SERVING:
@@ -255,12 +407,23 @@ async def wait_listening(port: int, timeout: float) -> None:
     raise TimeoutError(f"nothing listens on {port}")
 
 
-async def preflight(address: str, product_ids: Sequence[str]) -> None:
-    """Every request body the benchmark sends answers OK (h2load cannot see gRPC status trailers)."""
+async def preflight(address: str, ids: LoadedIds) -> None:
+    """Every request body the benchmark sends answers OK (h2load cannot see gRPC status trailers), and the
+    many-variant products come back with all their variants."""
     async with grpc.aio.insecure_channel(address) as channel:
         stub = catalog_pb2_grpc.CatalogServiceStub(channel)
-        for product_id in product_ids:
-            await stub.GetProduct(catalog_pb2.GetProductRequest(id=product_id), timeout=10)
+        sizes: dict[str, list[int]] = {"GetProduct": [], MANY_VARIANTS: []}
+        for target, product_ids in (("GetProduct", ids.plain), (MANY_VARIANTS, ids.many_variants)):
+            for product_id in product_ids:
+                reply = await stub.GetProduct(catalog_pb2.GetProductRequest(id=product_id), timeout=10)
+                product = reply.product
+                if target == MANY_VARIANTS and len(product.variants) != MANY_VARIANT_COUNT:
+                    raise RuntimeError(f"{product_id} has {len(product.variants)} variants")
+                if product.stock != sum(variant.stock for variant in product.variants):
+                    raise RuntimeError(f"{product_id}: the product's stock is not its variants' sum")
+                sizes[target].append(reply.ByteSize())
+        for target, found in sizes.items():
+            print(f"  {target}: responses of {min(found)}–{max(found)} bytes", flush=True)
         for mode, queries in QUERIES.items():
             for query in queries:
                 reply = await stub.SearchProducts(search_request(mode, query), timeout=30)
@@ -292,29 +455,56 @@ def start_infra(stack: contextlib.ExitStack) -> tuple[str, str]:
 
 
 CEILING = "ceiling (empty handler)"
+MANY_VARIANTS = f"GetProduct, {MANY_VARIANT_COUNT} variants"
+# The targets measured in rounds, each right after a ceiling run of its own.
+PAIRED = ("GetProduct", MANY_VARIANTS)
+# A round's order: forwards, then backwards. With a fixed order the target measured second read lower, whichever
+# it was (bench/README.md, 2026-12-01); this way both take the same places in every round.
+ROUND_ORDER = (*PAIRED, *reversed(PAIRED))
+
+
+@dataclass(frozen=True)
+class RoundRatios:
+    """A paired target's throughput over the ceiling's run just before it, for each of its runs in a round."""
+
+    pairs: tuple[float, ...]
+
+    @property
+    def ratio(self) -> float:
+        return statistics.fmean(self.pairs)
+
+    def __str__(self) -> str:
+        return f"{self.ratio:.2f} ({', '.join(f'{pair:.2f}' for pair in self.pairs)})"
 
 
 def measure_all(
     ceiling: str,
     catalog: str,
-    product_ids: Sequence[str],
+    ids: LoadedIds,
     seconds: float,
     clients: int,
     streams: int,
     rounds: int,
-) -> tuple[dict[str, dict[str, h2load.Measurement]], list[float]]:
-    """Every target's load and latency runs, and GetProduct's throughput over the ceiling's in each round.
+) -> tuple[dict[str, dict[str, h2load.Measurement]], dict[str, list[RoundRatios]]]:
+    """Every target's load and latency runs, and each paired target's throughput over the ceiling's by round.
 
-    The ceiling and GetProduct are measured alternately, `rounds` times, and with the same protocol (as many
-    h2load runs of the same length: the ceiling's one body is sent as often as GetProduct has bodies), so that
-    the machine's changing load and h2load's per-run start-up weigh on both alike.
+    Each round measures the ceiling before each run of a paired target, in ROUND_ORDER (GetProduct, the
+    many-variant GetProduct, then the same backwards), with the same protocol (as many h2load runs of the same
+    length: the ceiling's one body is sent as often as GetProduct has bodies), so that the machine's changing
+    load and h2load's per-run start-up weigh on both sides of each ratio alike.
     """
-    get_bodies = [catalog_pb2.GetProductRequest(id=i).SerializeToString() for i in product_ids[:5]]
-    paired: dict[str, tuple[str, str, list[bytes]]] = {
-        CEILING: (ceiling, "bench.v1.Ceiling/Empty", [b""] * len(get_bodies)),
-        "GetProduct": (catalog, f"{SERVICE}/GetProduct", get_bodies),
+
+    def get_bodies(product_ids: Sequence[str]) -> list[bytes]:
+        return [catalog_pb2.GetProductRequest(id=i).SerializeToString() for i in product_ids[:5]]
+
+    plain_bodies, many_bodies = get_bodies(ids.plain), get_bodies(ids.many_variants)
+    if len(plain_bodies) != len(many_bodies):
+        raise RuntimeError(f"{len(many_bodies)} many-variant products for {len(plain_bodies)} single-variant ones")
+    targets: dict[str, tuple[str, str, list[bytes]]] = {
+        CEILING: (ceiling, "bench.v1.Ceiling/Empty", [b""] * len(plain_bodies)),
+        "GetProduct": (catalog, f"{SERVICE}/GetProduct", plain_bodies),
+        MANY_VARIANTS: (catalog, f"{SERVICE}/GetProduct", many_bodies),
     }
-    targets = dict(paired)
     for mode, queries in QUERIES.items():
         targets[f"SearchProducts {mode}"] = (
             catalog,
@@ -329,12 +519,18 @@ def measure_all(
         )
 
     loads: dict[str, list[h2load.Measurement]] = {name: [] for name in targets}
-    ratios: list[float] = []
+    ratios: dict[str, list[RoundRatios]] = {name: [] for name in PAIRED}
     for number in range(rounds):
-        print(f"round {number + 1} of {rounds}: the ceiling and GetProduct…", flush=True)
-        for name in paired:
-            loads[name].append(load(name))
-        ratios.append(loads["GetProduct"][-1].rps / max(loads[CEILING][-1].rps, 1e-9))
+        pairs: dict[str, list[float]] = {name: [] for name in PAIRED}
+        for name in ROUND_ORDER:
+            print(f"round {number + 1} of {rounds}: the ceiling and {name}…", flush=True)
+            ceiling_run, target_run = load(CEILING), load(name)
+            loads[CEILING].append(ceiling_run)
+            loads[name].append(target_run)
+            pairs[name].append(target_run.rps / max(ceiling_run.rps, 1e-9))
+            print(f"  {ceiling_run.rps:,.0f} and {target_run.rps:,.0f} req/s: {pairs[name][-1]:.2f}", flush=True)
+        for name in PAIRED:
+            ratios[name].append(RoundRatios(tuple(pairs[name])))
     results: dict[str, dict[str, h2load.Measurement]] = {}
     for name, (address, method, bodies) in targets.items():
         print(f"measuring {name}…", flush=True)
@@ -350,7 +546,10 @@ def measure_all(
 
 
 def report(
-    results: dict[str, dict[str, h2load.Measurement]], ratios: Sequence[float], clients: int, streams: int
+    results: dict[str, dict[str, h2load.Measurement]],
+    ratios: dict[str, list[RoundRatios]],
+    clients: int,
+    streams: int,
 ) -> str:
     ceiling = results[CEILING]["load"].rps
     lines = [
@@ -360,15 +559,21 @@ def report(
     ]
     for name, runs in results.items():
         load, latency = runs["load"], runs["latency"]
-        # GetProduct's ratio is the median of its rounds' (each against the ceiling measured beside it).
-        ratio = statistics.median(ratios) if name == "GetProduct" else load.rps / ceiling
+        # A paired target's ratio is the median of its rounds' (each run against the ceiling measured before it).
+        ratio = statistics.median(r.ratio for r in ratios[name]) if name in ratios else load.rps / ceiling
         lines.append(
             f"| {name} | {load.rps:,.0f} | {ratio:.2f} | {load.percentile(0.5):.2f} | "
             f"{load.percentile(0.99):.2f} | {latency.rps:,.0f} | {latency.percentile(0.5):.2f} | "
             f"{latency.percentile(0.95):.2f} | {latency.percentile(0.99):.2f} | {load.failed + latency.failed} |"
         )
     lines.append("")
-    lines.append("GetProduct / ceiling by round: " + ", ".join(f"{ratio:.2f}" for ratio in ratios))
+    for name, by_round in ratios.items():
+        lines.append(f"{name} / ceiling by round (its runs in order): " + ", ".join(map(str, by_round)))
+    # The two GetProducts' ratios of the same round: what the variants cost, the ceiling's drift set aside.
+    relative = [
+        many.ratio / plain.ratio for plain, many in zip(ratios["GetProduct"], ratios[MANY_VARIANTS], strict=True)
+    ]
+    lines.append(f"{MANY_VARIANTS} / GetProduct by round: " + ", ".join(f"{ratio:.2f}" for ratio in relative))
     return "\n".join(lines)
 
 
@@ -383,7 +588,7 @@ async def run(args: argparse.Namespace) -> int:
         url = await ensure_database(database_url, name)
         try:
             await migrate(REPO_ROOT / "services" / "catalog" / "migrations", url)
-            product_ids = await load_products(url, args.products, args.seed)
+            ids = await load_products(url, args.products, args.seed)
             catalog_port, ceiling_port = free_port(), free_port()
             env = dict(os.environ)
             env.update(
@@ -395,23 +600,26 @@ async def run(args: argparse.Namespace) -> int:
                 LOG_LEVEL="WARNING",
                 # No call in the benchmark carries a token: auth is never asked.
                 AUTH_TARGET="127.0.0.1:9",
+                # The embedded image server's default port may be taken by a running stack.
+                CATALOG_IMAGE_PORT=str(free_port()),
             )
             python = sys.executable
+            catalog_log = CACHE_DIR / "catalog-service.log"
             with (
                 process([python, "-m", "bench.ceiling", str(ceiling_port)], env, CACHE_DIR / "ceiling.log"),
-                process([python, "-m", "services.catalog", "serve"], env, CACHE_DIR / "catalog-service.log"),
+                process([python, "-m", "services.catalog", "serve"], env, catalog_log) as catalog_process,
             ):
                 started = time.monotonic()
                 catalog = f"127.0.0.1:{catalog_port}"
-                await wait_serving(catalog, timeout=600)
+                await wait_serving(catalog, catalog_process, catalog_log, timeout=600)
                 await wait_listening(ceiling_port, timeout=30)
                 print(f"catalog serving after {time.monotonic() - started:.0f} s (index and vocabulary loaded)")
-                await preflight(catalog, product_ids)
+                await preflight(catalog, ids)
                 results, ratios = await asyncio.to_thread(
                     measure_all,
                     f"127.0.0.1:{ceiling_port}",
                     catalog,
-                    product_ids,
+                    ids,
                     args.seconds,
                     args.clients,
                     args.streams,
