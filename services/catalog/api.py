@@ -19,7 +19,7 @@ from services.catalog.stock_reservation import ReservationLine
 from services.catalog.variants import ProductOption, Variant, VariantSpec
 from services.catalog.watch import ProductState, ProductWatchers
 from services.kit.principal import current_principal_or_none
-from services.kit.protos import mask_paths, timestamp
+from services.kit.protos import Serialized, mask_paths, timestamp
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -164,16 +164,16 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):  # type: ignore[misc]
 
     async def GetProduct(
         self, request: catalog_pb2.GetProductRequest, context: Context
-    ) -> catalog_pb2.GetProductResponse:
+    ) -> catalog_pb2.GetProductResponse | Serialized:
         cache = self._deps.cache
-        cached: catalog_pb2.GetProductResponse | None = cache.get(request.id)
+        cached: Serialized | None = cache.get(request.id)
         if cached is not None:
-            return cached  # an ACTIVE product: the same for every caller
+            return cached  # an ACTIVE product: the same bytes for every caller
         generation = cache.generation(request.id)
         product = await products.get_product(self._deps, _caller(), request.id)
         response = catalog_pb2.GetProductResponse(product=product_message(product))
         if product.status == domain.ACTIVE:
-            cache.put(request.id, response, generation)
+            cache.put(request.id, Serialized(response.SerializeToString()), generation)
         return response
 
     async def UpdateProduct(

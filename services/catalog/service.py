@@ -26,6 +26,7 @@ from services.catalog.watch import ProductWatchers
 from services.kit.bus import StreamTail
 from services.kit.loops import wait_for_stop
 from services.kit.outbox import stream_for
+from services.kit.protos import Serialized
 from services.kit.server import Runtime, ServiceDefinition
 
 # A 5 MB image plus the rest of the request, with room to spare.
@@ -47,7 +48,7 @@ async def setup(runtime: Runtime) -> None:
     await search.load(sessions)
     images = await open_image_backend(settings)
     runtime.on_close(images.close)
-    cache: ProductCache[catalog_pb2.GetProductResponse] = ProductCache(
+    cache: ProductCache[Serialized] = ProductCache(
         max_entries=settings.catalog_product_cache_size, ttl_seconds=settings.catalog_product_cache_ttl_seconds
     )
     deps = Deps(settings=settings, sessions=sessions, search=search, images=images.storage, cache=cache)

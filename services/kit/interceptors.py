@@ -46,6 +46,7 @@ from services.kit import errors
 from services.kit.input_check import Undecodable, nul_violations, tolerant_deserializer
 from services.kit.logs import reset_correlation_id, set_correlation_id
 from services.kit.principal import Principal, current_principal_or_none, reset_principal, set_principal
+from services.kit.protos import passing_serialized
 from services.kit.tokens import TokenVerifier
 
 log = logging.getLogger("services.kit.rpc")
@@ -343,7 +344,7 @@ class KitInterceptor(ServerInterceptor):
         deserializer = handler.request_deserializer
         codec: dict[str, Any] = {
             "request_deserializer": tolerant_deserializer(deserializer) if deserializer is not None else None,
-            "response_serializer": handler.response_serializer,
+            "response_serializer": passing_serialized(handler.response_serializer),
         }
         if handler.request_streaming and handler.response_streaming:
             behavior = self._stream(method, _as_stream(handler.stream_stream), True)

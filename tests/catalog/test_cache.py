@@ -14,6 +14,7 @@ from marketplace.catalog.v1 import catalog_pb2
 from marketplace.events.v1 import events_pb2
 from services.catalog.cache import ProductCache
 from services.kit.outbox import make_envelope, stream_for
+from services.kit.protos import Serialized, passing_serialized
 from tests.catalog.conftest import Catalog
 from tests.support.polling import eventually
 
@@ -178,3 +179,22 @@ async def test_a_deactivated_product_is_no_longer_served_to_buyers(catalog: Cata
     assert seen.product.status == catalog_pb2.PRODUCT_STATUS_INACTIVE
     with pytest.raises(grpc.aio.AioRpcError):
         await get_title(catalog, product.id, buyer)
+
+
+async def test_a_cached_answer_is_the_same_message_as_a_fresh_one(catalog: Catalog) -> None:
+    seller, _ = await catalog.seller()
+    product = await catalog.create(
+        seller, options=[catalog_pb2.ProductOption(name="size", values=["S", "M", "L"])], stock=4
+    )
+    request = catalog_pb2.GetProductRequest(id=product.id)
+    fresh = await catalog.stub.GetProduct(request)
+    cached = await catalog.stub.GetProduct(request)  # served from the cache's bytes
+    assert cached == fresh and len(cached.product.variants) == 3
+
+
+def test_serialized_responses_pass_the_serializer_unchanged() -> None:
+    serialize = passing_serialized(lambda message: b"serialized:" + message.encode())
+    assert serialize is not None
+    assert serialize(Serialized(b"\x0a\x01x")) == b"\x0a\x01x"
+    assert serialize("text") == b"serialized:text"
+    assert passing_serialized(None) is None
