@@ -37,7 +37,7 @@ buf-breaking: install
 lint: install buf-lint
 	ruff check .
 	ruff format --check .
-	mypy services tests tools
+	mypy services tests tools bench
 
 test: install check-gen lint buf-breaking
 	$(PY) -m pytest -q

@@ -82,6 +82,24 @@ MODES = {
 SERVICE = "marketplace.catalog.v1.CatalogService"
 
 
+def catalog_environment(database_url: str, redis_url: str, url: str, port: int) -> dict[str, str]:
+    """The environment of a catalog service a benchmark starts: its servers and database, a free port."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        CATALOG_DATABASE_URL=url,
+        CATALOG_PORT=str(port),
+        GRPC_HOST="127.0.0.1",
+        LOG_LEVEL="WARNING",
+        # No call in a benchmark carries a token: auth is never asked.
+        AUTH_TARGET="127.0.0.1:9",
+        # The embedded image server's default port may be taken by a running stack.
+        CATALOG_IMAGE_PORT=str(free_port()),
+    )
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -590,19 +608,7 @@ async def run(args: argparse.Namespace) -> int:
             await migrate(REPO_ROOT / "services" / "catalog" / "migrations", url)
             ids = await load_products(url, args.products, args.seed)
             catalog_port, ceiling_port = free_port(), free_port()
-            env = dict(os.environ)
-            env.update(
-                DATABASE_URL=database_url,
-                REDIS_URL=redis_url,
-                CATALOG_DATABASE_URL=url,
-                CATALOG_PORT=str(catalog_port),
-                GRPC_HOST="127.0.0.1",
-                LOG_LEVEL="WARNING",
-                # No call in the benchmark carries a token: auth is never asked.
-                AUTH_TARGET="127.0.0.1:9",
-                # The embedded image server's default port may be taken by a running stack.
-                CATALOG_IMAGE_PORT=str(free_port()),
-            )
+            env = catalog_environment(database_url, redis_url, url, catalog_port)
             python = sys.executable
             catalog_log = CACHE_DIR / "catalog-service.log"
             with (

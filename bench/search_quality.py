@@ -46,7 +46,7 @@ import grpc
 import numpy as np
 
 from bench import judged_queries
-from bench.catalog import CACHE_DIR, REPO_ROOT, free_port, process, start_infra, wait_serving
+from bench.catalog import CACHE_DIR, REPO_ROOT, catalog_environment, free_port, process, start_infra, wait_serving
 from marketplace.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from marketplace.common.v1 import money_pb2
 from services.catalog import demo
@@ -522,21 +522,6 @@ def search_baseline(
     ranked.seconds[BM25_BASELINE] = time.monotonic() - started
 
 
-def service_environment(database_url: str, redis_url: str, url: str, port: int) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
-        CATALOG_DATABASE_URL=url,
-        CATALOG_PORT=str(port),
-        GRPC_HOST="127.0.0.1",
-        LOG_LEVEL="WARNING",
-        # No call carries a token: auth is never asked.
-        AUTH_TARGET="127.0.0.1:9",
-    )
-    return env
-
-
 async def run_set(
     name: str,
     document: Mapping[str, Any],
@@ -571,11 +556,11 @@ async def run_set(
         imported = set(report.imported)
         search_baseline({sku: text for sku, text in documents.items() if sku in imported}, prices, searches, ranked)
         port = free_port()
-        env = service_environment(database_url, redis_url, url, port)
+        env = catalog_environment(database_url, redis_url, url, port)
         log = CACHE_DIR / f"search-quality-{name}-service.log"
-        with process([sys.executable, "-m", "services.catalog", "serve"], env, log):
+        with process([sys.executable, "-m", "services.catalog", "serve"], env, log) as child:
             started = time.monotonic()
-            await wait_serving(f"127.0.0.1:{port}", timeout=300)
+            await wait_serving(f"127.0.0.1:{port}", child, log, timeout=300)
             print(f"  catalog serving after {time.monotonic() - started:.0f} s", flush=True)
             await search_catalog(f"127.0.0.1:{port}", searches, modes, ranked)
     finally:
