@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import grpc
@@ -50,6 +51,25 @@ async def refused(call: Any, request: Any, metadata: Any) -> grpc.aio.AioRpcErro
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await call(request, metadata=metadata)
     return caught.value
+
+
+async def refused_socks(
+    catalog: Catalog,
+    options: Sequence[catalog_pb2.ProductOption],
+    variants: Sequence[catalog_pb2.ProductVariant] = (),
+) -> grpc.aio.AioRpcError:
+    """The error of creating socks with these options and variants, which must be refused."""
+    seller, _ = await catalog.seller()
+    product = catalog_pb2.Product(
+        sku="A",
+        title="Socks",
+        category="clothing",
+        price=money_pb2.Money(currency_code="USD", units=500),
+        options=options,
+        variants=variants,
+    )
+    request = catalog_pb2.CreateProductRequest(product=product, request_id=str(uuid.uuid4()))
+    return await refused(catalog.stub.CreateProduct, request, seller)
 
 
 def reserve(*items: tuple[catalog_pb2.Product, catalog_pb2.ProductVariant, int]) -> catalog_pb2.ReserveStockRequest:
@@ -106,39 +126,14 @@ async def test_options_without_variants_make_every_combination(catalog: Catalog)
 async def test_undeclared_values_and_duplicate_combinations_are_refused(
     catalog: Catalog, given: list[catalog_pb2.ProductVariant], reason: str
 ) -> None:
-    seller, _ = await catalog.seller()
-    product = catalog_pb2.Product(
-        sku="A",
-        title="Socks",
-        category="clothing",
-        price=money_pb2.Money(currency_code="USD", units=500),
-        options=options(size=SIZES),
-        variants=given,
-    )
-    error = await refused(
-        catalog.stub.CreateProduct,
-        catalog_pb2.CreateProductRequest(product=product, request_id=str(uuid.uuid4())),
-        seller,
-    )
+    error = await refused_socks(catalog, options(size=SIZES), given)
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert error_info(error).reason == reason
     assert await catalog.sql("SELECT count(*) FROM products") == [(0,)]
 
 
 async def test_the_contract_refuses_repeated_option_values(catalog: Catalog) -> None:
-    seller, _ = await catalog.seller()
-    product = catalog_pb2.Product(
-        sku="A",
-        title="Socks",
-        category="clothing",
-        price=money_pb2.Money(currency_code="USD", units=500),
-        options=options(size=["S", "S"]),
-    )
-    error = await refused(
-        catalog.stub.CreateProduct,
-        catalog_pb2.CreateProductRequest(product=product, request_id=str(uuid.uuid4())),
-        seller,
-    )
+    error = await refused_socks(catalog, options(size=["S", "S"]))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
@@ -378,18 +373,5 @@ async def test_a_watcher_sees_each_variant_s_stock(catalog: Catalog) -> None:
 async def test_listed_variants_need_a_sku_and_a_positive_own_price(
     catalog: Catalog, given: catalog_pb2.ProductVariant
 ) -> None:
-    seller, _ = await catalog.seller()
-    product = catalog_pb2.Product(
-        sku="A",
-        title="Socks",
-        category="clothing",
-        price=money_pb2.Money(currency_code="USD", units=500),
-        options=options(size=SIZES),
-        variants=[given],
-    )
-    error = await refused(
-        catalog.stub.CreateProduct,
-        catalog_pb2.CreateProductRequest(product=product, request_id=str(uuid.uuid4())),
-        seller,
-    )
+    error = await refused_socks(catalog, options(size=SIZES), [given])
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
