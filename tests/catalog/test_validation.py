@@ -144,7 +144,7 @@ CASES: list[tuple[str, str, Callable[[], Any], str]] = [
     ),
     ("ListProducts", "attribute filter", lambda: listing(attributes={"Bad Key": "x"}), "filter.attributes"),
     ("SearchProducts", "empty query", lambda: catalog_pb2.SearchProductsRequest(query=""), "query"),
-    ("SearchProducts", "long query", lambda: catalog_pb2.SearchProductsRequest(query="q" * 201), "query"),
+    ("SearchProducts", "long query", lambda: catalog_pb2.SearchProductsRequest(query="q" * 501), "query"),
     ("SearchProducts", "mode", lambda: catalog_pb2.SearchProductsRequest(query="mug", mode=UNDEFINED), "mode"),
     ("ListMyProducts", "status", lambda: catalog_pb2.ListMyProductsRequest(status=UNDEFINED), "status"),
     (
