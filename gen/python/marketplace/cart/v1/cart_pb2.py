@@ -29,59 +29,65 @@ from marketplace.common.v1 import access_pb2 as marketplace_dot_common_dot_v1_do
 from marketplace.common.v1 import money_pb2 as marketplace_dot_common_dot_v1_dot_money__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1emarketplace/cart/v1/cart.proto\x12\x13marketplace.cart.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"marketplace/common/v1/access.proto\x1a!marketplace/common/v1/money.proto\"\xd5\x01\n\x04\x43\x61rt\x12\x10\n\x08\x62uyer_id\x18\x01 \x01(\t\x12,\n\x05lines\x18\x02 \x03(\x0b\x32\x1d.marketplace.cart.v1.CartLine\x12\x12\n\nitem_count\x18\x03 \x01(\x05\x12.\n\x08subtotal\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x18\n\x10mixed_currencies\x18\x05 \x01(\x08\x12/\n\x0bupdate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd4\x02\n\x08\x43\x61rtLine\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x11\n\tseller_id\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x30\n\nunit_price\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x11\n\timage_url\x18\x05 \x01(\t\x12\x10\n\x08quantity\x18\x06 \x01(\x05\x12\x30\n\nline_total\x18\x07 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x11\n\tavailable\x18\x08 \x01(\x08\x12\x30\n\x08\x61\x64\x64\x65\x64_by\x18\t \x01(\x0e\x32\x1e.marketplace.cart.v1.CartActor\x12\x16\n\x0e\x61\x64\x64\x65\x64_by_actor\x18\n \x01(\t\x12,\n\x08\x61\x64\x64_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x10\n\x0eGetCartRequest\":\n\x0fGetCartResponse\x12\'\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x19.marketplace.cart.v1.Cart\"P\n\x12\x41\x64\x64\x43\x61rtItemRequest\x12\x1c\n\nproduct_id\x18\x01 \x01(\tB\x08\xbaH\x05r\x03\xb0\x01\x01\x12\x1c\n\x08quantity\x18\x02 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe7\x07(\x01\"k\n\x13\x41\x64\x64\x43\x61rtItemResponse\x12\'\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x19.marketplace.cart.v1.Cart\x12+\n\x04line\x18\x02 \x01(\x0b\x32\x1d.marketplace.cart.v1.CartLine\"S\n\x15UpdateCartItemRequest\x12\x1c\n\nproduct_id\x18\x01 \x01(\tB\x08\xbaH\x05r\x03\xb0\x01\x01\x12\x1c\n\x08quantity\x18\x02 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe7\x07(\x01\"A\n\x16UpdateCartItemResponse\x12\'\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x19.marketplace.cart.v1.Cart\"5\n\x15RemoveCartItemRequest\x12\x1c\n\nproduct_id\x18\x01 \x01(\tB\x08\xbaH\x05r\x03\xb0\x01\x01\"A\n\x16RemoveCartItemResponse\x12\'\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x19.marketplace.cart.v1.Cart\"\x12\n\x10\x43learCartRequest\"<\n\x11\x43learCartResponse\x12\'\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x19.marketplace.cart.v1.Cart*W\n\tCartActor\x12\x1a\n\x16\x43\x41RT_ACTOR_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x41RT_ACTOR_BUYER\x10\x01\x12\x18\n\x14\x43\x41RT_ACTOR_ASSISTANT\x10\x02\x32\xea\x05\n\x0b\x43\x61rtService\x12x\n\x07GetCart\x12#.marketplace.cart.v1.GetCartRequest\x1a$.marketplace.cart.v1.GetCartResponse\"\"\xca\xf3\x18\x0e\x08\x02\x12\ncart:write\x82\xd3\xe4\x93\x02\n\x12\x08/v1/cart\x12\x8d\x01\n\x0b\x41\x64\x64\x43\x61rtItem\x12\'.marketplace.cart.v1.AddCartItemRequest\x1a(.marketplace.cart.v1.AddCartItemResponse\"+\xca\xf3\x18\x0e\x08\x02\x12\ncart:write\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/cart/items:\x01*\x12\xa3\x01\n\x0eUpdateCartItem\x12*.marketplace.cart.v1.UpdateCartItemRequest\x1a+.marketplace.cart.v1.UpdateCartItemResponse\"8\xca\xf3\x18\x0e\x08\x02\x12\ncart:write\x82\xd3\xe4\x93\x02 2\x1b/v1/cart/items/{product_id}:\x01*\x12\xa0\x01\n\x0eRemoveCartItem\x12*.marketplace.cart.v1.RemoveCartItemRequest\x1a+.marketplace.cart.v1.RemoveCartItemResponse\"5\xca\xf3\x18\x0e\x08\x02\x12\ncart:write\x82\xd3\xe4\x93\x02\x1d*\x1b/v1/cart/items/{product_id}\x12\x87\x01\n\tClearCart\x12%.marketplace.cart.v1.ClearCartRequest\x1a&.marketplace.cart.v1.ClearCartResponse\"+\xca\xf3\x18\x0e\x08\x02\x12\ncart:write\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/cart:clear:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1emarketplace/cart/v1/cart.proto\x12\x13marketplace.cart.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"marketplace/common/v1/access.proto\x1a!marketplace/common/v1/money.proto\"\xd5\x01\n\x04\x43\x61rt\x12\x10\n\x08\x62uyer_id\x18\x01 \x01(\t\x12,\n\x05lines\x18\x02 \x03(\x0b\x32\x1d.marketplace.cart.v1.CartLine\x12\x12\n\nitem_count\x18\x03 \x01(\x05\x12.\n\x08subtotal\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x18\n\x10mixed_currencies\x18\x05 \x01(\x08\x12/\n\x0bupdate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xdd\x04\n\x08\x43\x61rtLine\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x11\n\tseller_id\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x30\n\nunit_price\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x11\n\timage_url\x18\x05 \x01(\t\x12\x10\n\x08quantity\x18\x06 \x01(\x05\x12\x30\n\nline_total\x18\x07 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x11\n\tavailable\x18\x08 \x01(\x08\x12\x30\n\x08\x61\x64\x64\x65\x64_by\x18\t \x01(\x0e\x32\x1e.marketplace.cart.v1.CartActor\x12\x16\n\x0e\x61\x64\x64\x65\x64_by_actor\x18\n \x01(\t\x12,\n\x08\x61\x64\x64_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nvariant_id\x18\x0c \x01(\t\x12\x0b\n\x03sku\x18\r \x01(\t\x12\x46\n\roption_values\x18\x0e \x03(\x0b\x32/.marketplace.cart.v1.CartLine.OptionValuesEntry\x12\x15\n\rprice_changed\x18\x0f \x01(\x08\x12\x36\n\x10\x61\x64\x64\x65\x64_unit_price\x18\x10 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x1a\n\x12\x61vailable_quantity\x18\x11 \x01(\x05\x1a\x33\n\x11OptionValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x10\n\x0eGetCartRequest\":\n\x0fGetCartResponse\x12\'\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x19.marketplace.cart.v1.Cart\"q\n\x12\x41\x64\x64\x43\x61rtItemRequest\x12\x1c\n\nproduct_id\x18\x01 \x01(\tB\x08\xbaH\x05r\x03\xb0\x01\x01\x12\x1f\n\nvariant_id\x18\x03 \x01(\tB\x0b\xbaH\x08r\x03\xb0\x01\x01\xd8\x01\x01\x12\x1c\n\x08quantity\x18\x02 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe7\x07(\x01\"k\n\x13\x41\x64\x64\x43\x61rtItemResponse\x12\'\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x19.marketplace.cart.v1.Cart\x12+\n\x04line\x18\x02 \x01(\x0b\x32\x1d.marketplace.cart.v1.CartLine\"S\n\x15UpdateCartItemRequest\x12\x1c\n\nvariant_id\x18\x01 \x01(\tB\x08\xbaH\x05r\x03\xb0\x01\x01\x12\x1c\n\x08quantity\x18\x02 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe7\x07(\x01\"A\n\x16UpdateCartItemResponse\x12\'\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x19.marketplace.cart.v1.Cart\"5\n\x15RemoveCartItemRequest\x12\x1c\n\nvariant_id\x18\x01 \x01(\tB\x08\xbaH\x05r\x03\xb0\x01\x01\"A\n\x16RemoveCartItemResponse\x12\'\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x19.marketplace.cart.v1.Cart\"\x12\n\x10\x43learCartRequest\"<\n\x11\x43learCartResponse\x12\'\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x19.marketplace.cart.v1.Cart*W\n\tCartActor\x12\x1a\n\x16\x43\x41RT_ACTOR_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x41RT_ACTOR_BUYER\x10\x01\x12\x18\n\x14\x43\x41RT_ACTOR_ASSISTANT\x10\x02\x32\xea\x05\n\x0b\x43\x61rtService\x12x\n\x07GetCart\x12#.marketplace.cart.v1.GetCartRequest\x1a$.marketplace.cart.v1.GetCartResponse\"\"\xca\xf3\x18\x0e\x08\x02\x12\ncart:write\x82\xd3\xe4\x93\x02\n\x12\x08/v1/cart\x12\x8d\x01\n\x0b\x41\x64\x64\x43\x61rtItem\x12\'.marketplace.cart.v1.AddCartItemRequest\x1a(.marketplace.cart.v1.AddCartItemResponse\"+\xca\xf3\x18\x0e\x08\x02\x12\ncart:write\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/cart/items:\x01*\x12\xa3\x01\n\x0eUpdateCartItem\x12*.marketplace.cart.v1.UpdateCartItemRequest\x1a+.marketplace.cart.v1.UpdateCartItemResponse\"8\xca\xf3\x18\x0e\x08\x02\x12\ncart:write\x82\xd3\xe4\x93\x02 2\x1b/v1/cart/items/{variant_id}:\x01*\x12\xa0\x01\n\x0eRemoveCartItem\x12*.marketplace.cart.v1.RemoveCartItemRequest\x1a+.marketplace.cart.v1.RemoveCartItemResponse\"5\xca\xf3\x18\x0e\x08\x02\x12\ncart:write\x82\xd3\xe4\x93\x02\x1d*\x1b/v1/cart/items/{variant_id}\x12\x87\x01\n\tClearCart\x12%.marketplace.cart.v1.ClearCartRequest\x1a&.marketplace.cart.v1.ClearCartResponse\"+\xca\xf3\x18\x0e\x08\x02\x12\ncart:write\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/cart:clear:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'marketplace.cart.v1.cart_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_CARTLINE_OPTIONVALUESENTRY']._loaded_options = None
+  _globals['_CARTLINE_OPTIONVALUESENTRY']._serialized_options = b'8\001'
   _globals['_ADDCARTITEMREQUEST'].fields_by_name['product_id']._loaded_options = None
   _globals['_ADDCARTITEMREQUEST'].fields_by_name['product_id']._serialized_options = b'\272H\005r\003\260\001\001'
+  _globals['_ADDCARTITEMREQUEST'].fields_by_name['variant_id']._loaded_options = None
+  _globals['_ADDCARTITEMREQUEST'].fields_by_name['variant_id']._serialized_options = b'\272H\010r\003\260\001\001\330\001\001'
   _globals['_ADDCARTITEMREQUEST'].fields_by_name['quantity']._loaded_options = None
   _globals['_ADDCARTITEMREQUEST'].fields_by_name['quantity']._serialized_options = b'\272H\007\032\005\030\347\007(\001'
-  _globals['_UPDATECARTITEMREQUEST'].fields_by_name['product_id']._loaded_options = None
-  _globals['_UPDATECARTITEMREQUEST'].fields_by_name['product_id']._serialized_options = b'\272H\005r\003\260\001\001'
+  _globals['_UPDATECARTITEMREQUEST'].fields_by_name['variant_id']._loaded_options = None
+  _globals['_UPDATECARTITEMREQUEST'].fields_by_name['variant_id']._serialized_options = b'\272H\005r\003\260\001\001'
   _globals['_UPDATECARTITEMREQUEST'].fields_by_name['quantity']._loaded_options = None
   _globals['_UPDATECARTITEMREQUEST'].fields_by_name['quantity']._serialized_options = b'\272H\007\032\005\030\347\007(\001'
-  _globals['_REMOVECARTITEMREQUEST'].fields_by_name['product_id']._loaded_options = None
-  _globals['_REMOVECARTITEMREQUEST'].fields_by_name['product_id']._serialized_options = b'\272H\005r\003\260\001\001'
+  _globals['_REMOVECARTITEMREQUEST'].fields_by_name['variant_id']._loaded_options = None
+  _globals['_REMOVECARTITEMREQUEST'].fields_by_name['variant_id']._serialized_options = b'\272H\005r\003\260\001\001'
   _globals['_CARTSERVICE'].methods_by_name['GetCart']._loaded_options = None
   _globals['_CARTSERVICE'].methods_by_name['GetCart']._serialized_options = b'\312\363\030\016\010\002\022\ncart:write\202\323\344\223\002\n\022\010/v1/cart'
   _globals['_CARTSERVICE'].methods_by_name['AddCartItem']._loaded_options = None
   _globals['_CARTSERVICE'].methods_by_name['AddCartItem']._serialized_options = b'\312\363\030\016\010\002\022\ncart:write\202\323\344\223\002\023\"\016/v1/cart/items:\001*'
   _globals['_CARTSERVICE'].methods_by_name['UpdateCartItem']._loaded_options = None
-  _globals['_CARTSERVICE'].methods_by_name['UpdateCartItem']._serialized_options = b'\312\363\030\016\010\002\022\ncart:write\202\323\344\223\002 2\033/v1/cart/items/{product_id}:\001*'
+  _globals['_CARTSERVICE'].methods_by_name['UpdateCartItem']._serialized_options = b'\312\363\030\016\010\002\022\ncart:write\202\323\344\223\002 2\033/v1/cart/items/{variant_id}:\001*'
   _globals['_CARTSERVICE'].methods_by_name['RemoveCartItem']._loaded_options = None
-  _globals['_CARTSERVICE'].methods_by_name['RemoveCartItem']._serialized_options = b'\312\363\030\016\010\002\022\ncart:write\202\323\344\223\002\035*\033/v1/cart/items/{product_id}'
+  _globals['_CARTSERVICE'].methods_by_name['RemoveCartItem']._serialized_options = b'\312\363\030\016\010\002\022\ncart:write\202\323\344\223\002\035*\033/v1/cart/items/{variant_id}'
   _globals['_CARTSERVICE'].methods_by_name['ClearCart']._loaded_options = None
   _globals['_CARTSERVICE'].methods_by_name['ClearCart']._serialized_options = b'\312\363\030\016\010\002\022\ncart:write\202\323\344\223\002\023\"\016/v1/cart:clear:\001*'
-  _globals['_CARTACTOR']._serialized_start=1402
-  _globals['_CARTACTOR']._serialized_end=1489
+  _globals['_CARTACTOR']._serialized_start=1700
+  _globals['_CARTACTOR']._serialized_end=1787
   _globals['_CART']._serialized_start=219
   _globals['_CART']._serialized_end=432
   _globals['_CARTLINE']._serialized_start=435
-  _globals['_CARTLINE']._serialized_end=775
-  _globals['_GETCARTREQUEST']._serialized_start=777
-  _globals['_GETCARTREQUEST']._serialized_end=793
-  _globals['_GETCARTRESPONSE']._serialized_start=795
-  _globals['_GETCARTRESPONSE']._serialized_end=853
-  _globals['_ADDCARTITEMREQUEST']._serialized_start=855
-  _globals['_ADDCARTITEMREQUEST']._serialized_end=935
-  _globals['_ADDCARTITEMRESPONSE']._serialized_start=937
-  _globals['_ADDCARTITEMRESPONSE']._serialized_end=1044
-  _globals['_UPDATECARTITEMREQUEST']._serialized_start=1046
-  _globals['_UPDATECARTITEMREQUEST']._serialized_end=1129
-  _globals['_UPDATECARTITEMRESPONSE']._serialized_start=1131
-  _globals['_UPDATECARTITEMRESPONSE']._serialized_end=1196
-  _globals['_REMOVECARTITEMREQUEST']._serialized_start=1198
-  _globals['_REMOVECARTITEMREQUEST']._serialized_end=1251
-  _globals['_REMOVECARTITEMRESPONSE']._serialized_start=1253
-  _globals['_REMOVECARTITEMRESPONSE']._serialized_end=1318
-  _globals['_CLEARCARTREQUEST']._serialized_start=1320
-  _globals['_CLEARCARTREQUEST']._serialized_end=1338
-  _globals['_CLEARCARTRESPONSE']._serialized_start=1340
-  _globals['_CLEARCARTRESPONSE']._serialized_end=1400
-  _globals['_CARTSERVICE']._serialized_start=1492
-  _globals['_CARTSERVICE']._serialized_end=2238
+  _globals['_CARTLINE']._serialized_end=1040
+  _globals['_CARTLINE_OPTIONVALUESENTRY']._serialized_start=989
+  _globals['_CARTLINE_OPTIONVALUESENTRY']._serialized_end=1040
+  _globals['_GETCARTREQUEST']._serialized_start=1042
+  _globals['_GETCARTREQUEST']._serialized_end=1058
+  _globals['_GETCARTRESPONSE']._serialized_start=1060
+  _globals['_GETCARTRESPONSE']._serialized_end=1118
+  _globals['_ADDCARTITEMREQUEST']._serialized_start=1120
+  _globals['_ADDCARTITEMREQUEST']._serialized_end=1233
+  _globals['_ADDCARTITEMRESPONSE']._serialized_start=1235
+  _globals['_ADDCARTITEMRESPONSE']._serialized_end=1342
+  _globals['_UPDATECARTITEMREQUEST']._serialized_start=1344
+  _globals['_UPDATECARTITEMREQUEST']._serialized_end=1427
+  _globals['_UPDATECARTITEMRESPONSE']._serialized_start=1429
+  _globals['_UPDATECARTITEMRESPONSE']._serialized_end=1494
+  _globals['_REMOVECARTITEMREQUEST']._serialized_start=1496
+  _globals['_REMOVECARTITEMREQUEST']._serialized_end=1549
+  _globals['_REMOVECARTITEMRESPONSE']._serialized_start=1551
+  _globals['_REMOVECARTITEMRESPONSE']._serialized_end=1616
+  _globals['_CLEARCARTREQUEST']._serialized_start=1618
+  _globals['_CLEARCARTREQUEST']._serialized_end=1636
+  _globals['_CLEARCARTRESPONSE']._serialized_start=1638
+  _globals['_CLEARCARTRESPONSE']._serialized_end=1698
+  _globals['_CARTSERVICE']._serialized_start=1790
+  _globals['_CARTSERVICE']._serialized_end=2536
 # @@protoc_insertion_point(module_scope)

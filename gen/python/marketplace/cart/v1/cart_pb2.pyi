@@ -40,7 +40,14 @@ class Cart(_message.Message):
     def __init__(self, buyer_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[CartLine, _Mapping]]] = ..., item_count: _Optional[int] = ..., subtotal: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., mixed_currencies: _Optional[bool] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CartLine(_message.Message):
-    __slots__ = ("product_id", "seller_id", "title", "unit_price", "image_url", "quantity", "line_total", "available", "added_by", "added_by_actor", "add_time")
+    __slots__ = ("product_id", "seller_id", "title", "unit_price", "image_url", "quantity", "line_total", "available", "added_by", "added_by_actor", "add_time", "variant_id", "sku", "option_values", "price_changed", "added_unit_price", "available_quantity")
+    class OptionValuesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
     SELLER_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
@@ -52,6 +59,12 @@ class CartLine(_message.Message):
     ADDED_BY_FIELD_NUMBER: _ClassVar[int]
     ADDED_BY_ACTOR_FIELD_NUMBER: _ClassVar[int]
     ADD_TIME_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    OPTION_VALUES_FIELD_NUMBER: _ClassVar[int]
+    PRICE_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    ADDED_UNIT_PRICE_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_QUANTITY_FIELD_NUMBER: _ClassVar[int]
     product_id: str
     seller_id: str
     title: str
@@ -63,7 +76,13 @@ class CartLine(_message.Message):
     added_by: CartActor
     added_by_actor: str
     add_time: _timestamp_pb2.Timestamp
-    def __init__(self, product_id: _Optional[str] = ..., seller_id: _Optional[str] = ..., title: _Optional[str] = ..., unit_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., image_url: _Optional[str] = ..., quantity: _Optional[int] = ..., line_total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., available: _Optional[bool] = ..., added_by: _Optional[_Union[CartActor, str]] = ..., added_by_actor: _Optional[str] = ..., add_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    variant_id: str
+    sku: str
+    option_values: _containers.ScalarMap[str, str]
+    price_changed: bool
+    added_unit_price: _money_pb2.Money
+    available_quantity: int
+    def __init__(self, product_id: _Optional[str] = ..., seller_id: _Optional[str] = ..., title: _Optional[str] = ..., unit_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., image_url: _Optional[str] = ..., quantity: _Optional[int] = ..., line_total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., available: _Optional[bool] = ..., added_by: _Optional[_Union[CartActor, str]] = ..., added_by_actor: _Optional[str] = ..., add_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., variant_id: _Optional[str] = ..., sku: _Optional[str] = ..., option_values: _Optional[_Mapping[str, str]] = ..., price_changed: _Optional[bool] = ..., added_unit_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., available_quantity: _Optional[int] = ...) -> None: ...
 
 class GetCartRequest(_message.Message):
     __slots__ = ()
@@ -76,12 +95,14 @@ class GetCartResponse(_message.Message):
     def __init__(self, cart: _Optional[_Union[Cart, _Mapping]] = ...) -> None: ...
 
 class AddCartItemRequest(_message.Message):
-    __slots__ = ("product_id", "quantity")
+    __slots__ = ("product_id", "variant_id", "quantity")
     PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     product_id: str
+    variant_id: str
     quantity: int
-    def __init__(self, product_id: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
+    def __init__(self, product_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
 
 class AddCartItemResponse(_message.Message):
     __slots__ = ("cart", "line")
@@ -92,12 +113,12 @@ class AddCartItemResponse(_message.Message):
     def __init__(self, cart: _Optional[_Union[Cart, _Mapping]] = ..., line: _Optional[_Union[CartLine, _Mapping]] = ...) -> None: ...
 
 class UpdateCartItemRequest(_message.Message):
-    __slots__ = ("product_id", "quantity")
-    PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("variant_id", "quantity")
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
-    product_id: str
+    variant_id: str
     quantity: int
-    def __init__(self, product_id: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
+    def __init__(self, variant_id: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
 
 class UpdateCartItemResponse(_message.Message):
     __slots__ = ("cart",)
@@ -106,10 +127,10 @@ class UpdateCartItemResponse(_message.Message):
     def __init__(self, cart: _Optional[_Union[Cart, _Mapping]] = ...) -> None: ...
 
 class RemoveCartItemRequest(_message.Message):
-    __slots__ = ("product_id",)
-    PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
-    product_id: str
-    def __init__(self, product_id: _Optional[str] = ...) -> None: ...
+    __slots__ = ("variant_id",)
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
+    variant_id: str
+    def __init__(self, variant_id: _Optional[str] = ...) -> None: ...
 
 class RemoveCartItemResponse(_message.Message):
     __slots__ = ("cart",)

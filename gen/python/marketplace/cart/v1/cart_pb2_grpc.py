@@ -87,28 +87,33 @@ class CartServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AddCartItem(self, request, context):
-        """Adds units of a product to the cart: a new line, or more units on the product's existing line. Access:
-        signed-in users and delegated tokens with scope "cart:write". Errors: NOT_FOUND (no such product),
-        FAILED_PRECONDITION with reason PRODUCT_UNAVAILABLE (product INACTIVE or ARCHIVED), OUT_OF_STOCK
-        (metadata `available`: fewer units in stock than the line would hold), QUANTITY_LIMIT (a line holds at
-        most 999 units) or CART_FULL (a cart holds at most 100 lines).
+        """Adds units of a product variant to the cart: a new line, or more units on the variant's existing line.
+        A product sold in one form (a single variant) may be added by its id alone; for a product with several
+        variants `variant_id` is required. Access: signed-in users and delegated tokens with scope "cart:write".
+        Errors: NOT_FOUND (no such product, or the variant is not one of the product's), INVALID_ARGUMENT
+        (field violation on `variant_id` naming the options to choose, metadata `options`: the option names,
+        comma-separated) when a product with several variants is added without naming one, FAILED_PRECONDITION
+        with reason PRODUCT_UNAVAILABLE (product or variant not ACTIVE), OUT_OF_STOCK (metadata `available`:
+        fewer units in stock than the line would hold), QUANTITY_LIMIT (a line holds at most 999 units) or
+        CART_FULL (a cart holds at most 100 lines).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UpdateCartItem(self, request, context):
-        """Sets the quantity of a product's line. Access: signed-in users and delegated tokens with scope
-        "cart:write". Errors: NOT_FOUND (the product is not in the cart), FAILED_PRECONDITION with reason
-        OUT_OF_STOCK (metadata `available`).
+        """Sets the quantity of a variant's line. Raising it checks the catalog like AddCartItem; lowering it always
+        succeeds. Access: signed-in users and delegated tokens with scope "cart:write". Errors: NOT_FOUND (the
+        variant is not in the cart), FAILED_PRECONDITION with reason PRODUCT_UNAVAILABLE or OUT_OF_STOCK
+        (metadata `available`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RemoveCartItem(self, request, context):
-        """Removes a product's line from the cart. Removing a product that is not in the cart succeeds and
-        changes nothing. Access: signed-in users and delegated tokens with scope "cart:write".
+        """Removes a variant's line from the cart. Removing a variant that is not in the cart succeeds and changes
+        nothing. Access: signed-in users and delegated tokens with scope "cart:write".
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -532,3 +532,48 @@ class CommitReservationRequest(_message.Message):
 class CommitReservationResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class GetVariantsRequest(_message.Message):
+    __slots__ = ("variant_ids",)
+    VARIANT_IDS_FIELD_NUMBER: _ClassVar[int]
+    variant_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, variant_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class VariantDetails(_message.Message):
+    __slots__ = ("variant_id", "product_id", "seller_id", "title", "sku", "option_values", "unit_price", "available", "status", "product_status", "thumbnail_url")
+    class OptionValuesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+    SELLER_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    OPTION_VALUES_FIELD_NUMBER: _ClassVar[int]
+    UNIT_PRICE_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_STATUS_FIELD_NUMBER: _ClassVar[int]
+    THUMBNAIL_URL_FIELD_NUMBER: _ClassVar[int]
+    variant_id: str
+    product_id: str
+    seller_id: str
+    title: str
+    sku: str
+    option_values: _containers.ScalarMap[str, str]
+    unit_price: _money_pb2.Money
+    available: int
+    status: ProductStatus
+    product_status: ProductStatus
+    thumbnail_url: str
+    def __init__(self, variant_id: _Optional[str] = ..., product_id: _Optional[str] = ..., seller_id: _Optional[str] = ..., title: _Optional[str] = ..., sku: _Optional[str] = ..., option_values: _Optional[_Mapping[str, str]] = ..., unit_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., available: _Optional[int] = ..., status: _Optional[_Union[ProductStatus, str]] = ..., product_status: _Optional[_Union[ProductStatus, str]] = ..., thumbnail_url: _Optional[str] = ...) -> None: ...
+
+class GetVariantsResponse(_message.Message):
+    __slots__ = ("variants",)
+    VARIANTS_FIELD_NUMBER: _ClassVar[int]
+    variants: _containers.RepeatedCompositeFieldContainer[VariantDetails]
+    def __init__(self, variants: _Optional[_Iterable[_Union[VariantDetails, _Mapping]]] = ...) -> None: ...

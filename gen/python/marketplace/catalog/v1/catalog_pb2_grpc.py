@@ -129,6 +129,11 @@ class CatalogServiceStub:
                 request_serializer=marketplace_dot_catalog_dot_v1_dot_catalog__pb2.CommitReservationRequest.SerializeToString,
                 response_deserializer=marketplace_dot_catalog_dot_v1_dot_catalog__pb2.CommitReservationResponse.FromString,
                 _registered_method=True)
+        self.GetVariants = channel.unary_unary(
+                '/marketplace.catalog.v1.CatalogService/GetVariants',
+                request_serializer=marketplace_dot_catalog_dot_v1_dot_catalog__pb2.GetVariantsRequest.SerializeToString,
+                response_deserializer=marketplace_dot_catalog_dot_v1_dot_catalog__pb2.GetVariantsResponse.FromString,
+                _registered_method=True)
 
 
 class CatalogServiceServicer:
@@ -300,6 +305,15 @@ class CatalogServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetVariants(self, request, context):
+        """Internal (cart service). The current state of many variants at once, whatever their status (a cart is
+        priced with one call): each variant's product, title, SKU, values, unit price, available units and
+        status. Ids the catalog does not know are left out of the answer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CatalogServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -392,6 +406,11 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     servicer.CommitReservation,
                     request_deserializer=marketplace_dot_catalog_dot_v1_dot_catalog__pb2.CommitReservationRequest.FromString,
                     response_serializer=marketplace_dot_catalog_dot_v1_dot_catalog__pb2.CommitReservationResponse.SerializeToString,
+            ),
+            'GetVariants': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVariants,
+                    request_deserializer=marketplace_dot_catalog_dot_v1_dot_catalog__pb2.GetVariantsRequest.FromString,
+                    response_serializer=marketplace_dot_catalog_dot_v1_dot_catalog__pb2.GetVariantsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -885,6 +904,33 @@ class CatalogService:
             '/marketplace.catalog.v1.CatalogService/CommitReservation',
             marketplace_dot_catalog_dot_v1_dot_catalog__pb2.CommitReservationRequest.SerializeToString,
             marketplace_dot_catalog_dot_v1_dot_catalog__pb2.CommitReservationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVariants(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketplace.catalog.v1.CatalogService/GetVariants',
+            marketplace_dot_catalog_dot_v1_dot_catalog__pb2.GetVariantsRequest.SerializeToString,
+            marketplace_dot_catalog_dot_v1_dot_catalog__pb2.GetVariantsResponse.FromString,
             options,
             channel_credentials,
             insecure,

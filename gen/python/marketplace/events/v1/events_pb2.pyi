@@ -172,20 +172,76 @@ class StockChanged(_message.Message):
     def __init__(self, product_id: _Optional[str] = ..., seller_id: _Optional[str] = ..., old_stock: _Optional[int] = ..., new_stock: _Optional[int] = ..., available: _Optional[int] = ..., low_stock: _Optional[bool] = ..., reason: _Optional[_Union[StockChangeReason, str]] = ..., variant_id: _Optional[str] = ..., sku: _Optional[str] = ..., product_available: _Optional[int] = ...) -> None: ...
 
 class CartItemAdded(_message.Message):
-    __slots__ = ("cart_id", "buyer_id", "product_id", "quantity", "added_by", "actor")
+    __slots__ = ("cart_id", "buyer_id", "product_id", "quantity", "added_by", "actor", "variant_id", "line_quantity")
     CART_ID_FIELD_NUMBER: _ClassVar[int]
     BUYER_ID_FIELD_NUMBER: _ClassVar[int]
     PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     ADDED_BY_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
+    LINE_QUANTITY_FIELD_NUMBER: _ClassVar[int]
     cart_id: str
     buyer_id: str
     product_id: str
     quantity: int
     added_by: str
     actor: str
-    def __init__(self, cart_id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., product_id: _Optional[str] = ..., quantity: _Optional[int] = ..., added_by: _Optional[str] = ..., actor: _Optional[str] = ...) -> None: ...
+    variant_id: str
+    line_quantity: int
+    def __init__(self, cart_id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., product_id: _Optional[str] = ..., quantity: _Optional[int] = ..., added_by: _Optional[str] = ..., actor: _Optional[str] = ..., variant_id: _Optional[str] = ..., line_quantity: _Optional[int] = ...) -> None: ...
+
+class CartItemQuantityChanged(_message.Message):
+    __slots__ = ("cart_id", "buyer_id", "product_id", "variant_id", "old_quantity", "new_quantity", "changed_by", "actor")
+    CART_ID_FIELD_NUMBER: _ClassVar[int]
+    BUYER_ID_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
+    OLD_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    NEW_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_BY_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    cart_id: str
+    buyer_id: str
+    product_id: str
+    variant_id: str
+    old_quantity: int
+    new_quantity: int
+    changed_by: str
+    actor: str
+    def __init__(self, cart_id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., product_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., old_quantity: _Optional[int] = ..., new_quantity: _Optional[int] = ..., changed_by: _Optional[str] = ..., actor: _Optional[str] = ...) -> None: ...
+
+class CartItemRemoved(_message.Message):
+    __slots__ = ("cart_id", "buyer_id", "product_id", "variant_id", "quantity", "removed_by", "actor")
+    CART_ID_FIELD_NUMBER: _ClassVar[int]
+    BUYER_ID_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_BY_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    cart_id: str
+    buyer_id: str
+    product_id: str
+    variant_id: str
+    quantity: int
+    removed_by: str
+    actor: str
+    def __init__(self, cart_id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., product_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., quantity: _Optional[int] = ..., removed_by: _Optional[str] = ..., actor: _Optional[str] = ...) -> None: ...
+
+class CartCleared(_message.Message):
+    __slots__ = ("cart_id", "buyer_id", "line_count", "cleared_by", "actor")
+    CART_ID_FIELD_NUMBER: _ClassVar[int]
+    BUYER_ID_FIELD_NUMBER: _ClassVar[int]
+    LINE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CLEARED_BY_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    cart_id: str
+    buyer_id: str
+    line_count: int
+    cleared_by: str
+    actor: str
+    def __init__(self, cart_id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., line_count: _Optional[int] = ..., cleared_by: _Optional[str] = ..., actor: _Optional[str] = ...) -> None: ...
 
 class OrderLine(_message.Message):
     __slots__ = ("product_id", "seller_id", "quantity", "unit_price")
