@@ -12,7 +12,15 @@ from marketplace.common.v1 import money_pb2
 from services.catalog import domain, store
 from services.catalog.domain import Product, ProductImage
 from services.catalog.filters import ProductFilter
-from services.catalog.handlers import browsing, product_images, product_variants, products, reservations, searching
+from services.catalog.handlers import (
+    browsing,
+    product_images,
+    product_variants,
+    products,
+    reservations,
+    searching,
+    variant_lookup,
+)
 from services.catalog.handlers.deps import Deps, caller_of
 from services.catalog.handlers.products import NewProduct
 from services.catalog.stock_reservation import ReservationLine
@@ -361,3 +369,26 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):  # type: ignore[misc]
     ) -> catalog_pb2.CommitReservationResponse:
         await reservations.commit_reservation(self._deps, request.reservation_id)
         return catalog_pb2.CommitReservationResponse()
+
+    async def GetVariants(
+        self, request: catalog_pb2.GetVariantsRequest, context: Context
+    ) -> catalog_pb2.GetVariantsResponse:
+        found = await variant_lookup.get_variants(self._deps, list(request.variant_ids))
+        return catalog_pb2.GetVariantsResponse(
+            variants=[
+                catalog_pb2.VariantDetails(
+                    variant_id=item.variant_id,
+                    product_id=item.product_id,
+                    seller_id=item.seller_id,
+                    title=item.title,
+                    sku=item.sku,
+                    option_values=item.option_values,
+                    unit_price=money_pb2.Money(currency_code=item.currency, units=item.price_units),
+                    available=item.available,
+                    status=STATUS_VALUES[item.status],
+                    product_status=STATUS_VALUES[item.product_status],
+                    thumbnail_url=item.thumbnail_url,
+                )
+                for item in found
+            ]
+        )
