@@ -60,7 +60,7 @@ DESIGN_RPCS: dict[str, tuple[list[str], list[str]]] = {
             "ListCategories",
             "WatchProduct",
         ],
-        ["ReserveStock", "ReleaseReservation", "CommitReservation"],
+        ["ReserveStock", "ReleaseReservation", "CommitReservation", "GetVariants"],
     ),
     "cart": (["GetCart", "AddCartItem", "UpdateCartItem", "RemoveCartItem", "ClearCart"], []),
     "order": (
