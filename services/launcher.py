@@ -214,6 +214,8 @@ def service_environment(
     env["DATABASE_URL"] = infra.database_url
     env["REDIS_URL"] = infra.redis_url
     env.setdefault("AUTH_TARGET", dial_address(FIRST_SERVICE, environ))
+    # The cart prices its lines with the catalog.
+    env.setdefault("CATALOG_TARGET", dial_address("catalog", environ))
     # A service whose launcher is gone (even SIGKILLed) drains and exits instead of living on as an orphan.
     env[SUPERVISOR_PID_ENV] = str(os.getpid())
     env.pop(CREDENTIALS_KEY_ENV, None)

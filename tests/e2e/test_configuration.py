@@ -93,7 +93,12 @@ def test_registry_loads_a_definition_lazily() -> None:
 
 def test_each_service_gets_only_its_own_credential() -> None:
     infra = Infrastructure(database_url="postgresql://db/postgres", redis_url="redis://cache/0")
-    environ = {"AUTH_PORT": "6001", "SERVICE_CREDENTIALS_KEY": "ignored", "SERVICE_CLIENT_SECRET": "stale"}
+    environ = {
+        "AUTH_PORT": "6001",
+        "CATALOG_PORT": "6002",
+        "SERVICE_CREDENTIALS_KEY": "ignored",
+        "SERVICE_CLIENT_SECRET": "stale",
+    }
     auth = service_environment("auth", environ, infra, "k")
     cart = service_environment("cart", environ, infra, "k")
     order = service_environment("order", environ, infra, "k")
@@ -103,6 +108,7 @@ def test_each_service_gets_only_its_own_credential() -> None:
     assert len(cart["SERVICE_CLIENT_SECRET"]) == 64
     assert cart["SERVICE_CLIENT_SECRET"] != order["SERVICE_CLIENT_SECRET"]
     assert cart["AUTH_TARGET"] == "127.0.0.1:6001"
+    assert cart["CATALOG_TARGET"] == "127.0.0.1:6002"
     assert (cart["DATABASE_URL"], cart["REDIS_URL"]) == (infra.database_url, infra.redis_url)
 
 

@@ -25,6 +25,7 @@ from google.protobuf import field_mask_pb2
 from google.protobuf.descriptor import MethodDescriptor
 
 from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
+from marketplace.cart.v1 import cart_pb2, cart_pb2_grpc
 from marketplace.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from marketplace.common.v1 import money_pb2, roles_pb2
 from services import registry
@@ -32,6 +33,7 @@ from services.auth.keys import generate_private_pem, key_id
 from services.kit.db import drop_database, ensure_database
 from services.kit.server import RunningService, ServiceDefinition
 from services.kit.settings import ServiceSettings
+from tests.cart.conftest import cart_settings
 from tests.catalog.conftest import catalog_settings
 from tests.fuzz.strategies import Pools
 from tests.support.auth import PASSWORD, Auth, auth_settings, bearer, service_secret, service_token
@@ -75,15 +77,25 @@ class Mesh:
 
 
 def _settings_for(
-    name: str, definition: ServiceDefinition, infra: Any, url: str, auth_target: str, root: Path, signing_pem: str
+    name: str,
+    definition: ServiceDefinition,
+    infra: Any,
+    url: str,
+    auth_target: str,
+    root: Path,
+    signing_pem: str,
+    started: dict[str, Served],
 ) -> ServiceSettings:
-    """The test settings of a service: the known services' own test settings, the common ones for any other."""
+    """The test settings of a service: the known services' own test settings, the common ones for any other
+    (`started`: the services already running, which it may call)."""
     if name == "auth":
         return auth_settings(infra.database_url, infra.redis_url, url, auth_signing_key_pem=signing_pem)
     if name == "catalog":
         return catalog_settings(
             infra.database_url, infra.redis_url, url, auth_target, catalog_image_dir=root / "catalog-images"
         )
+    if name == "cart":
+        return cart_settings(infra.database_url, infra.redis_url, url, auth_target, started["catalog"].running.address)
     values: dict[str, Any] = {
         "database_url": infra.database_url,
         "redis_url": infra.redis_url,
@@ -145,7 +157,7 @@ async def mesh(infra: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
             databases.append(database)
             url = await ensure_database(infra.database_url, database)
             await migrate_service(definition, url)
-            settings = _settings_for(name, definition, infra, url, auth_target, root, signing_pem)
+            settings = _settings_for(name, definition, infra, url, auth_target, root, signing_pem, services)
             running, channel = await stack.enter_async_context(
                 serving(definition, settings, channel_options=_channel_options(definition))
             )
@@ -222,8 +234,22 @@ async def _seed(services: dict[str, Served], signing_pem: str) -> Mesh:
     if "catalog" in services:
         catalog = catalog_pb2_grpc.CatalogServiceStub(services["catalog"].channel)
 
+        async def in_cart(metadata: Metadata, made: catalog_pb2.Product) -> None:
+            """A line of the product's first variant in the caller's cart (when the cart service exists)."""
+            if "cart" in services:
+                carts = cart_pb2_grpc.CartServiceStub(services["cart"].channel)
+                await carts.AddCartItem(
+                    cart_pb2.AddCartItemRequest(product_id=made.id, variant_id=made.variants[0].id, quantity=1),
+                    metadata=metadata,
+                )
+
         async def product(
-            metadata: Metadata, title: str, *, inactive: bool = False, sizes: tuple[str, ...] = ()
+            metadata: Metadata,
+            title: str,
+            *,
+            inactive: bool = False,
+            sizes: tuple[str, ...] = (),
+            carted: bool = False,
         ) -> catalog_pb2.Product:
             response = await catalog.CreateProduct(
                 catalog_pb2.CreateProductRequest(
@@ -245,6 +271,9 @@ async def _seed(services: dict[str, Served], signing_pem: str) -> Mesh:
             made: catalog_pb2.Product = response.product
             # Variant ids too, so the variant RPCs and reservations reach real variants.
             pools.ids += [variant.id for variant in made.variants]
+            if carted:
+                # Put in the owner's cart while it could still be bought: the cart then shows what it remembers.
+                await in_cart(metadata, made)
             if inactive:
                 updated = await catalog.UpdateProduct(
                     catalog_pb2.UpdateProductRequest(
@@ -260,13 +289,17 @@ async def _seed(services: dict[str, Served], signing_pem: str) -> Mesh:
         for title in ("Insulated travel mug", "Ceramic coffee mug", "Steel water bottle"):
             pools.ids.append((await product(seller_md, title)).id)
         pools.ids.append((await product(seller_md, "Draft tea mug", inactive=True)).id)
-        pools.ids.append((await product(seller_md, "Trail running shoe", sizes=("41", "42", "43"))).id)
+        shoe = await product(seller_md, "Trail running shoe", sizes=("41", "42", "43"))
+        pools.ids.append(shoe.id)
+        await in_cart(bearer(buyer), shoe)
         public = await product(victim, "Victim's public mug")
         hidden_title = f"Hidden {marker} kettle"
-        hidden = await product(victim, hidden_title, inactive=True, sizes=("S", "M"))
+        hidden = await product(victim, hidden_title, inactive=True, sizes=("S", "M"), carted=True)
         pools.ids += [public.id, hidden.id]
         private.append(hidden_title.encode())
         state["products"] = {public.id: public.title, hidden.id: hidden.title}
+        if "cart" in services:
+            state["cart"] = [(hidden.variants[0].id, 1)]
         pools.words += ["mug", "coffee", "bottle", "kettle", "thermia", "mgu", "size", "42", "M"]
 
         async def searchable() -> bool:

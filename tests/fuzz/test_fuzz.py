@@ -30,6 +30,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
+from marketplace.cart.v1 import cart_pb2, cart_pb2_grpc
 from marketplace.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from marketplace.common.v1 import access_pb2
 from services.kit.interceptors import method_rule
@@ -326,3 +327,7 @@ async def test_the_victims_data_is_untouched(mesh: Mesh):
         catalog = catalog_pb2_grpc.CatalogServiceStub(mesh.services["catalog"].channel)
         mine = await catalog.ListMyProducts(catalog_pb2.ListMyProductsRequest(page_size=100), metadata=mesh.victim)
         assert {product.id: product.title for product in mine.products} == state["products"]
+    if "cart" in mesh.services:
+        carts = cart_pb2_grpc.CartServiceStub(mesh.services["cart"].channel)
+        cart = await carts.GetCart(cart_pb2.GetCartRequest(), metadata=mesh.victim)
+        assert [(line.variant_id, line.quantity) for line in cart.cart.lines] == state["cart"]

@@ -1,0 +1,70 @@
+"""GetCart, AddCartItem, UpdateCartItem, RemoveCartItem and ClearCart: the caller's own cart only (the owner is
+the token's user, never a request field). Every answer is priced with one catalog call."""
+
+from __future__ import annotations
+
+from services.cart.domain import Actor, Cart, PricedCart, price_cart
+from services.cart.handlers.deps import Deps
+from services.cart.store import Carts
+from services.kit.ids import new_id
+
+
+async def _priced(deps: Deps, cart: Cart | None, buyer_id: str) -> PricedCart:
+    lines = cart.lines if cart is not None else []
+    offers = await deps.catalog.variants([line.variant_id for line in lines])
+    return price_cart(cart, buyer_id, offers)
+
+
+async def get_cart(deps: Deps, buyer_id: str) -> PricedCart:
+    async with deps.sessions() as session:
+        cart = await Carts(session).of_buyer(buyer_id)
+    return await _priced(deps, cart, buyer_id)
+
+
+async def add_item(
+    deps: Deps, actor: Actor, *, product_id: str, variant_id: str, quantity: int
+) -> tuple[PricedCart, str]:
+    """(the cart after the change, the variant whose line was made or grown)."""
+    offer = (await deps.catalog.product(product_id)).choose(variant_id)
+    async with deps.uow() as uow:
+        carts = Carts(uow.session)
+        now = deps.clock()
+        cart = uow.track(await carts.lock_or_create(actor.user_id, new_id(), now))
+        cart.add(offer, quantity, actor, now)
+        await carts.save(cart)
+        await uow.commit()
+    return await _priced(deps, cart, actor.user_id), offer.variant_id
+
+
+async def update_item(deps: Deps, actor: Actor, *, variant_id: str, quantity: int) -> PricedCart:
+    offers = await deps.catalog.variants([variant_id])
+    async with deps.uow() as uow:
+        carts = Carts(uow.session)
+        cart = await carts.of_buyer(actor.user_id, for_update=True)
+        if cart is None:
+            cart = Cart(new_id(), actor.user_id, deps.clock(), None)
+        uow.track(cart).set_quantity(variant_id, quantity, offers.get(variant_id), actor, deps.clock())
+        if cart.events:
+            await carts.save(cart)
+        await uow.commit()
+    return await _priced(deps, cart, actor.user_id)
+
+
+async def remove_item(deps: Deps, actor: Actor, variant_id: str) -> PricedCart:
+    async with deps.uow() as uow:
+        carts = Carts(uow.session)
+        cart = await carts.of_buyer(actor.user_id, for_update=True)
+        if cart is not None and uow.track(cart).remove(variant_id, actor, deps.clock()):
+            await carts.save(cart)
+            await uow.commit()
+    return await _priced(deps, cart, actor.user_id)
+
+
+async def clear_cart(deps: Deps, actor: Actor) -> PricedCart:
+    async with deps.uow() as uow:
+        carts = Carts(uow.session)
+        cart = await carts.of_buyer(actor.user_id, for_update=True)
+        if cart is not None and uow.track(cart).clear(actor, deps.clock()):
+            await carts.save(cart)
+            await uow.commit()
+    return await _priced(deps, cart, actor.user_id)

@@ -1,0 +1,4 @@
+from services.cart.store import metadata
+from services.kit.migrate import run_env
+
+run_env(metadata)

@@ -1,0 +1,44 @@
+"""The cart service's definition: what the kit's server runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from marketplace.cart.v1 import cart_pb2, cart_pb2_grpc
+from services.cart.api import CartApi
+from services.cart.catalog import CatalogClient
+from services.cart.handlers.deps import Deps
+from services.cart.settings import CartSettings
+from services.kit import clients
+from services.kit.server import Runtime, ServiceDefinition
+
+
+async def setup(runtime: Runtime) -> None:
+    settings = runtime.settings
+    if not isinstance(settings, CartSettings):
+        raise TypeError("the cart service needs CartSettings")
+    if runtime.sessions is None:
+        raise RuntimeError("the cart service needs its database")
+    # The catalog's internal GetVariants takes a service token: the cart's own, from auth.
+    auth = clients.channel(settings.auth_target)
+    token = clients.ServiceToken(auth, settings.service, settings.service_client_secret)
+    catalog = clients.channel(settings.catalog_target, token=token)
+
+    async def close() -> None:
+        await catalog.close(None)
+        await auth.close(None)
+
+    runtime.on_close(close)
+    deps = Deps(
+        sessions=runtime.sessions, catalog=CatalogClient(catalog, timeout=settings.cart_catalog_timeout_seconds)
+    )
+    cart_pb2_grpc.add_CartServiceServicer_to_server(CartApi(deps), runtime.server)
+
+
+DEFINITION = ServiceDefinition(
+    name="cart",
+    settings_type=CartSettings,
+    grpc_services=[cart_pb2.DESCRIPTOR.services_by_name["CartService"]],
+    setup=setup,
+    migrations=Path(__file__).resolve().parent / "migrations",
+)
