@@ -147,3 +147,25 @@ class ClearCartResponse(_message.Message):
     CART_FIELD_NUMBER: _ClassVar[int]
     cart: Cart
     def __init__(self, cart: _Optional[_Union[Cart, _Mapping]] = ...) -> None: ...
+
+class GetCartLinesRequest(_message.Message):
+    __slots__ = ("buyer_id",)
+    BUYER_ID_FIELD_NUMBER: _ClassVar[int]
+    buyer_id: str
+    def __init__(self, buyer_id: _Optional[str] = ...) -> None: ...
+
+class CartLineItem(_message.Message):
+    __slots__ = ("product_id", "variant_id", "quantity")
+    PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    product_id: str
+    variant_id: str
+    quantity: int
+    def __init__(self, product_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
+
+class GetCartLinesResponse(_message.Message):
+    __slots__ = ("lines",)
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    lines: _containers.RepeatedCompositeFieldContainer[CartLineItem]
+    def __init__(self, lines: _Optional[_Iterable[_Union[CartLineItem, _Mapping]]] = ...) -> None: ...

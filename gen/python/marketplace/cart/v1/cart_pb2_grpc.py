@@ -66,6 +66,11 @@ class CartServiceStub:
                 request_serializer=marketplace_dot_cart_dot_v1_dot_cart__pb2.ClearCartRequest.SerializeToString,
                 response_deserializer=marketplace_dot_cart_dot_v1_dot_cart__pb2.ClearCartResponse.FromString,
                 _registered_method=True)
+        self.GetCartLines = channel.unary_unary(
+                '/marketplace.cart.v1.CartService/GetCartLines',
+                request_serializer=marketplace_dot_cart_dot_v1_dot_cart__pb2.GetCartLinesRequest.SerializeToString,
+                response_deserializer=marketplace_dot_cart_dot_v1_dot_cart__pb2.GetCartLinesResponse.FromString,
+                _registered_method=True)
 
 
 class CartServiceServicer:
@@ -127,6 +132,13 @@ class CartServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCartLines(self, request, context):
+        """Internal (order service). A buyer's lines as they stand, without pricing: what CreateOrder reserves.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CartServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -154,6 +166,11 @@ def add_CartServiceServicer_to_server(servicer, server):
                     servicer.ClearCart,
                     request_deserializer=marketplace_dot_cart_dot_v1_dot_cart__pb2.ClearCartRequest.FromString,
                     response_serializer=marketplace_dot_cart_dot_v1_dot_cart__pb2.ClearCartResponse.SerializeToString,
+            ),
+            'GetCartLines': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCartLines,
+                    request_deserializer=marketplace_dot_cart_dot_v1_dot_cart__pb2.GetCartLinesRequest.FromString,
+                    response_serializer=marketplace_dot_cart_dot_v1_dot_cart__pb2.GetCartLinesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -298,6 +315,33 @@ class CartService:
             '/marketplace.cart.v1.CartService/ClearCart',
             marketplace_dot_cart_dot_v1_dot_cart__pb2.ClearCartRequest.SerializeToString,
             marketplace_dot_cart_dot_v1_dot_cart__pb2.ClearCartResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCartLines(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketplace.cart.v1.CartService/GetCartLines',
+            marketplace_dot_cart_dot_v1_dot_cart__pb2.GetCartLinesRequest.SerializeToString,
+            marketplace_dot_cart_dot_v1_dot_cart__pb2.GetCartLinesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -244,30 +244,38 @@ class CartCleared(_message.Message):
     def __init__(self, cart_id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., line_count: _Optional[int] = ..., cleared_by: _Optional[str] = ..., actor: _Optional[str] = ...) -> None: ...
 
 class OrderLine(_message.Message):
-    __slots__ = ("product_id", "seller_id", "quantity", "unit_price")
+    __slots__ = ("product_id", "seller_id", "quantity", "unit_price", "variant_id", "sku", "title")
     PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
     SELLER_ID_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     UNIT_PRICE_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
     product_id: str
     seller_id: str
     quantity: int
     unit_price: _money_pb2.Money
-    def __init__(self, product_id: _Optional[str] = ..., seller_id: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
+    variant_id: str
+    sku: str
+    title: str
+    def __init__(self, product_id: _Optional[str] = ..., seller_id: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., variant_id: _Optional[str] = ..., sku: _Optional[str] = ..., title: _Optional[str] = ...) -> None: ...
 
 class OrderCreated(_message.Message):
-    __slots__ = ("order_id", "buyer_id", "lines", "total", "reservation_id")
+    __slots__ = ("order_id", "buyer_id", "lines", "total", "reservation_id", "payment_due_time")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     BUYER_ID_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_DUE_TIME_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     buyer_id: str
     lines: _containers.RepeatedCompositeFieldContainer[OrderLine]
     total: _money_pb2.Money
     reservation_id: str
-    def __init__(self, order_id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., reservation_id: _Optional[str] = ...) -> None: ...
+    payment_due_time: _timestamp_pb2.Timestamp
+    def __init__(self, order_id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., reservation_id: _Optional[str] = ..., payment_due_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class OrderPaid(_message.Message):
     __slots__ = ("order_id", "buyer_id", "lines", "total", "reservation_id", "payment_id")
@@ -286,7 +294,7 @@ class OrderPaid(_message.Message):
     def __init__(self, order_id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., reservation_id: _Optional[str] = ..., payment_id: _Optional[str] = ...) -> None: ...
 
 class OrderCancelled(_message.Message):
-    __slots__ = ("order_id", "buyer_id", "lines", "total", "reservation_id", "reason", "was_paid")
+    __slots__ = ("order_id", "buyer_id", "lines", "total", "reservation_id", "reason", "was_paid", "payment_id")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     BUYER_ID_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
@@ -294,6 +302,7 @@ class OrderCancelled(_message.Message):
     RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     WAS_PAID_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_ID_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     buyer_id: str
     lines: _containers.RepeatedCompositeFieldContainer[OrderLine]
@@ -301,35 +310,58 @@ class OrderCancelled(_message.Message):
     reservation_id: str
     reason: str
     was_paid: bool
-    def __init__(self, order_id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., reservation_id: _Optional[str] = ..., reason: _Optional[str] = ..., was_paid: _Optional[bool] = ...) -> None: ...
+    payment_id: str
+    def __init__(self, order_id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., reservation_id: _Optional[str] = ..., reason: _Optional[str] = ..., was_paid: _Optional[bool] = ..., payment_id: _Optional[str] = ...) -> None: ...
+
+class OrderPaymentRefused(_message.Message):
+    __slots__ = ("order_id", "payment_id", "buyer_id", "amount", "reason")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    BUYER_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    payment_id: str
+    buyer_id: str
+    amount: _money_pb2.Money
+    reason: str
+    def __init__(self, order_id: _Optional[str] = ..., payment_id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class OrderShipped(_message.Message):
-    __slots__ = ("order_id", "buyer_id", "lines", "total", "carrier", "tracking_number")
+    __slots__ = ("order_id", "buyer_id", "lines", "total", "carrier", "tracking_number", "seller_id", "all_shipped")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     BUYER_ID_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     CARRIER_FIELD_NUMBER: _ClassVar[int]
     TRACKING_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    SELLER_ID_FIELD_NUMBER: _ClassVar[int]
+    ALL_SHIPPED_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     buyer_id: str
     lines: _containers.RepeatedCompositeFieldContainer[OrderLine]
     total: _money_pb2.Money
     carrier: str
     tracking_number: str
-    def __init__(self, order_id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., carrier: _Optional[str] = ..., tracking_number: _Optional[str] = ...) -> None: ...
+    seller_id: str
+    all_shipped: bool
+    def __init__(self, order_id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., carrier: _Optional[str] = ..., tracking_number: _Optional[str] = ..., seller_id: _Optional[str] = ..., all_shipped: _Optional[bool] = ...) -> None: ...
 
 class OrderDelivered(_message.Message):
-    __slots__ = ("order_id", "buyer_id", "lines", "total")
+    __slots__ = ("order_id", "buyer_id", "lines", "total", "seller_id", "all_delivered")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     BUYER_ID_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
+    SELLER_ID_FIELD_NUMBER: _ClassVar[int]
+    ALL_DELIVERED_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     buyer_id: str
     lines: _containers.RepeatedCompositeFieldContainer[OrderLine]
     total: _money_pb2.Money
-    def __init__(self, order_id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
+    seller_id: str
+    all_delivered: bool
+    def __init__(self, order_id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., seller_id: _Optional[str] = ..., all_delivered: _Optional[bool] = ...) -> None: ...
 
 class PaymentSucceeded(_message.Message):
     __slots__ = ("payment_id", "order_id", "buyer_id", "amount", "provider")

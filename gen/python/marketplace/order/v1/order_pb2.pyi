@@ -23,6 +23,16 @@ class OrderStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ORDER_STATUS_DELIVERED: _ClassVar[OrderStatus]
     ORDER_STATUS_CANCELLED: _ClassVar[OrderStatus]
     ORDER_STATUS_REFUNDED: _ClassVar[OrderStatus]
+    ORDER_STATUS_PARTIALLY_SHIPPED: _ClassVar[OrderStatus]
+
+class FulfilmentStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FULFILMENT_STATUS_UNSPECIFIED: _ClassVar[FulfilmentStatus]
+    FULFILMENT_STATUS_AWAITING_PAYMENT: _ClassVar[FulfilmentStatus]
+    FULFILMENT_STATUS_TO_SHIP: _ClassVar[FulfilmentStatus]
+    FULFILMENT_STATUS_SHIPPED: _ClassVar[FulfilmentStatus]
+    FULFILMENT_STATUS_DELIVERED: _ClassVar[FulfilmentStatus]
+    FULFILMENT_STATUS_CANCELLED: _ClassVar[FulfilmentStatus]
 
 class CancellationReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -36,6 +46,13 @@ ORDER_STATUS_SHIPPED: OrderStatus
 ORDER_STATUS_DELIVERED: OrderStatus
 ORDER_STATUS_CANCELLED: OrderStatus
 ORDER_STATUS_REFUNDED: OrderStatus
+ORDER_STATUS_PARTIALLY_SHIPPED: OrderStatus
+FULFILMENT_STATUS_UNSPECIFIED: FulfilmentStatus
+FULFILMENT_STATUS_AWAITING_PAYMENT: FulfilmentStatus
+FULFILMENT_STATUS_TO_SHIP: FulfilmentStatus
+FULFILMENT_STATUS_SHIPPED: FulfilmentStatus
+FULFILMENT_STATUS_DELIVERED: FulfilmentStatus
+FULFILMENT_STATUS_CANCELLED: FulfilmentStatus
 CANCELLATION_REASON_UNSPECIFIED: CancellationReason
 CANCELLATION_REASON_BUYER: CancellationReason
 CANCELLATION_REASON_PAYMENT_EXPIRED: CancellationReason
@@ -61,7 +78,14 @@ class ShippingAddress(_message.Message):
     def __init__(self, recipient_name: _Optional[str] = ..., line1: _Optional[str] = ..., line2: _Optional[str] = ..., city: _Optional[str] = ..., region: _Optional[str] = ..., postal_code: _Optional[str] = ..., country_code: _Optional[str] = ..., phone: _Optional[str] = ...) -> None: ...
 
 class OrderLine(_message.Message):
-    __slots__ = ("product_id", "seller_id", "sku", "title", "unit_price", "quantity", "line_total", "image_url")
+    __slots__ = ("product_id", "seller_id", "sku", "title", "unit_price", "quantity", "line_total", "image_url", "variant_id", "option_values")
+    class OptionValuesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
     SELLER_ID_FIELD_NUMBER: _ClassVar[int]
     SKU_FIELD_NUMBER: _ClassVar[int]
@@ -70,6 +94,8 @@ class OrderLine(_message.Message):
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     LINE_TOTAL_FIELD_NUMBER: _ClassVar[int]
     IMAGE_URL_FIELD_NUMBER: _ClassVar[int]
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
+    OPTION_VALUES_FIELD_NUMBER: _ClassVar[int]
     product_id: str
     seller_id: str
     sku: str
@@ -78,7 +104,21 @@ class OrderLine(_message.Message):
     quantity: int
     line_total: _money_pb2.Money
     image_url: str
-    def __init__(self, product_id: _Optional[str] = ..., seller_id: _Optional[str] = ..., sku: _Optional[str] = ..., title: _Optional[str] = ..., unit_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., quantity: _Optional[int] = ..., line_total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., image_url: _Optional[str] = ...) -> None: ...
+    variant_id: str
+    option_values: _containers.ScalarMap[str, str]
+    def __init__(self, product_id: _Optional[str] = ..., seller_id: _Optional[str] = ..., sku: _Optional[str] = ..., title: _Optional[str] = ..., unit_price: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., quantity: _Optional[int] = ..., line_total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., image_url: _Optional[str] = ..., variant_id: _Optional[str] = ..., option_values: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class Fulfilment(_message.Message):
+    __slots__ = ("seller_id", "status", "subtotal", "shipment")
+    SELLER_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    SUBTOTAL_FIELD_NUMBER: _ClassVar[int]
+    SHIPMENT_FIELD_NUMBER: _ClassVar[int]
+    seller_id: str
+    status: FulfilmentStatus
+    subtotal: _money_pb2.Money
+    shipment: Shipment
+    def __init__(self, seller_id: _Optional[str] = ..., status: _Optional[_Union[FulfilmentStatus, str]] = ..., subtotal: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., shipment: _Optional[_Union[Shipment, _Mapping]] = ...) -> None: ...
 
 class Shipment(_message.Message):
     __slots__ = ("carrier", "tracking_number", "ship_time", "deliver_time")
@@ -93,14 +133,13 @@ class Shipment(_message.Message):
     def __init__(self, carrier: _Optional[str] = ..., tracking_number: _Optional[str] = ..., ship_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deliver_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("id", "buyer_id", "status", "lines", "total", "shipping_address", "shipment", "payment_id", "create_time", "update_time", "payment_due_time", "pay_time", "cancel_time", "cancellation_reason", "cancellation_note")
+    __slots__ = ("id", "buyer_id", "status", "lines", "total", "shipping_address", "payment_id", "create_time", "update_time", "payment_due_time", "pay_time", "cancel_time", "cancellation_reason", "cancellation_note", "fulfilments")
     ID_FIELD_NUMBER: _ClassVar[int]
     BUYER_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     SHIPPING_ADDRESS_FIELD_NUMBER: _ClassVar[int]
-    SHIPMENT_FIELD_NUMBER: _ClassVar[int]
     PAYMENT_ID_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -109,13 +148,13 @@ class Order(_message.Message):
     CANCEL_TIME_FIELD_NUMBER: _ClassVar[int]
     CANCELLATION_REASON_FIELD_NUMBER: _ClassVar[int]
     CANCELLATION_NOTE_FIELD_NUMBER: _ClassVar[int]
+    FULFILMENTS_FIELD_NUMBER: _ClassVar[int]
     id: str
     buyer_id: str
     status: OrderStatus
     lines: _containers.RepeatedCompositeFieldContainer[OrderLine]
     total: _money_pb2.Money
     shipping_address: ShippingAddress
-    shipment: Shipment
     payment_id: str
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
@@ -124,7 +163,8 @@ class Order(_message.Message):
     cancel_time: _timestamp_pb2.Timestamp
     cancellation_reason: CancellationReason
     cancellation_note: str
-    def __init__(self, id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., shipping_address: _Optional[_Union[ShippingAddress, _Mapping]] = ..., shipment: _Optional[_Union[Shipment, _Mapping]] = ..., payment_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., payment_due_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pay_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancellation_reason: _Optional[_Union[CancellationReason, str]] = ..., cancellation_note: _Optional[str] = ...) -> None: ...
+    fulfilments: _containers.RepeatedCompositeFieldContainer[Fulfilment]
+    def __init__(self, id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., shipping_address: _Optional[_Union[ShippingAddress, _Mapping]] = ..., payment_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., payment_due_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pay_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancellation_reason: _Optional[_Union[CancellationReason, str]] = ..., cancellation_note: _Optional[str] = ..., fulfilments: _Optional[_Iterable[_Union[Fulfilment, _Mapping]]] = ...) -> None: ...
 
 class CreateOrderRequest(_message.Message):
     __slots__ = ("request_id", "shipping_address")
@@ -199,14 +239,16 @@ class UpdateShippingAddressResponse(_message.Message):
     def __init__(self, order: _Optional[_Union[Order, _Mapping]] = ...) -> None: ...
 
 class ShipOrderRequest(_message.Message):
-    __slots__ = ("id", "carrier", "tracking_number")
+    __slots__ = ("id", "carrier", "tracking_number", "seller_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     CARRIER_FIELD_NUMBER: _ClassVar[int]
     TRACKING_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    SELLER_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     carrier: str
     tracking_number: str
-    def __init__(self, id: _Optional[str] = ..., carrier: _Optional[str] = ..., tracking_number: _Optional[str] = ...) -> None: ...
+    seller_id: str
+    def __init__(self, id: _Optional[str] = ..., carrier: _Optional[str] = ..., tracking_number: _Optional[str] = ..., seller_id: _Optional[str] = ...) -> None: ...
 
 class ShipOrderResponse(_message.Message):
     __slots__ = ("order",)
@@ -215,10 +257,12 @@ class ShipOrderResponse(_message.Message):
     def __init__(self, order: _Optional[_Union[Order, _Mapping]] = ...) -> None: ...
 
 class MarkDeliveredRequest(_message.Message):
-    __slots__ = ("id",)
+    __slots__ = ("id", "seller_id")
     ID_FIELD_NUMBER: _ClassVar[int]
+    SELLER_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
-    def __init__(self, id: _Optional[str] = ...) -> None: ...
+    seller_id: str
+    def __init__(self, id: _Optional[str] = ..., seller_id: _Optional[str] = ...) -> None: ...
 
 class MarkDeliveredResponse(_message.Message):
     __slots__ = ("order",)
@@ -237,3 +281,23 @@ class WatchOrderResponse(_message.Message):
     ORDER_FIELD_NUMBER: _ClassVar[int]
     order: Order
     def __init__(self, order: _Optional[_Union[Order, _Mapping]] = ...) -> None: ...
+
+class GetOrderSummaryRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class GetOrderSummaryResponse(_message.Message):
+    __slots__ = ("id", "buyer_id", "status", "total", "payment_due_time")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    BUYER_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_DUE_TIME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    buyer_id: str
+    status: OrderStatus
+    total: _money_pb2.Money
+    payment_due_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., payment_due_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -29,10 +29,15 @@ class OrderServiceStub:
     """Orders: a buyer turns their cart into an order, pays it (payment service), and follows it until it is
     delivered; sellers ship and deliver it.
 
-    Lifecycle: PENDING_PAYMENT → PAID → SHIPPED → DELIVERED. An order is CANCELLED by its buyer before it
-    ships, or by the service when it stays unpaid past `payment_due_time`; a paid order that is cancelled is
-    refunded and becomes REFUNDED once the money is back. Stock is reserved when the order is created,
-    sold when it is paid and returned when it is cancelled.
+    A marketplace order may hold lines of several sellers. Each seller ships their own lines: the order has one
+    fulfilment (shipment) per seller, and a seller sees only their fulfilment, their lines and the shipping
+    address, never the other sellers' lines or prices.
+
+    Lifecycle: PENDING_PAYMENT → PAID → PARTIALLY_SHIPPED (some sellers shipped) → SHIPPED (every seller
+    shipped) → DELIVERED (every part delivered). An order is CANCELLED by its buyer before its first shipment,
+    or by the service when it stays unpaid past `payment_due_time`; a paid order that is cancelled is refunded
+    and becomes REFUNDED once the money is back. Stock is reserved when the order is created, sold when it is
+    paid and returned when it is cancelled.
 
     Errors common to every RPC: INVALID_ARGUMENT (with a google.rpc.BadRequest naming each bad field) when a
     request breaks the rules written on its fields; UNAUTHENTICATED when the token is missing, expired or
@@ -85,16 +90,26 @@ class OrderServiceStub:
                 request_serializer=marketplace_dot_order_dot_v1_dot_order__pb2.WatchOrderRequest.SerializeToString,
                 response_deserializer=marketplace_dot_order_dot_v1_dot_order__pb2.WatchOrderResponse.FromString,
                 _registered_method=True)
+        self.GetOrderSummary = channel.unary_unary(
+                '/marketplace.order.v1.OrderService/GetOrderSummary',
+                request_serializer=marketplace_dot_order_dot_v1_dot_order__pb2.GetOrderSummaryRequest.SerializeToString,
+                response_deserializer=marketplace_dot_order_dot_v1_dot_order__pb2.GetOrderSummaryResponse.FromString,
+                _registered_method=True)
 
 
 class OrderServiceServicer:
     """Orders: a buyer turns their cart into an order, pays it (payment service), and follows it until it is
     delivered; sellers ship and deliver it.
 
-    Lifecycle: PENDING_PAYMENT → PAID → SHIPPED → DELIVERED. An order is CANCELLED by its buyer before it
-    ships, or by the service when it stays unpaid past `payment_due_time`; a paid order that is cancelled is
-    refunded and becomes REFUNDED once the money is back. Stock is reserved when the order is created,
-    sold when it is paid and returned when it is cancelled.
+    A marketplace order may hold lines of several sellers. Each seller ships their own lines: the order has one
+    fulfilment (shipment) per seller, and a seller sees only their fulfilment, their lines and the shipping
+    address, never the other sellers' lines or prices.
+
+    Lifecycle: PENDING_PAYMENT → PAID → PARTIALLY_SHIPPED (some sellers shipped) → SHIPPED (every seller
+    shipped) → DELIVERED (every part delivered). An order is CANCELLED by its buyer before its first shipment,
+    or by the service when it stays unpaid past `payment_due_time`; a paid order that is cancelled is refunded
+    and becomes REFUNDED once the money is back. Stock is reserved when the order is created, sold when it is
+    paid and returned when it is cancelled.
 
     Errors common to every RPC: INVALID_ARGUMENT (with a google.rpc.BadRequest naming each bad field) when a
     request breaks the rules written on its fields; UNAUTHENTICATED when the token is missing, expired or
@@ -102,20 +117,25 @@ class OrderServiceServicer:
     """
 
     def CreateOrder(self, request, context):
-        """Creates an order from the caller's cart: every available line, at the catalog's current prices, with
-        stock reserved until `payment_due_time`. The cart keeps its lines until the order is paid. Idempotent
-        by `request_id`: a retry with the same id returns the order created the first time. Access: signed-in
-        users (not delegated tokens). Errors: FAILED_PRECONDITION with reason CART_EMPTY (no available line),
-        MIXED_CURRENCIES, OUT_OF_STOCK (metadata `product_id`, `available`) or PRODUCT_UNAVAILABLE (metadata
-        `product_id`); UNAVAILABLE when the catalog cannot be reached (retry with the same `request_id`).
+        """Creates an order from the caller's cart: every line, at the catalog's current prices, with stock reserved
+        until `payment_due_time` (all or nothing). An order never silently drops a line: a line that cannot be
+        bought refuses the order, naming it, and the buyer changes the cart. The cart keeps its lines until the
+        order is paid. Idempotent by `request_id`: a retry with the same id returns the order created the first
+        time, concurrent retries included; the same id with another shipping address is refused. Access:
+        signed-in users (not delegated tokens). Errors: FAILED_PRECONDITION with reason CART_EMPTY,
+        MIXED_CURRENCIES, OUT_OF_STOCK (metadata `product_id`, `variant_id`, `available` of the first short line,
+        and `short`: every short line as `variant_id=available`, comma-separated), PRODUCT_UNAVAILABLE (metadata
+        `product_id`, `variant_id`) or REQUEST_ID_REUSED; PERMISSION_DENIED for a delegated token; UNAVAILABLE
+        when the catalog or the cart cannot be reached (retry with the same `request_id`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetOrder(self, request, context):
-        """Returns one order. Access: the order's buyer, a seller with a line in it, or an admin. Errors:
-        NOT_FOUND, PERMISSION_DENIED.
+        """Returns one order. Access: the order's buyer, a seller with a line in it (who sees only their
+        fulfilment and lines, and `total` is their lines' sum), or an admin. Errors: NOT_FOUND,
+        PERMISSION_DENIED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -147,18 +167,21 @@ class OrderServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ShipOrder(self, request, context):
-        """Marks a paid order as shipped, with the carrier's tracking number. Access: a seller with a line in the
-        order, or an admin. Errors: NOT_FOUND, PERMISSION_DENIED, FAILED_PRECONDITION with reason
-        ORDER_NOT_PAID (still PENDING_PAYMENT, or CANCELLED) or ORDER_ALREADY_SHIPPED.
+        """Marks one seller's part of a paid order as shipped, with the carrier's tracking number: the order is
+        PARTIALLY_SHIPPED until every seller has shipped, then SHIPPED. Access: a seller with a line in the
+        order (their own part), or an admin (naming `seller_id`). Errors: NOT_FOUND, PERMISSION_DENIED,
+        INVALID_ARGUMENT (an admin without `seller_id`), FAILED_PRECONDITION with reason ORDER_NOT_PAID (still
+        PENDING_PAYMENT, or CANCELLED) or ORDER_ALREADY_SHIPPED (this part).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def MarkDelivered(self, request, context):
-        """Marks a shipped order as delivered. Marking a delivered order succeeds and changes nothing. Access: a
-        seller with a line in the order, or an admin. Errors: NOT_FOUND, PERMISSION_DENIED,
-        FAILED_PRECONDITION with reason ORDER_NOT_SHIPPED.
+        """Marks one seller's shipped part as delivered; the order is DELIVERED once every part is. Marking a
+        delivered part succeeds and changes nothing. Access: a seller with a line in the order (their own part),
+        or an admin (naming `seller_id`). Errors: NOT_FOUND, PERMISSION_DENIED, INVALID_ARGUMENT (an admin
+        without `seller_id`), FAILED_PRECONDITION with reason ORDER_NOT_SHIPPED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -168,6 +191,14 @@ class OrderServiceServicer:
         """Streams an order: first its current state, then the order again after each status change, until the
         client cancels or the order reaches a final status (DELIVERED, CANCELLED unpaid, REFUNDED). Access: as
         GetOrder. Errors: NOT_FOUND, PERMISSION_DENIED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetOrderSummary(self, request, context):
+        """Internal (payment service). What paying an order needs to know: its buyer, status, total and payment
+        deadline. Errors: NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -216,6 +247,11 @@ def add_OrderServiceServicer_to_server(servicer, server):
                     request_deserializer=marketplace_dot_order_dot_v1_dot_order__pb2.WatchOrderRequest.FromString,
                     response_serializer=marketplace_dot_order_dot_v1_dot_order__pb2.WatchOrderResponse.SerializeToString,
             ),
+            'GetOrderSummary': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOrderSummary,
+                    request_deserializer=marketplace_dot_order_dot_v1_dot_order__pb2.GetOrderSummaryRequest.FromString,
+                    response_serializer=marketplace_dot_order_dot_v1_dot_order__pb2.GetOrderSummaryResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'marketplace.order.v1.OrderService', rpc_method_handlers)
@@ -228,10 +264,15 @@ class OrderService:
     """Orders: a buyer turns their cart into an order, pays it (payment service), and follows it until it is
     delivered; sellers ship and deliver it.
 
-    Lifecycle: PENDING_PAYMENT → PAID → SHIPPED → DELIVERED. An order is CANCELLED by its buyer before it
-    ships, or by the service when it stays unpaid past `payment_due_time`; a paid order that is cancelled is
-    refunded and becomes REFUNDED once the money is back. Stock is reserved when the order is created,
-    sold when it is paid and returned when it is cancelled.
+    A marketplace order may hold lines of several sellers. Each seller ships their own lines: the order has one
+    fulfilment (shipment) per seller, and a seller sees only their fulfilment, their lines and the shipping
+    address, never the other sellers' lines or prices.
+
+    Lifecycle: PENDING_PAYMENT → PAID → PARTIALLY_SHIPPED (some sellers shipped) → SHIPPED (every seller
+    shipped) → DELIVERED (every part delivered). An order is CANCELLED by its buyer before its first shipment,
+    or by the service when it stays unpaid past `payment_due_time`; a paid order that is cancelled is refunded
+    and becomes REFUNDED once the money is back. Stock is reserved when the order is created, sold when it is
+    paid and returned when it is cancelled.
 
     Errors common to every RPC: INVALID_ARGUMENT (with a google.rpc.BadRequest naming each bad field) when a
     request breaks the rules written on its fields; UNAUTHENTICATED when the token is missing, expired or
@@ -444,6 +485,33 @@ class OrderService:
             '/marketplace.order.v1.OrderService/WatchOrder',
             marketplace_dot_order_dot_v1_dot_order__pb2.WatchOrderRequest.SerializeToString,
             marketplace_dot_order_dot_v1_dot_order__pb2.WatchOrderResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOrderSummary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketplace.order.v1.OrderService/GetOrderSummary',
+            marketplace_dot_order_dot_v1_dot_order__pb2.GetOrderSummaryRequest.SerializeToString,
+            marketplace_dot_order_dot_v1_dot_order__pb2.GetOrderSummaryResponse.FromString,
             options,
             channel_credentials,
             insecure,
