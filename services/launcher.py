@@ -214,8 +214,11 @@ def service_environment(
     env["DATABASE_URL"] = infra.database_url
     env["REDIS_URL"] = infra.redis_url
     env.setdefault("AUTH_TARGET", dial_address(FIRST_SERVICE, environ))
-    # The cart prices its lines with the catalog.
+    # The cart prices its lines with the catalog; the order reserves stock there and reads the cart; payment
+    # reads the order it is paying.
     env.setdefault("CATALOG_TARGET", dial_address("catalog", environ))
+    env.setdefault("CART_TARGET", dial_address("cart", environ))
+    env.setdefault("ORDER_TARGET", dial_address("order", environ))
     # A service whose launcher is gone (even SIGKILLed) drains and exits instead of living on as an orphan.
     env[SUPERVISOR_PID_ENV] = str(os.getpid())
     env.pop(CREDENTIALS_KEY_ENV, None)

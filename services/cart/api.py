@@ -10,7 +10,7 @@ from marketplace.cart.v1 import cart_pb2, cart_pb2_grpc
 from marketplace.common.v1 import money_pb2
 from services.cart import domain
 from services.cart.domain import PricedCart, PricedLine
-from services.cart.handlers import cart_lines
+from services.cart.handlers import cart_lines, orders
 from services.cart.handlers.deps import Deps, actor_of
 from services.kit.principal import current_principal
 from services.kit.protos import timestamp
@@ -100,3 +100,14 @@ class CartApi(cart_pb2_grpc.CartServiceServicer):  # type: ignore[misc]  # gener
     async def ClearCart(self, request: cart_pb2.ClearCartRequest, context: Context) -> cart_pb2.ClearCartResponse:
         priced = await cart_lines.clear_cart(self._deps, actor_of(current_principal()))
         return cart_pb2.ClearCartResponse(cart=_cart(priced))
+
+    async def GetCartLines(
+        self, request: cart_pb2.GetCartLinesRequest, context: Context
+    ) -> cart_pb2.GetCartLinesResponse:
+        lines = await orders.cart_lines(self._deps, request.buyer_id)
+        return cart_pb2.GetCartLinesResponse(
+            lines=[
+                cart_pb2.CartLineItem(product_id=line.product_id, variant_id=line.variant_id, quantity=line.quantity)
+                for line in lines
+            ]
+        )

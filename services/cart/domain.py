@@ -275,6 +275,17 @@ class Cart:
         self.events.append(ItemRemoved(self.id, self.buyer_id, line.product_id, variant_id, line.quantity, by))
         return True
 
+    def drop_purchased(self, variant_id: str, quantity: int, by: Actor, now: datetime) -> None:
+        """Units of a paid order leave the cart: the line shrinks by them, or goes when nothing is left. Units the
+        buyer removed meanwhile are not taken twice (a line never goes below zero; a missing line is left alone)."""
+        line = self.line(variant_id)
+        if line is None:
+            return
+        if quantity >= line.quantity:
+            self.remove(variant_id, by, now)
+        else:
+            self.set_quantity(variant_id, line.quantity - quantity, None, by, now)
+
     def clear(self, by: Actor, now: datetime) -> int:
         count = len(self.lines)
         if count:

@@ -7,6 +7,7 @@ from pathlib import Path
 from marketplace.cart.v1 import cart_pb2, cart_pb2_grpc
 from services.cart.api import CartApi
 from services.cart.catalog import CatalogClient
+from services.cart.consumers import order_events_consumer
 from services.cart.handlers.deps import Deps
 from services.cart.settings import CartSettings
 from services.kit import clients
@@ -17,8 +18,8 @@ async def setup(runtime: Runtime) -> None:
     settings = runtime.settings
     if not isinstance(settings, CartSettings):
         raise TypeError("the cart service needs CartSettings")
-    if runtime.sessions is None:
-        raise RuntimeError("the cart service needs its database")
+    if runtime.sessions is None or runtime.redis is None:
+        raise RuntimeError("the cart service needs its database and Redis")
     # The catalog's internal GetVariants takes a service token: the cart's own, from auth.
     auth = clients.channel(settings.auth_target)
     token = clients.ServiceToken(auth, settings.service, settings.service_client_secret)
@@ -32,6 +33,7 @@ async def setup(runtime: Runtime) -> None:
     deps = Deps(
         sessions=runtime.sessions, catalog=CatalogClient(catalog, timeout=settings.cart_catalog_timeout_seconds)
     )
+    runtime.add_task("order-events", order_events_consumer(deps, runtime.redis).run)
     cart_pb2_grpc.add_CartServiceServicer_to_server(CartApi(deps), runtime.server)
 
 

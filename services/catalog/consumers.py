@@ -1,4 +1,5 @@
-"""Order events -> reservations: a paid order's reservation is committed, a cancelled order's released."""
+"""Order events -> reservations: a paid order's reservation is committed; a cancelled order's is released, or its
+sold units go back to stock when it had been paid."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def order_events_consumer(deps: Deps, redis: Redis) -> StreamConsumer:
 
     async def on_cancelled(uow: UnitOfWork, envelope: Any, cancelled: events_pb2.OrderCancelled) -> None:
         try:
-            await reservations.release_in(uow, deps, cancelled.reservation_id)
+            await reservations.cancel_in(uow, deps, cancelled.reservation_id)
         except DomainError as error:
             _refused("OrderCancelled", cancelled.order_id, cancelled.reservation_id, error)
 

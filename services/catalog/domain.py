@@ -28,6 +28,7 @@ ADJUSTMENT = "ADJUSTMENT"
 RESERVED = "RESERVED"
 RELEASED_STOCK = "RELEASED"
 SOLD = "SOLD"
+RETURNED_STOCK = "RETURNED"
 
 # The fields UpdateProduct may change, and those that feed the search document and embedding.
 EDITABLE_FIELDS = ("sku", "title", "description", "price", "category", "brand", "attributes", "status", "options")

@@ -1,5 +1,6 @@
 """A reservation of stock for an order: HELD, then COMMITTED (paid), RELEASED (cancelled) or EXPIRED (never
-paid). Standard library only; the units it holds are counted on the variants (domain.py)."""
+paid); a COMMITTED one becomes RETURNED when its paid order is cancelled before shipping. Standard library only;
+the units it holds are counted on the variants (domain.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ HELD = "HELD"
 COMMITTED = "COMMITTED"
 RELEASED = "RELEASED"
 EXPIRED = "EXPIRED"
+RETURNED = "RETURNED"
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ class Reservation:
         """True when the units must now be sold; False when it was committed already (a repeat)."""
         if self.status == COMMITTED:
             return False
-        if self.status in (RELEASED, EXPIRED):
+        if self.status in (RELEASED, EXPIRED, RETURNED):
             raise FailedPrecondition(
                 f"the reservation was {self.status.lower()}",
                 reason="RESERVATION_RELEASED",
@@ -52,7 +54,7 @@ class Reservation:
 
     def release(self, now: datetime, *, expired: bool = False) -> bool:
         """True when the units must now be returned; False when it was released or expired already."""
-        if self.status in (RELEASED, EXPIRED):
+        if self.status in (RELEASED, EXPIRED, RETURNED):
             return False
         if self.status == COMMITTED:
             raise FailedPrecondition(
@@ -61,6 +63,15 @@ class Reservation:
                 metadata={"reservation_id": self.id},
             )
         self.status = EXPIRED if expired else RELEASED
+        self.updated_at = now
+        return True
+
+    def give_back(self, now: datetime) -> bool:
+        """The order is cancelled: True when sold units must go back to stock (COMMITTED), False when nothing is
+        owed or it was done already. Held units are released instead (`release`)."""
+        if self.status != COMMITTED:
+            return False
+        self.status = RETURNED
         self.updated_at = now
         return True
 

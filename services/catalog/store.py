@@ -601,6 +601,17 @@ class Products:
         )
         return result.one()
 
+    async def restock_sold(self, variant_id: str, quantity: int, now: datetime) -> Any:
+        """Sold units come back to the stock (their paid order was cancelled before shipping)."""
+        v = product_variants.c
+        result = await self.session.execute(
+            update(product_variants)
+            .where(v.id == variant_id)
+            .values(stock=v.stock + quantity, updated_at=now)
+            .returning(v.sku, v.stock, v.reserved)
+        )
+        return result.one()
+
     async def unreserve(self, variant_id: str, quantity: int, now: datetime) -> Any:
         v = product_variants.c
         result = await self.session.execute(

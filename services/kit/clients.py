@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import grpc
 import grpc.aio
+from google.rpc import error_details_pb2, status_pb2
 
 from services.kit.tokens import Jwks
 
@@ -62,6 +63,22 @@ async def call(
 ) -> Response:
     """Calls a unary stub method with a deadline; a call without one could hang forever."""
     return await stub_method(request, timeout=timeout, metadata=tuple(metadata))
+
+
+def error_info(error: grpc.aio.AioRpcError) -> tuple[str, dict[str, str]]:
+    """(reason, metadata) of the `google.rpc.ErrorInfo` another service's error carries; ("", {}) when none.
+
+    For translating another service's refusal (e.g. the catalog's OUT_OF_STOCK) into this service's own."""
+    metadata: Any = error.trailing_metadata() or ()
+    for key, value in metadata:
+        if key != "grpc-status-details-bin" or not isinstance(value, bytes):
+            continue
+        status = status_pb2.Status.FromString(value)
+        for detail in status.details:
+            info = error_details_pb2.ErrorInfo()
+            if detail.Unpack(info):
+                return info.reason, dict(info.metadata)
+    return "", {}
 
 
 class ServiceToken:

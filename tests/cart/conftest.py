@@ -67,8 +67,8 @@ async def start_cart(infra: Any, fresh_database: Any, start_catalog: StartCatalo
     """`cart = await start_cart(**setting_overrides)`: auth, the catalog, a migrated cart database, the service."""
     async with AsyncExitStack() as stack:
 
-        async def start(**overrides: Any) -> CartService:
-            catalog = await start_catalog()
+        async def start(catalog: Catalog | None = None, **overrides: Any) -> CartService:
+            catalog = catalog or await start_catalog()
             url = overrides.pop("service_database_url", None) or await fresh_database("cart")
             await migrate_service(DEFINITION, url)
             settings = cart_settings(

@@ -62,7 +62,7 @@ DESIGN_RPCS: dict[str, tuple[list[str], list[str]]] = {
         ],
         ["ReserveStock", "ReleaseReservation", "CommitReservation", "GetVariants"],
     ),
-    "cart": (["GetCart", "AddCartItem", "UpdateCartItem", "RemoveCartItem", "ClearCart"], []),
+    "cart": (["GetCart", "AddCartItem", "UpdateCartItem", "RemoveCartItem", "ClearCart"], ["GetCartLines"]),
     "order": (
         [
             "CreateOrder",
@@ -74,7 +74,7 @@ DESIGN_RPCS: dict[str, tuple[list[str], list[str]]] = {
             "MarkDelivered",
             "WatchOrder",
         ],
-        [],
+        ["GetOrderSummary"],
     ),
     "payment": (["CreatePayment", "GetPayment", "ConfirmPayment", "RefundPayment", "HandleStripeWebhook"], []),
     "notify": (["ListNotifications", "GetPreferences", "UpdatePreferences"], []),

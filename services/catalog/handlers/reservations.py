@@ -130,15 +130,23 @@ async def _unavailable(products: Products, line: ReservationLine, status: str | 
     )
 
 
-async def _settle(uow: UnitOfWork, deps: Deps, reservation: Reservation, *, sold: bool) -> None:
-    """Moves a reservation's units out of `reserved`: sold (out of stock too) or returned."""
+SOLD, RELEASED, RETURNED = "sold", "released", "returned"
+
+
+async def _settle(uow: UnitOfWork, deps: Deps, reservation: Reservation, *, outcome: str) -> None:
+    """Moves a reservation's units: out of `reserved` and out of stock (sold), out of `reserved` only (released),
+    or back into stock after a sale (returned)."""
     products = Products(uow.session)
     now = deps.clock()
+    reasons = {SOLD: domain.SOLD, RELEASED: domain.RELEASED_STOCK, RETURNED: domain.RETURNED_STOCK}
     for line in reservation.lines:  # in product id order, and a product's row before its variants'
         await products.lock_status(line.product_id)
-        if sold:
+        if outcome == SOLD:
             variant = await products.sell_reserved(line.variant_id, line.quantity, now)
             old_stock = variant.stock + line.quantity
+        elif outcome == RETURNED:
+            variant = await products.restock_sold(line.variant_id, line.quantity, now)
+            old_stock = variant.stock - line.quantity
         else:
             variant = await products.unreserve(line.variant_id, line.quantity, now)
             old_stock = variant.stock
@@ -153,7 +161,7 @@ async def _settle(uow: UnitOfWork, deps: Deps, reservation: Reservation, *, sold
                 new_stock=variant.stock,
                 reserved=variant.reserved,
                 threshold=deps.low_stock_threshold,
-                reason=domain.SOLD if sold else domain.RELEASED_STOCK,
+                reason=reasons[outcome],
                 product_available=totals.stock - totals.reserved,
             )
         )
@@ -165,7 +173,7 @@ async def commit_in(uow: UnitOfWork, deps: Deps, reservation_id: str) -> None:
     if reservation is None:
         raise NotFound("reservation not found", metadata={"reservation_id": reservation_id})
     if uow.track(reservation).commit(deps.clock()):
-        await _settle(uow, deps, reservation, sold=True)
+        await _settle(uow, deps, reservation, outcome=SOLD)
 
 
 async def release_in(uow: UnitOfWork, deps: Deps, reservation_id: str, *, expired: bool = False) -> None:
@@ -173,7 +181,20 @@ async def release_in(uow: UnitOfWork, deps: Deps, reservation_id: str, *, expire
     if reservation is None:
         return  # releasing an unknown reservation succeeds: nothing is held
     if uow.track(reservation).release(deps.clock(), expired=expired):
-        await _settle(uow, deps, reservation, sold=False)
+        await _settle(uow, deps, reservation, outcome=RELEASED)
+
+
+async def cancel_in(uow: UnitOfWork, deps: Deps, reservation_id: str) -> None:
+    """The order is cancelled: held units are released, sold ones (a paid order) go back to stock."""
+    reservation = await Reservations(uow.session).get(reservation_id, for_update=True)
+    if reservation is None:
+        return
+    tracked = uow.track(reservation)
+    now = deps.clock()
+    if tracked.give_back(now):
+        await _settle(uow, deps, reservation, outcome=RETURNED)
+    elif tracked.release(now):
+        await _settle(uow, deps, reservation, outcome=RELEASED)
 
 
 async def commit_reservation(deps: Deps, reservation_id: str) -> None:

@@ -26,6 +26,7 @@ class StockChangeReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     STOCK_CHANGE_REASON_RESERVED: _ClassVar[StockChangeReason]
     STOCK_CHANGE_REASON_RELEASED: _ClassVar[StockChangeReason]
     STOCK_CHANGE_REASON_SOLD: _ClassVar[StockChangeReason]
+    STOCK_CHANGE_REASON_RETURNED: _ClassVar[StockChangeReason]
 PRODUCT_STATUS_UNSPECIFIED: ProductStatus
 PRODUCT_STATUS_DRAFT: ProductStatus
 PRODUCT_STATUS_ACTIVE: ProductStatus
@@ -35,6 +36,7 @@ STOCK_CHANGE_REASON_ADJUSTMENT: StockChangeReason
 STOCK_CHANGE_REASON_RESERVED: StockChangeReason
 STOCK_CHANGE_REASON_RELEASED: StockChangeReason
 STOCK_CHANGE_REASON_SOLD: StockChangeReason
+STOCK_CHANGE_REASON_RETURNED: StockChangeReason
 
 class UserRegistered(_message.Message):
     __slots__ = ("user_id", "email", "username", "display_name", "role")
@@ -362,6 +364,26 @@ class OrderDelivered(_message.Message):
     seller_id: str
     all_delivered: bool
     def __init__(self, order_id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., seller_id: _Optional[str] = ..., all_delivered: _Optional[bool] = ...) -> None: ...
+
+class OrderRefunded(_message.Message):
+    __slots__ = ("order_id", "buyer_id", "total", "payment_id")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    BUYER_ID_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    buyer_id: str
+    total: _money_pb2.Money
+    payment_id: str
+    def __init__(self, order_id: _Optional[str] = ..., buyer_id: _Optional[str] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., payment_id: _Optional[str] = ...) -> None: ...
+
+class OrderShippingAddressChanged(_message.Message):
+    __slots__ = ("order_id", "buyer_id")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    BUYER_ID_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    buyer_id: str
+    def __init__(self, order_id: _Optional[str] = ..., buyer_id: _Optional[str] = ...) -> None: ...
 
 class PaymentSucceeded(_message.Message):
     __slots__ = ("payment_id", "order_id", "buyer_id", "amount", "provider")
