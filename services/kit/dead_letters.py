@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ REPLAY_CONSUMER = "dead-letters"
 # (Redis caps an idle time reaching before the epoch at "now", so a large value is safe).
 REPLAY_IDLE_MS = 365 * 24 * 3600 * 1000
 PAGE = 500
+ENTRY_ID = re.compile(r"[0-9]+-[0-9]+")
 
 # KEYS: the dead stream, the original stream; ARGV: dead letter id, group, original id, consumer, idle ms,
 # "1" to re-add the envelope when the original entry is gone, the envelope.
@@ -67,7 +69,7 @@ if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) == 0 then
   return 'missing'
 end
 local outcome = 'claimed'
-if #redis.call('XRANGE', KEYS[2], ARGV[3], ARGV[3]) == 0 then
+if ARGV[3] == '' or #redis.call('XRANGE', KEYS[2], ARGV[3], ARGV[3]) == 0 then
   if ARGV[6] ~= '1' then
     return 'trimmed'
   end
@@ -218,23 +220,22 @@ async def find_dead_letters(redis: Redis, ids: Sequence[str], *, stream: str | N
     found: list[DeadLetter] = []
     problems: list[str] = []
     for entry_id in ids:
+        # Both parts, always: Redis reads "1764650000000" as every entry of that millisecond.
+        if not ENTRY_ID.fullmatch(entry_id):
+            problems.append(f"{entry_id} is not a stream entry id (like 1764650000000-0)")
+            continue
         matches: list[DeadLetter] = []
         for source in sources:
-            try:
-                entries = await redis.xrange(dead_letter_stream(source), min=entry_id, max=entry_id)
-            except ResponseError:
-                problems.append(f"{entry_id} is not a stream entry id (like 1764650000000-0)")
-                break
+            entries = await redis.xrange(dead_letter_stream(source), min=entry_id, max=entry_id)
             matches += [parse_entry(source, found_id, fields) for found_id, fields in entries]
+        if not matches:
+            where = dead_letter_stream(stream) if stream else "any dead stream"
+            problems.append(f"no dead letter {entry_id} in {where} (see `dead-letters list`)")
+        elif len(matches) > 1:
+            streams = ", ".join(letter.stream for letter in matches)
+            problems.append(f"{entry_id} is a dead letter of several streams ({streams}): pass --stream")
         else:
-            if not matches:
-                where = dead_letter_stream(stream) if stream else "any dead stream"
-                problems.append(f"no dead letter {entry_id} in {where} (see `dead-letters list`)")
-            elif len(matches) > 1:
-                streams = ", ".join(letter.stream for letter in matches)
-                problems.append(f"{entry_id} is a dead letter of several streams ({streams}): pass --stream")
-            else:
-                found.append(matches[0])
+            found.append(matches[0])
     if problems:
         raise CommandFailed("; ".join(problems))
     return found
@@ -344,10 +345,10 @@ async def _act(redis: Redis, args: argparse.Namespace) -> int:
         letters = await list_dead_letters(redis, stream=stream, group=args.group or None)
         if args.json:
             print(json.dumps([letter.as_json() for letter in letters], indent=2))
-        elif not letters:
+        elif letters:
+            print("\n".join(letter.line() for letter in letters))
+        else:
             print("no dead letters")
-        for letter in [] if args.json else letters:
-            print(letter.line())
         return 0
 
     if args.action == "replay":

@@ -305,3 +305,19 @@ async def test_an_unreachable_redis_is_one_line_and_a_nonzero_exit(capsys):
 def test_a_dead_stream_name_means_its_stream():
     assert dead_letters.source_stream("events.order.dead") == "events.order"
     assert dead_letters.source_stream("events.order") == "events.order"
+
+
+async def test_list_reads_a_long_dead_stream_page_by_page(mesh, capsys, monkeypatch):
+    monkeypatch.setattr(dead_letters, "PAGE", 2)
+    failing = Handler(failing=True)
+    notify = consumer(mesh, "notify", failing)
+    await notify.ensure_group()
+    for value in ("a", "b", "c", "d", "e"):
+        await publish(mesh, value)
+    await polls(notify, times=1)
+    ids = await dead_ids(mesh)
+    assert len(ids) == 5
+    capsys.readouterr()
+
+    assert await command("list", "--stream", mesh.stream, "--json", redis_url=mesh.redis_url) == 0
+    assert [item["id"] for item in json.loads(capsys.readouterr().out)] == ids
