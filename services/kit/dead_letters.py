@@ -8,12 +8,12 @@ Replay hands the event back to the group that failed it, and to no other: the de
 group and the original entry, which the stream usually still holds (the relay trims streams to about 100 000
 entries, and the dead-lettering consumer only acknowledged the entry). One script puts that entry back into the
 group's pending entries (`XCLAIM ... FORCE`, with a delivery count of 0 and an idle time far beyond any
-`claim_idle`), then deletes the dead letter; it deletes it only when the entry was put back, and both happen at
-once or not at all. The group's next claim pass (`XAUTOCLAIM`, about once a second) hands the entry to one of
-its consumers as a first delivery, so it gets `max_deliveries` fresh tries. Other groups and broadcast tails
-(`StreamTail`) never see it again. Adding the envelope to the stream as a new entry would instead reach every
-group and every tail: groups that handled the event already would skip it (the inbox dedupes by event id and
-group), but tails have no inbox, and watchers would be told about it a second time.
+`claim_idle`), then deletes the dead letter, only once the entry is back; Redis runs the script as one step, so no
+other client sees the state in between. The group's next claim pass (`XAUTOCLAIM`, about once a second) hands the
+entry to one of its consumers as a first delivery, so it gets `max_deliveries` fresh tries. Other groups and
+broadcast tails (`StreamTail`) never see it again. Adding the envelope to the stream as a new entry would instead
+reach every group and every tail: groups that handled the event already would skip it (the inbox dedupes by event
+id and group), but tails have no inbox, and watchers would be told about it a second time.
 
 That is still the only way back for an entry the stream no longer holds, so `replay --re-add` does it when (and
 only when) the original entry is gone; without the flag such a replay fails and keeps the dead letter.
@@ -287,12 +287,15 @@ async def drop(redis: Redis, letters: Iterable[DeadLetter]) -> int:
 # --- the command ----------------------------------------------------------------------------------------------
 
 
+REDIS_URL_HELP = "default: REDIS_URL, else the running stack's run file"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m services dead-letters",
         description="List, replay or drop the events a consumer group gave up on (<stream>.dead).",
     )
-    parser.add_argument("--redis-url", default="", help="default: REDIS_URL, else the running stack's run file")
+    parser.add_argument("--redis-url", default="", help=REDIS_URL_HELP)
     commands = parser.add_subparsers(dest="action", required=True)
 
     listing = commands.add_parser("list", help="show each dead letter, one line each")
@@ -315,7 +318,8 @@ def _parser() -> argparse.ArgumentParser:
 
     for command in (listing, replaying, dropping):
         command.add_argument("--stream", default="", help="only this stream's dead letters (e.g. events.order)")
-        command.add_argument("--redis-url", default=argparse.SUPPRESS, help="as before the command")
+        # Accepted after the action too; SUPPRESS keeps a value given before it.
+        command.add_argument("--redis-url", default=argparse.SUPPRESS, help=REDIS_URL_HELP)
     for command in (listing, replaying):
         command.add_argument("--group", default="", help="only this consumer group's dead letters")
     return parser
