@@ -1,5 +1,6 @@
 """`python -m services up [--single]` starts the whole mesh on this machine; `python -m services migrate` only
-prepares the databases. See services/launcher.py."""
+prepares the databases. See services/launcher.py. `python -m services dead-letters ...` lists, replays or drops
+dead-lettered events (services/kit/dead_letters.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ def parse(argv: list[str] | None) -> tuple[str, launcher.Options]:
     up = commands.add_parser("up", help="start PostgreSQL, Valkey and every service; Ctrl-C stops everything")
     up.add_argument("--single", action="store_true", help="run every service in this one process and event loop")
     migrate = commands.add_parser("migrate", help="create each service's database and apply its migrations")
+    # Listed for --help only: main() hands the arguments after it to services.kit.dead_letters.
+    commands.add_parser("dead-letters", help="list, replay or drop dead-lettered events (dead-letters -h)")
     for command in (up, migrate):
         command.add_argument(
             "--data-dir",
@@ -45,6 +48,12 @@ def parse(argv: list[str] | None) -> tuple[str, launcher.Options]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["dead-letters"]:
+        # Imported here: `up` and `migrate` need none of the bus's imports.
+        from services.kit import dead_letters
+
+        return dead_letters.main(arguments[1:])
     command, options = parse(argv)
     if command == "up":
         return launcher.up(options)
