@@ -1,17 +1,15 @@
-"""WatchProduct: the process's catalog event tail (`StreamTail`) fans each product's changes out to its watchers.
+"""WatchProduct: the process's catalog event tail (`StreamTail`) fans each product's changes out to its watchers
+through the kit's `SubjectWatchers`.
 
 The tail reads with plain XREAD (not a consumer group): every catalog process sees every event and serves its
-own watchers. For an event about a watched product the hub reads the product once and hands its state to each watcher's
-bounded queue; a watcher whose queue is full has fallen behind and is dropped (RESOURCE_EXHAUSTED, reason
-WATCHER_TOO_SLOW) rather than slowing the others or growing without bound.
+own watchers. A watcher that falls behind is dropped (RESOURCE_EXHAUSTED, reason WATCHER_TOO_SLOW).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,12 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from marketplace.events.v1.envelope_pb2 import Envelope
 from services.catalog.domain import ARCHIVED, Caller, Product
 from services.catalog.store import Products
-from services.kit.errors import NotFound, RateLimited
-
-log = logging.getLogger(__name__)
-
-# How long a new watcher waits for the hub to be reading (only right after the service starts).
-HUB_READY_SECONDS = 5.0
+from services.kit.errors import NotFound
+from services.kit.watch import SubjectWatchers
 
 
 @dataclass(frozen=True)
@@ -66,33 +60,19 @@ class ProductState:
         )
 
 
-@dataclass(eq=False)
-class _Watcher:
-    queue: asyncio.Queue[ProductState | None]
-    dropped: bool = False
-
-
-@dataclass
 class ProductWatchers:
-    sessions: async_sessionmaker[AsyncSession]
-    # Set once the event tail is reading: from then on every change reaches the watchers.
-    reading: asyncio.Event
-    queue_size: int = 64
-    _watchers: dict[str, set[_Watcher]] = field(default_factory=dict)
+    """WatchProduct streams, fed by the kit's `SubjectWatchers` (one read per change, bounded queues)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], reading: asyncio.Event, queue_size: int = 64):
+        self._sessions = sessions
+        self._hub: SubjectWatchers[ProductState] = SubjectWatchers(self._state, reading, queue_size)
 
     def watching(self, product_id: str) -> int:
-        return len(self._watchers.get(product_id, ()))
+        return self._hub.watching(product_id)
 
     async def watch(self, product_id: str, caller: Caller) -> AsyncIterator[ProductState]:
         """The product's current state, then each change, until it is archived or the caller goes away."""
-        try:
-            await asyncio.wait_for(self.reading.wait(), HUB_READY_SECONDS)
-        except TimeoutError:
-            log.warning("watching before the catalog event stream is being read")
-        watcher = _Watcher(asyncio.Queue(maxsize=self.queue_size))
-        # Registered before the first read: a change between the two is not lost.
-        self._watchers.setdefault(product_id, set()).add(watcher)
-        try:
+        async with self._hub.subscription(product_id) as next_state:
             product = await self._load(product_id)
             if product is None:
                 raise NotFound("product not found", metadata={"product_id": product_id})
@@ -100,42 +80,19 @@ class ProductWatchers:
             last = ProductState.of(product)
             yield last
             while last.status != ARCHIVED:
-                state = await watcher.queue.get()
-                if state is None:
-                    raise RateLimited("the watcher fell behind the product's changes", reason="WATCHER_TOO_SLOW")
+                state = await next_state()
                 if not state.same_as(last):
                     last = state
                     yield state
-        finally:
-            watchers = self._watchers.get(product_id)
-            if watchers is not None:
-                watchers.discard(watcher)
-                if not watchers:
-                    del self._watchers[product_id]
 
     async def _load(self, product_id: str) -> Product | None:
-        async with self.sessions() as session:
+        async with self._sessions() as session:
             return await Products(session).get(product_id)
 
-    async def _publish(self, product_id: str) -> None:
-        if not self._watchers.get(product_id):
-            return
+    async def _state(self, product_id: str) -> ProductState | None:
         product = await self._load(product_id)
-        if product is None:
-            return
-        state = ProductState.of(product)
-        for watcher in list(self._watchers.get(product_id, ())):
-            if watcher.dropped:
-                continue
-            try:
-                watcher.queue.put_nowait(state)
-            except asyncio.QueueFull:
-                watcher.dropped = True
-                # Make room for the signal that ends the slow watcher's stream.
-                watcher.queue.get_nowait()
-                watcher.queue.put_nowait(None)
+        return ProductState.of(product) if product is not None else None
 
     async def on_event(self, envelope: Envelope) -> None:
         """A `StreamTail` handler: the product the event is about goes to its watchers, if it has any."""
-        if envelope.subject:
-            await self._publish(envelope.subject)
+        await self._hub.on_event(envelope)
