@@ -28,6 +28,7 @@ from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
 from marketplace.cart.v1 import cart_pb2, cart_pb2_grpc
 from marketplace.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from marketplace.common.v1 import money_pb2, roles_pb2
+from marketplace.order.v1 import order_pb2, order_pb2_grpc
 from services import registry
 from services.auth.keys import generate_private_pem, key_id
 from services.kit.db import drop_database, ensure_database
@@ -36,6 +37,7 @@ from services.kit.settings import ServiceSettings
 from tests.cart.conftest import cart_settings
 from tests.catalog.conftest import catalog_settings
 from tests.fuzz.strategies import Pools
+from tests.order.conftest import order_settings
 from tests.support.auth import PASSWORD, Auth, auth_settings, bearer, service_secret, service_token
 from tests.support.serving import migrate_service, serving
 
@@ -96,6 +98,15 @@ def _settings_for(
         )
     if name == "cart":
         return cart_settings(infra.database_url, infra.redis_url, url, auth_target, started["catalog"].running.address)
+    if name == "order":
+        return order_settings(
+            infra.database_url,
+            infra.redis_url,
+            url,
+            auth_target,
+            started["catalog"].running.address,
+            started["cart"].running.address,
+        )
     values: dict[str, Any] = {
         "database_url": infra.database_url,
         "redis_url": infra.redis_url,
@@ -293,6 +304,42 @@ async def _seed(services: dict[str, Served], signing_pem: str) -> Mesh:
         pools.ids.append(shoe.id)
         await in_cart(bearer(buyer), shoe)
         public = await product(victim, "Victim's public mug")
+        if "order" in services:
+            # The victim's order, shipped to a private address: only the victim (and admins) may see it.
+            await in_cart(victim, public)
+            orders = order_pb2_grpc.OrderServiceStub(services["order"].channel)
+            placed = await orders.CreateOrder(
+                order_pb2.CreateOrderRequest(
+                    request_id=str(uuid.uuid4()),
+                    shipping_address=order_pb2.ShippingAddress(
+                        recipient_name=f"Receiver {marker}",
+                        line1=f"{marker} Order Lane",
+                        city="Privatetown",
+                        country_code="FR",
+                    ),
+                ),
+                metadata=victim,
+            )
+            carts = cart_pb2_grpc.CartServiceStub(services["cart"].channel)
+            await carts.RemoveCartItem(
+                cart_pb2.RemoveCartItemRequest(variant_id=public.variants[0].id), metadata=victim
+            )
+            pools.ids.append(placed.order.id)
+            private += [f"{marker} Order Lane".encode(), f"Receiver {marker}".encode()]
+            state["order"] = (placed.order.id, placed.order.status, placed.order.shipping_address)
+        # A buyer's order too, for the order RPCs to find.
+        if "order" in services:
+            await in_cart(bearer(buyer), public)
+            mine = await order_pb2_grpc.OrderServiceStub(services["order"].channel).CreateOrder(
+                order_pb2.CreateOrderRequest(
+                    request_id=str(uuid.uuid4()),
+                    shipping_address=order_pb2.ShippingAddress(
+                        recipient_name="Buyer", line1="1 Buyer Street", city="Paris", country_code="FR"
+                    ),
+                ),
+                metadata=bearer(buyer),
+            )
+            pools.ids.append(mine.order.id)
         hidden_title = f"Hidden {marker} kettle"
         hidden = await product(victim, hidden_title, inactive=True, sizes=("S", "M"), carted=True)
         pools.ids += [public.id, hidden.id]

@@ -33,6 +33,7 @@ from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
 from marketplace.cart.v1 import cart_pb2, cart_pb2_grpc
 from marketplace.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from marketplace.common.v1 import access_pb2
+from marketplace.order.v1 import order_pb2, order_pb2_grpc
 from services.kit.interceptors import method_rule
 from tests.fuzz.conftest import Mesh, Metadata, served_methods
 from tests.fuzz.profiles import fuzzing
@@ -331,3 +332,8 @@ async def test_the_victims_data_is_untouched(mesh: Mesh):
         carts = cart_pb2_grpc.CartServiceStub(mesh.services["cart"].channel)
         cart = await carts.GetCart(cart_pb2.GetCartRequest(), metadata=mesh.victim)
         assert [(line.variant_id, line.quantity) for line in cart.cart.lines] == state["cart"]
+    if "order" in mesh.services:
+        orders = order_pb2_grpc.OrderServiceStub(mesh.services["order"].channel)
+        order_id, status, shipping_address = state["order"]
+        found = (await orders.GetOrder(order_pb2.GetOrderRequest(id=order_id), metadata=mesh.victim)).order
+        assert (found.status, found.shipping_address) == (status, shipping_address)
