@@ -185,8 +185,8 @@ class Payment:
         `reported_by_provider`: the provider says the money was taken, which also settles a payment already
         FAILED or CANCELLED here (the order service refuses it if the order cannot take it any more).
         """
-        if self.status == SUCCEEDED:
-            return False
+        if self.status == SUCCEEDED or (reported_by_provider and self.status == REFUNDED):
+            return False  # a late report of what happened before the refund changes nothing
         if self.status != PENDING and not (reported_by_provider and self.status in (FAILED, CANCELLED)):
             raise FailedPrecondition(
                 "the payment is not pending", reason="PAYMENT_NOT_PENDING", metadata=self._metadata()
