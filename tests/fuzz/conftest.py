@@ -36,10 +36,13 @@ from services.kit.settings import ServiceSettings
 from tests.cart.conftest import cart_settings
 from tests.catalog.conftest import catalog_settings
 from tests.fuzz.strategies import Pools
+from tests.payment.conftest import payment_settings, serve_order_double
 from tests.support.auth import PASSWORD, Auth, auth_settings, bearer, service_secret, service_token
 from tests.support.serving import migrate_service, serving
 
 Metadata = tuple[tuple[str, str | bytes], ...]
+# The key of the order service's test double among the served services, while the order service does not exist.
+ORDER_DOUBLE = "order-double"
 
 
 def served_methods() -> list[tuple[str, MethodDescriptor]]:
@@ -96,6 +99,9 @@ def _settings_for(
         )
     if name == "cart":
         return cart_settings(infra.database_url, infra.redis_url, url, auth_target, started["catalog"].running.address)
+    if name == "payment":
+        order = started.get("order") or started[ORDER_DOUBLE]
+        return payment_settings(infra.database_url, infra.redis_url, url, auth_target, order.running.address)
     values: dict[str, Any] = {
         "database_url": infra.database_url,
         "redis_url": infra.redis_url,
@@ -157,6 +163,10 @@ async def mesh(infra: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
             databases.append(database)
             url = await ensure_database(infra.database_url, database)
             await migrate_service(definition, url)
+            if name == "payment" and "order" not in services:
+                # Until the order service exists, payment asks its test double (which knows no order).
+                orders, order_running, order_channel = await serve_order_double(stack, infra, auth_target)
+                services[ORDER_DOUBLE] = Served(orders.definition(), order_running, order_channel)
             settings = _settings_for(name, definition, infra, url, auth_target, root, signing_pem, services)
             running, channel = await stack.enter_async_context(
                 serving(definition, settings, channel_options=_channel_options(definition))

@@ -107,6 +107,31 @@ class OrderServiceDouble:
         )
 
 
+async def serve_order_double(
+    stack: AsyncExitStack, infra: Any, auth_target: str
+) -> tuple[OrderServiceDouble, RunningService, grpc.aio.Channel]:
+    """The order service's test double, served until `stack` closes."""
+    orders = OrderServiceDouble()
+    settings = settings_under_test(
+        OrderDoubleSettings, infra.database_url, infra.redis_url, "", auth_target=auth_target
+    )
+    running, channel = await stack.enter_async_context(serving(orders.definition(), settings))
+    return orders, running, channel
+
+
+def payment_settings(
+    database_url: str, redis_url: str, url: str, auth_target: str, order_target: str, **overrides: Any
+) -> PaymentSettings:
+    values: dict[str, Any] = {
+        "auth_target": auth_target,
+        "order_target": order_target,
+        "service_client_secret": service_secret("payment"),
+        # Each test consumes its own order stream: another test's events never reach it.
+        "payment_order_events_stream": f"events.order.test-{uuid.uuid4().hex[:8]}",
+    }
+    return settings_under_test(PaymentSettings, database_url, redis_url, url, **(values | overrides))
+
+
 # --- the payment service -------------------------------------------------------------------------------------------
 
 
@@ -152,10 +177,6 @@ class PaymentService:
         return envelope
 
 
-def payment_settings(database_url: str, redis_url: str, url: str, **values: Any) -> PaymentSettings:
-    return settings_under_test(PaymentSettings, database_url, redis_url, url, **values)
-
-
 StartPayment = Callable[..., Awaitable[PaymentService]]
 
 
@@ -176,29 +197,26 @@ async def start_payment(
 
         async def start(*, stripe: bool = False, **overrides: Any) -> PaymentService:
             auth = await start_auth()
-            orders = OrderServiceDouble()
-            order_settings = settings_under_test(
-                OrderDoubleSettings, infra.database_url, infra.redis_url, "", auth_target=auth.running.address
-            )
-            order_running, _ = await stack.enter_async_context(serving(orders.definition(), order_settings))
+            orders, order_running, _ = await serve_order_double(stack, infra, auth.running.address)
             url = overrides.pop("service_database_url", None) or await fresh_database("payment")
             await migrate_service(DEFINITION, url)
-            values: dict[str, Any] = {
-                "auth_target": auth.running.address,
-                "order_target": order_running.address,
-                "service_client_secret": service_secret("payment"),
-                # Each test consumes its own order stream: another test's events never reach it.
-                "payment_order_events_stream": f"events.order.test-{uuid.uuid4().hex[:8]}",
-            }
+            values: dict[str, Any] = {}
             if stripe:
-                values |= {
+                values = {
                     "payment_provider": "stripe",
                     "stripe_api_key": stripe_stub.api_key,
                     "stripe_api_base": stripe_stub.base_url,
                     "stripe_webhook_secret": WEBHOOK_SECRET,
                     "stripe_max_network_retries": 0,
                 }
-            settings = payment_settings(infra.database_url, infra.redis_url, url, **(values | overrides))
+            settings = payment_settings(
+                infra.database_url,
+                infra.redis_url,
+                url,
+                auth.running.address,
+                order_running.address,
+                **(values | overrides),
+            )
             running, channel = await stack.enter_async_context(serving(DEFINITION, settings))
             return PaymentService(
                 running,
