@@ -13,11 +13,13 @@ import grpc
 import pytest
 
 from marketplace.auth.v1 import auth_pb2
+from marketplace.events.v1 import envelope_pb2
 from marketplace.order.v1 import order_pb2
 from marketplace.payment.v1 import payment_pb2
 from tests.kit.rpc.support import error_info
 from tests.payment.conftest import PaymentService
 from tests.support.auth import bearer, service_token
+from tests.support.polling import eventually
 
 
 def create(order_id: str, request_id: str = "") -> payment_pb2.CreatePaymentRequest:
@@ -34,6 +36,15 @@ async def refused(call: Any, code: grpc.StatusCode) -> grpc.aio.AioRpcError:
         await call
     assert caught.value.code() == code, caught.value.details()
     return caught.value
+
+
+async def published(payment: PaymentService, event_id: str) -> bool:
+    redis = payment.running.runtime.redis
+    assert redis is not None
+    for _, fields in await redis.xrevrange("events.payment", count=200):
+        if envelope_pb2.Envelope.FromString(fields[b"envelope"]).id == event_id:
+            return True
+    return False
 
 
 async def test_a_payment_is_created_once_per_request_and_the_pending_one_returned_again(
@@ -182,6 +193,10 @@ async def test_an_approved_payment_succeeds_once_with_its_event(payment: Payment
         1250,
         "local",
     )
+    # The relay publishes it to payment's stream.
+    (event_id,) = (row[0] for row in await payment.sql("SELECT id FROM outbox"))
+    await eventually(lambda: published(payment, event_id), message="PaymentSucceeded not published")
+
     # Paid: the order service now says so, and no new payment starts.
     payment.orders.set_status(order_id, order_pb2.ORDER_STATUS_PAID)
     error = await refused(

@@ -199,9 +199,17 @@ async def test_a_failed_intent_fails_the_payment(stripe_payment: PaymentService)
         stripe_payment, stripe_event("payment_intent.payment_failed", stub.decline(created.provider_payment_id))
     )
     rows = await stripe_payment.sql("SELECT status, failure_reason FROM payments")
-    assert rows == [("FAILED", "generic_decline")]
+    assert rows == [("FAILED", "card_declined")]
     ((kind, event),) = await stripe_payment.events()
-    assert (kind, event.payment_id, event.reason) == ("PaymentFailed", created.id, "generic decline")
+    assert (kind, event.payment_id, event.reason) == ("PaymentFailed", created.id, "card declined")
+
+
+async def test_an_intent_cancelled_with_stripe_cancels_the_payment(stripe_payment: PaymentService) -> None:
+    _, created = await stripe_payment_of(stripe_payment)
+    data = dict(stub_of(stripe_payment).intents[created.provider_payment_id], status="canceled")
+    await deliver(stripe_payment, stripe_event("payment_intent.canceled", data))
+    assert await status_of(stripe_payment, created.id) == "CANCELLED"
+    assert await stripe_payment.events() == []
 
 
 async def test_unknown_event_types_are_acknowledged(stripe_payment: PaymentService) -> None:

@@ -57,8 +57,10 @@ async def _payment_of(payments: Payments, event: WebhookEvent) -> Payment | None
 
 
 def _failure_code(intent: dict[str, Any]) -> str:
+    """Stripe's error code ("card_declined"), not its decline code: some of those ("stolen_card") are not for
+    the buyer's eyes."""
     error: dict[str, Any] = intent.get("last_payment_error") or {}
-    return str(error.get("decline_code") or error.get("code") or "payment_failed")
+    return str(error.get("code") or "payment_failed")
 
 
 async def _apply(uow: UnitOfWork, deps: Deps, event: WebhookEvent) -> None:

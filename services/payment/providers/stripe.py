@@ -14,7 +14,7 @@ from typing import Any
 
 import stripe
 
-from services.kit.errors import FieldViolation, InvalidArgument, Unauthenticated, Unavailable
+from services.kit.errors import Conflict, FieldViolation, InvalidArgument, Unauthenticated, Unavailable
 from services.payment.domain import (
     PROVIDER_CANCELED,
     PROVIDER_PENDING,
@@ -39,6 +39,11 @@ def _unavailable(error: stripe.StripeError) -> Unavailable:
         reason="PROVIDER_UNAVAILABLE",
         metadata={"provider": STRIPE, "error": type(error).__name__},
     )
+
+
+def _in_progress(payment: Payment) -> Conflict:
+    """Another call with the same idempotency key is still running at Stripe: retrying shortly gets its answer."""
+    return Conflict("the payment is being started by another call; try again", metadata={"payment_id": payment.id})
 
 
 _TRANSIENT = (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError)
@@ -72,6 +77,8 @@ class StripeProvider:
             )
         except _TRANSIENT as error:
             raise _unavailable(error) from error
+        except stripe.IdempotencyError as error:
+            raise _in_progress(payment) from error
         return ProviderIntent(intent.id, intent.client_secret or "", intent_state(intent.status))
 
     async def cancel(self, payment: Payment) -> str:
@@ -104,6 +111,8 @@ class StripeProvider:
                 raise
         except _TRANSIENT as error:
             raise _unavailable(error) from error
+        except stripe.IdempotencyError as error:
+            raise _in_progress(payment) from error
 
     async def close(self) -> None:
         await self._http.close_async()  # type: ignore[no-untyped-call]
