@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -117,6 +118,15 @@ async def test_a_payment_is_a_payment_intent_made_once(stripe_payment: PaymentSe
         grpc.StatusCode.FAILED_PRECONDITION,
     )
     assert error_info(error).reason == "PROVIDER_MISMATCH"
+
+
+async def test_concurrent_creates_make_one_intent(stripe_payment: PaymentService) -> None:
+    me, buyer_id = await stripe_payment.buyer()
+    order_id = stripe_payment.orders.add(buyer_id)
+    request = payment_pb2.CreatePaymentRequest(order_id=order_id, request_id=str(uuid.uuid4()))
+    answers = await asyncio.gather(*(stripe_payment.stub.CreatePayment(request, metadata=me) for _ in range(6)))
+    assert len({(answer.payment.id, answer.payment.provider_payment_id) for answer in answers}) == 1
+    assert list(stub_of(stripe_payment).intents) == [answers[0].payment.provider_payment_id]
 
 
 async def test_stripe_unreachable_then_the_retry_makes_the_intent(stripe_payment: PaymentService) -> None:

@@ -60,7 +60,8 @@ class StripeStub:
     requests: list[ReceivedRequest] = field(default_factory=list)
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # The next this many API calls answer 500 (Stripe having trouble).
+    # The next this many API calls answer 500 before doing anything (Stripe unreachable or failing before it
+    # began the request: nothing is saved under their idempotency keys).
     fail_next: int = 0
 
     def __post_init__(self) -> None:
