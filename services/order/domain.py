@@ -33,6 +33,7 @@ PART_CANCELLED = "CANCELLED"
 
 BY_BUYER = "BUYER"
 PAYMENT_EXPIRED = "PAYMENT_EXPIRED"
+BY_REFUND = "REFUNDED"
 
 # Statuses after which nothing changes any more (a paid cancelled order still waits for its refund).
 FINAL = frozenset({DELIVERED, REFUNDED})
@@ -288,8 +289,14 @@ class Order:
         return self.cancel(PAYMENT_EXPIRED, "", now)
 
     def refunded(self, payment_id: str, now: datetime) -> bool:
-        """The payment of a cancelled paid order came back to the buyer: REFUNDED. True when it changed."""
-        if self.status != CANCELLED or not self.was_paid or payment_id != self.payment_id:
+        """The order's payment came back to the buyer: a cancelled paid order is REFUNDED; a paid order nothing
+        has shipped of is cancelled first (an operator refunded it). A shipped order keeps its status (the
+        refund is the payment's record). True when the order changed."""
+        if not self.was_paid or payment_id != self.payment_id:
+            return False
+        if self.status == PAID:
+            self.cancel(BY_REFUND, "", now)
+        if self.status != CANCELLED:
             return False
         self.status = REFUNDED
         self._record(Refunded(self), now)

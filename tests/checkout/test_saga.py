@@ -239,3 +239,32 @@ async def test_only_the_buyer_pays_and_sees_the_payment(checkout: Checkout) -> N
         ),
         grpc.StatusCode.PERMISSION_DENIED,
     )
+
+
+async def test_an_operator_refund_of_a_paid_order_cancels_it_and_returns_its_units(checkout: Checkout) -> None:
+    shop = await Shop.open(checkout.order)
+    me, _ = await shop.buyer()
+    placed = await shop.place(me, sizes={"42": 2}, mugs=0)
+    payment_id = await pay(checkout, placed, me)
+    await shop.status_becomes(placed.id, me, order_pb2.ORDER_STATUS_PAID)
+    await eventually(lambda: _stocks(shop, {"42": (8, 0)}), message="stock not committed")
+    admin, _ = await checkout.order.cart.catalog.admin()
+    await refused(
+        checkout.payment.RefundPayment(payment_pb2.RefundPaymentRequest(id=payment_id, reason="goodwill"), metadata=me),
+        grpc.StatusCode.PERMISSION_DENIED,
+    )
+    await checkout.payment.RefundPayment(
+        payment_pb2.RefundPaymentRequest(id=payment_id, reason="out of service area"), metadata=admin
+    )
+    await shop.status_becomes(placed.id, me, order_pb2.ORDER_STATUS_REFUNDED)
+    refunded = await shop.get(placed.id, me)
+    assert refunded.cancellation_reason == order_pb2.CANCELLATION_REASON_REFUNDED
+    await eventually(lambda: _stocks(shop, {"42": (10, 0)}), message="refunded units did not come back")
+    # Nothing ships after that.
+    error = await refused(
+        checkout.order.stub.ShipOrder(
+            order_pb2.ShipOrderRequest(id=placed.id, carrier="DHL", tracking_number="R-1"), metadata=shop.shoe_seller
+        ),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
+    assert error_info(error).reason == "ORDER_NOT_PAID"

@@ -330,3 +330,16 @@ async def test_watching_an_order_streams_each_change_until_it_is_final(order: Or
     assert (await asyncio.wait_for(stream.read(), 10)).order.status == S.ORDER_STATUS_DELIVERED
     # Delivered is final: the stream ends.
     assert await asyncio.wait_for(stream.read(), 10) is grpc.aio.EOF  # type: ignore[attr-defined]  # not in the stubs
+
+
+async def test_an_order_is_paid_in_one_currency(order: OrderService) -> None:
+    shop = await Shop.open(order)
+    euro = await order.cart.catalog.create(shop.mug_seller, title="Espresso cup", price=900, currency="EUR")
+    me, _ = await shop.buyer()
+    await shop.fill_cart(me, sizes={"41": 1}, mugs=0)
+    await order.cart.stub.AddCartItem(cart_pb2.AddCartItemRequest(product_id=euro.id, quantity=1), metadata=me)
+    error = await refused(order.stub.CreateOrder(create(), metadata=me), grpc.StatusCode.FAILED_PRECONDITION)
+    assert (error_info(error).reason, error_info(error).metadata["currencies"]) == ("MIXED_CURRENCIES", "EUR,USD")
+    # Nothing stays held.
+    assert await shop.stock(shop.size("41").id) == (10, 0)
+    assert await shop.stock(euro.variants[0].id) == (10, 0)

@@ -33,8 +33,15 @@ def _lines(lines: Sequence[OrderLine]) -> list[events_pb2.OrderLine]:
     ]
 
 
+_CANCELLATIONS = {
+    domain.BY_BUYER: "cancelled by buyer",
+    domain.PAYMENT_EXPIRED: "payment expired",
+    domain.BY_REFUND: "payment refunded",
+}
+
+
 def _cancellation(order: Order) -> str:
-    return "payment expired" if order.cancellation_reason == domain.PAYMENT_EXPIRED else "cancelled by buyer"
+    return _CANCELLATIONS.get(order.cancellation_reason, "cancelled")
 
 
 def event_payload(event: Any) -> tuple[str, Message]:

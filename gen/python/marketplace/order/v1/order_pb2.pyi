@@ -39,6 +39,7 @@ class CancellationReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CANCELLATION_REASON_UNSPECIFIED: _ClassVar[CancellationReason]
     CANCELLATION_REASON_BUYER: _ClassVar[CancellationReason]
     CANCELLATION_REASON_PAYMENT_EXPIRED: _ClassVar[CancellationReason]
+    CANCELLATION_REASON_REFUNDED: _ClassVar[CancellationReason]
 ORDER_STATUS_UNSPECIFIED: OrderStatus
 ORDER_STATUS_PENDING_PAYMENT: OrderStatus
 ORDER_STATUS_PAID: OrderStatus
@@ -56,6 +57,7 @@ FULFILMENT_STATUS_CANCELLED: FulfilmentStatus
 CANCELLATION_REASON_UNSPECIFIED: CancellationReason
 CANCELLATION_REASON_BUYER: CancellationReason
 CANCELLATION_REASON_PAYMENT_EXPIRED: CancellationReason
+CANCELLATION_REASON_REFUNDED: CancellationReason
 
 class ShippingAddress(_message.Message):
     __slots__ = ("recipient_name", "line1", "line2", "city", "region", "postal_code", "country_code", "phone")
