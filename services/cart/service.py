@@ -21,15 +21,9 @@ async def setup(runtime: Runtime) -> None:
     if runtime.sessions is None or runtime.redis is None:
         raise RuntimeError("the cart service needs its database and Redis")
     # The catalog's internal GetVariants takes a service token: the cart's own, from auth.
-    auth = clients.channel(settings.auth_target)
-    token = clients.ServiceToken(auth, settings.service, settings.service_client_secret)
-    catalog = clients.channel(settings.catalog_target, token=token)
-
-    async def close() -> None:
-        await catalog.close(None)
-        await auth.close(None)
-
-    runtime.on_close(close)
+    peers = clients.Peers(settings.auth_target, settings.service, settings.service_client_secret)
+    runtime.on_close(peers.close)
+    catalog = peers.channel(settings.catalog_target)
     deps = Deps(
         sessions=runtime.sessions, catalog=CatalogClient(catalog, timeout=settings.cart_catalog_timeout_seconds)
     )

@@ -69,7 +69,7 @@ from services.catalog.settings import CatalogSettings
 from services.catalog.variants import ProductOption, VariantSpec
 from services.catalog.vector_index import VectorIndex
 from services.kit.cli import CommandFailed, command_settings, database_failure, require_client_secret, rpc_failure
-from services.kit.clients import ServiceToken, call, channel
+from services.kit.clients import Peers, call
 from services.kit.db import create_engine, session_factory
 from services.kit.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from services.kit.interceptors import RequestValidator
@@ -450,11 +450,11 @@ async def ensure_seller(settings: CatalogSettings, email: str, store_name: str) 
     """The seller's user id (created if needed) from auth's EnsureSeller, with the catalog's service token.
     CommandFailed, naming the cause, when there are no credentials, auth is unreachable or refuses."""
     target = settings.auth_target
-    auth = channel(target)
-    token = ServiceToken(auth, settings.service, settings.service_client_secret)
     # The kit's authorized channel, as every service calls another; its token fetched first, so a refused
     # credential is told apart from a refused EnsureSeller.
-    authorized = channel(target, token=token)
+    peers = Peers(target, settings.service, settings.service_client_secret)
+    authorized = peers.channel(target)
+    token = peers.token
     try:
         try:
             await token.get()
@@ -470,8 +470,7 @@ async def ensure_seller(settings: CatalogSettings, email: str, store_name: str) 
             raise rpc_failure(error, service="auth", target=target, refused=f"EnsureSeller for {email}") from None
         return str(response.user_id), bool(response.created)
     finally:
-        await authorized.close(None)
-        await auth.close(None)
+        await peers.close()
 
 
 async def check_database(sessions: async_sessionmaker[AsyncSession], url: str) -> None:

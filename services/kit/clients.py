@@ -112,6 +112,27 @@ class ServiceToken:
         self._refresh_at = time.monotonic() + max(lifetime - TOKEN_REFRESH_MARGIN_SECONDS, lifetime / 2)
 
 
+class Peers:
+    """Channels to the other services a service calls, every call carrying the service's own token (from auth's
+    IssueServiceToken with its client id and secret). `close()` closes them all, auth's last."""
+
+    def __init__(self, auth_target: str, client_id: str, client_secret: str) -> None:
+        self._auth = channel(auth_target)
+        self.token = ServiceToken(self._auth, client_id, client_secret)
+        self._channels: list[grpc.aio.Channel] = []
+
+    def channel(self, target: str, *, idempotent: bool = True) -> grpc.aio.Channel:
+        opened = channel(target, token=self.token, idempotent=idempotent)
+        self._channels.append(opened)
+        return opened
+
+    async def close(self) -> None:
+        for opened in reversed(self._channels):
+            await opened.close(None)
+        self._channels.clear()
+        await self._auth.close(None)
+
+
 def jwks_from_auth(auth: grpc.aio.Channel) -> Callable[[], Awaitable[Jwks]]:
     """A JWKS source for `TokenVerifier` that asks auth's GetJwks."""
 

@@ -29,16 +29,9 @@ async def setup(runtime: Runtime) -> None:
     if runtime.sessions is None or runtime.redis is None:
         raise RuntimeError("the order service needs its database and Redis")
     # The catalog's ReserveStock and the cart's GetCartLines take a service token: the order's own, from auth.
-    auth = clients.channel(settings.auth_target)
-    token = clients.ServiceToken(auth, settings.service, settings.service_client_secret)
-    catalog = clients.channel(settings.catalog_target, token=token)
-    cart = clients.channel(settings.cart_target, token=token)
-
-    async def close() -> None:
-        for channel in (cart, catalog, auth):
-            await channel.close(None)
-
-    runtime.on_close(close)
+    peers = clients.Peers(settings.auth_target, settings.service, settings.service_client_secret)
+    runtime.on_close(peers.close)
+    catalog, cart = peers.channel(settings.catalog_target), peers.channel(settings.cart_target)
     timeout = settings.order_call_timeout_seconds
     deps = Deps(
         settings=settings,

@@ -38,18 +38,16 @@ async def setup(runtime: Runtime) -> None:
     if runtime.sessions is None or runtime.redis is None:
         raise RuntimeError("the payment service needs its database and Redis")
     # The order's internal GetOrderSummary takes a service token: payment's own, from auth.
-    auth = clients.channel(settings.auth_target)
-    token = clients.ServiceToken(auth, settings.service, settings.service_client_secret)
-    orders = clients.channel(settings.order_target, token=token)
+    peers = clients.Peers(settings.auth_target, settings.service, settings.service_client_secret)
+    runtime.on_close(peers.close)
+    orders = peers.channel(settings.order_target)
     providers = providers_for(settings)
 
-    async def close() -> None:
+    async def close_providers() -> None:
         for provider in providers.values():
             await provider.close()
-        await orders.close(None)
-        await auth.close(None)
 
-    runtime.on_close(close)
+    runtime.on_close(close_providers)
     webhook = (
         StripeWebhook(settings.stripe_webhook_secret, settings.stripe_webhook_tolerance_seconds)
         if settings.stripe_webhook_secret

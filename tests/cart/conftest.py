@@ -11,12 +11,12 @@ import grpc
 import pytest
 
 from marketplace.cart.v1 import cart_pb2_grpc
-from marketplace.events.v1 import envelope_pb2
 from services.cart.service import DEFINITION
 from services.cart.settings import CartSettings
 from services.kit.server import RunningService
 from tests.catalog.conftest import Catalog, StartCatalog, start_auth, start_catalog
 from tests.support.auth import service_secret
+from tests.support.events import outbox_events
 from tests.support.serving import migrate_service, serving, settings_under_test
 from tests.support.sql import run_sql
 
@@ -35,17 +35,8 @@ class CartService:
         return await run_sql(self.running.runtime.sessions, statement, **params)
 
     async def events(self) -> list[tuple[str, Any]]:
-        """Every event in the cart's outbox, oldest first: (type, unpacked payload)."""
-        from google.protobuf import symbol_database
-
-        found = []
-        for (raw,) in await self.sql("SELECT envelope FROM outbox ORDER BY position"):
-            envelope = envelope_pb2.Envelope.FromString(raw)
-            payload_type = symbol_database.Default().GetSymbol(envelope.type)
-            payload = payload_type()
-            envelope.payload.Unpack(payload)
-            found.append((envelope.type.rsplit(".", 1)[-1], payload))
-        return found
+        """Every event in the service's outbox, oldest first: (type, unpacked payload)."""
+        return await outbox_events(self.running.runtime.sessions)
 
 
 def cart_settings(

@@ -9,11 +9,9 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import symbol_database
 from google.protobuf.message import Message
 from redis.asyncio import Redis
 
-from marketplace.events.v1 import envelope_pb2
 from marketplace.order.v1 import order_pb2_grpc
 from services.kit.bus import ENVELOPE_FIELD
 from services.kit.outbox import make_envelope, stream_for
@@ -23,6 +21,7 @@ from services.order.settings import OrderSettings
 from tests.cart.conftest import CartService, StartCart, start_auth, start_cart, start_catalog
 from tests.catalog.conftest import StartCatalog
 from tests.support.auth import service_secret
+from tests.support.events import outbox_events
 from tests.support.serving import migrate_service, serving, settings_under_test
 from tests.support.sql import run_sql
 
@@ -41,14 +40,8 @@ class OrderService:
         return await run_sql(self.running.runtime.sessions, statement, **params)
 
     async def events(self) -> list[tuple[str, Any]]:
-        """Every event in the order's outbox, oldest first: (type, unpacked payload)."""
-        found = []
-        for (raw,) in await self.sql("SELECT envelope FROM outbox ORDER BY position"):
-            envelope = envelope_pb2.Envelope.FromString(raw)
-            payload = symbol_database.Default().GetSymbol(envelope.type)()
-            envelope.payload.Unpack(payload)
-            found.append((envelope.type.rsplit(".", 1)[-1], payload))
-        return found
+        """Every event in the service's outbox, oldest first: (type, unpacked payload)."""
+        return await outbox_events(self.running.runtime.sessions)
 
     async def publish_payment_event(self, subject: str, payload: Message) -> str:
         """Adds an event to the payment stream as the payment service's relay would; returns its id."""
