@@ -8,7 +8,7 @@ import argparse
 import sys
 
 from services.edge.render import generated_files
-from services.edge.settings import REPO_ROOT
+from services.kit.settings import REPO_ROOT
 
 
 def main() -> int:

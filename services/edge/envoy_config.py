@@ -44,6 +44,7 @@ T = "type.googleapis.com/envoy.extensions.filters.http"
 HEADER_MUTATION = f"{T}.header_mutation.v3.HeaderMutation"
 HEADER_MUTATION_ROUTE = f"{T}.header_mutation.v3.HeaderMutationPerRoute"
 LOCAL_RATE_LIMIT = f"{T}.local_ratelimit.v3.LocalRateLimit"
+HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 FILTER_CONFIG = "type.googleapis.com/envoy.config.route.v3.FilterConfig"
 
 
@@ -164,7 +165,11 @@ def routes(found: list[Rpc], settings: EdgeSettings) -> list[dict[str, Any]]:
     for rpc in served:
         if rpc.internal:
             table.append(
-                {"name": f"internal:{rpc.grpc_path}", "match": {"path": rpc.grpc_path}, "direct_response": {"status": 404}}
+                {
+                    "name": f"internal:{rpc.grpc_path}",
+                    "match": {"path": rpc.grpc_path},
+                    "direct_response": {"status": 404},
+                }
             )
     for rpc in served:
         if rpc.internal:
@@ -315,7 +320,7 @@ ACCESS_LOG_FORMAT = {
 def bootstrap(found: list[Rpc], settings: EdgeSettings) -> dict[str, Any]:
     """The whole Envoy bootstrap as plain data (dumped to YAML)."""
     manager: dict[str, Any] = {
-        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        "@type": HCM,
         "stat_prefix": "edge",
         "codec_type": "AUTO",
         "use_remote_address": True,

@@ -17,6 +17,12 @@ from services.edge.render import write_config
 from services.edge.settings import EdgeSettings, envoy_binary
 
 READY_TIMEOUT_SECONDS = 30.0
+
+
+class EdgeFailed(RuntimeError):
+    """Envoy exited or did not serve in time."""
+
+
 STOP_TIMEOUT_SECONDS = 10.0
 # Counted by Envoy once the JWKS came through its own REST route: before that, every token would be refused.
 JWKS_FETCHED_STAT = "jwt_authn.jwks_fetch_success"
@@ -35,6 +41,16 @@ class Edge:
     @property
     def admin_url(self) -> str:
         return f"http://{self.settings.admin_host}:{self.settings.admin_port}"
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: Linux sends it SIGTERM when the process that started it dies, so an Envoy
+    never outlives a killed launcher or test (it would keep the port)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _get(url: str) -> str:
@@ -70,7 +86,7 @@ async def start_edge(
     timeout: float = READY_TIMEOUT_SECONDS,
 ) -> Edge:
     """Starts Envoy on `settings` (config written to `config_dir/envoy.yaml`) and waits until it serves.
-    RuntimeError when it exits or does not become ready in `timeout` seconds (it is stopped then)."""
+    EdgeFailed when it exits or does not become ready in `timeout` seconds (it is stopped then)."""
     config = write_config(config_dir / "envoy.yaml", settings)
     log_file = None
     if log_path is not None:
@@ -93,6 +109,8 @@ async def start_edge(
         stderr=log_file if log_file is not None else stderr,
         env=dict(environ if environ is not None else os.environ),
         start_new_session=True,
+        # Only prctl runs between fork and exec: no locks, no threads.
+        preexec_fn=_die_with_parent,
     )
     if log_file is not None:
         log_file.close()
@@ -101,10 +119,10 @@ async def start_edge(
     deadline = loop.time() + timeout
     while not await _ready(edge):
         if process.returncode is not None:
-            raise RuntimeError(f"envoy exited with code {process.returncode} before it served")
+            raise EdgeFailed(f"envoy exited with code {process.returncode} before it served")
         if loop.time() > deadline:
             await stop_edge(edge)
-            raise RuntimeError(f"envoy did not serve within {timeout:.0f} s (listener or token keys)")
+            raise EdgeFailed(f"envoy did not serve within {timeout:.0f} s (listener or token keys)")
         await asyncio.sleep(0.1)
     return edge
 
@@ -121,3 +139,25 @@ async def stop_edge(edge: Edge, *, timeout: float = STOP_TIMEOUT_SECONDS) -> Non
         with contextlib.suppress(ProcessLookupError):
             edge.process.kill()
         await edge.process.wait()
+
+
+# Set to "0" to run the services without Envoy in front.
+EDGE_ENV = "MESH_EDGE"
+
+
+async def start_local_edge(names: list[str], environ: Mapping[str, str], config_dir: Path) -> Edge | None:
+    """Envoy in front of the launcher's services (None when MESH_EDGE=0); its output goes to the launcher's."""
+    from services.edge.settings import local_settings
+
+    if environ.get(EDGE_ENV, "1") == "0":
+        return None
+    settings = local_settings(names, environ)
+    concurrency = int(environ.get("EDGE_CONCURRENCY", "") or 2)
+    return await start_edge(settings, config_dir, environ=environ, concurrency=concurrency)
+
+
+def describe(edge: Edge) -> list[str]:
+    return [
+        f"  {'edge':<9} {edge.url:<22} pid {edge.process.pid:<8} REST/JSON, gRPC and gRPC-Web (Envoy)",
+        f"  {'':<9} {edge.url}/openapi.yaml  (the REST API)   admin {edge.admin_url} (loopback)",
+    ]
