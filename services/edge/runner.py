@@ -101,6 +101,9 @@ async def start_edge(
         str(concurrency),
         "--log-level",
         "warning",
+        # Access log lines within a second (the default holds them up to 10 s).
+        "--file-flush-interval-msec",
+        "1000",
     ]
     process = await asyncio.create_subprocess_exec(
         *command,

@@ -3,6 +3,7 @@ in front of them with the config generated from the contracts (for this stack's 
 
 from __future__ import annotations
 
+import shutil
 import socket
 import tempfile
 import uuid
@@ -140,3 +141,4 @@ async def stack(infra: Any) -> AsyncIterator[Stack]:
             await exits.aclose()
             for name in made:
                 await drop_database(infra.database_url, name)
+            shutil.rmtree(work, ignore_errors=True)
