@@ -177,7 +177,7 @@ def routes(found: list[Rpc], settings: EdgeSettings) -> list[dict[str, Any]]:
         table.append(
             {
                 "name": f"grpc:{rpc.grpc_path}",
-                "match": {"path": rpc.grpc_path, "grpc": {}},
+                "match": {"path": rpc.grpc_path},
                 **_route_settings(rpc, settings, rest=False),
             }
         )
@@ -308,6 +308,7 @@ ACCESS_LOG_FORMAT = {
     "details": "%RESPONSE_CODE_DETAILS%",
     "route": "%ROUTE_NAME%",
     "upstream": "%UPSTREAM_CLUSTER%",
+    "upstream_host": "%UPSTREAM_HOST%",
     "duration_ms": "%DURATION%",
     "bytes_in": "%BYTES_RECEIVED%",
     "bytes_out": "%BYTES_SENT%",
