@@ -72,18 +72,19 @@ def load_descriptor_set(path: Path = DESCRIPTOR_SET_PATH) -> descriptor_pb2.File
     return descriptor_set
 
 
-def edge_descriptor_set(descriptor_set: descriptor_pb2.FileDescriptorSet) -> bytes:
-    """The set the transcoder loads: the contracts plus google.rpc's status and error details, which
-    `convert_grpc_status` needs to render the services' rich errors (BadRequest, ErrorInfo) as JSON."""
-    combined = descriptor_pb2.FileDescriptorSet()
-    combined.CopyFrom(descriptor_set)
-    present = {file.name for file in combined.file}
+def edge_descriptor_set(raw: bytes) -> bytes:
+    """The set the transcoder loads: the contracts' set (`raw`, as written) plus google.rpc's status and error
+    details, which `convert_grpc_status` needs to render the services' rich errors (BadRequest, ErrorInfo).
+
+    Appended as bytes rather than parsed and re-serialized: how a parsed set serializes depends on which
+    extensions the process happens to have imported, and the output must not."""
+    present = {file.name for file in descriptor_pb2.FileDescriptorSet.FromString(raw).file}
+    extra = descriptor_pb2.FileDescriptorSet()
     for module in (status_pb2, error_details_pb2):
-        if module.DESCRIPTOR.name in present:
-            continue
-        file = combined.file.add()
-        module.DESCRIPTOR.CopyToProto(file)
-    return combined.SerializeToString(deterministic=True)
+        if module.DESCRIPTOR.name not in present:
+            module.DESCRIPTOR.CopyToProto(extra.file.add())
+    # Repeated fields concatenate: the result is one FileDescriptorSet.
+    return raw + extra.SerializeToString(deterministic=True)
 
 
 def _bindings(rule: http_pb2.HttpRule) -> Iterator[Binding]:

@@ -42,7 +42,7 @@ def generated_files() -> dict[Path, bytes]:
     names = served_services()
     found = contracts.rpcs(descriptor_set, names)
     return {
-        EDGE_DESCRIPTORS: contracts.edge_descriptor_set(descriptor_set),
+        EDGE_DESCRIPTORS: contracts.edge_descriptor_set(contracts.DESCRIPTOR_SET_PATH.read_bytes()),
         ENVOY_DIR / "envoy.yaml": config_text(checked_in_settings(names), found).encode(),
         ENVOY_DIR / "k8s.yaml": config_text(kubernetes_settings(names), found).encode(),
         OPENAPI_PATH: openapi.document_text(descriptor_set, found).encode(),

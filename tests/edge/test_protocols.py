@@ -183,7 +183,7 @@ async def test_internal_rpcs_are_not_routable(stack: Stack) -> None:
     service = bearer(issued.access_token)
     async with grpc.aio.insecure_channel(stack.grpc_target) as channel:
         for rpc in internal:
-            call = channel.unary_unary(rpc.grpc_path)
+            call = channel.unary_unary(rpc.grpc_path, None, None)
             with pytest.raises(grpc.aio.AioRpcError) as refused:
                 await call(b"", metadata=service, timeout=10)
             assert refused.value.code() == grpc.StatusCode.UNIMPLEMENTED, rpc.grpc_path
@@ -195,7 +195,7 @@ async def test_internal_rpcs_are_not_routable(stack: Stack) -> None:
             assert posted.status_code == 404, rpc.grpc_path
 
         # The control: the same generic call reaches a routed RPC (so the refusals above are the edge's).
-        jwks = channel.unary_unary("/marketplace.auth.v1.AuthService/GetJwks")
+        jwks = channel.unary_unary("/marketplace.auth.v1.AuthService/GetJwks", None, None)
         raw = await jwks(auth_pb2.GetJwksRequest().SerializeToString(), timeout=10)
         assert auth_pb2.GetJwksResponse.FromString(raw).keys
 

@@ -56,7 +56,7 @@ async def test_bad_tokens_stop_at_the_edge(stack: Stack) -> None:
     assert good.status_code == 200, good.text
 
     now = int(time.time())
-    header, payload, signature = token.split(".")
+    header, _payload, signature = token.split(".")
     forged = {
         "missing": None,
         "garbage": "not.a.token",
