@@ -13,7 +13,8 @@ from marketplace.common.v1 import access_pb2
 from services.edge import contracts
 from services.edge.envoy_config import JWT_PUBLIC, JWT_USER, bootstrap
 from services.edge.render import generated_files, served_services
-from services.edge.settings import REPO_ROOT, checked_in_settings, envoy_binary
+from services.edge.settings import checked_in_settings, envoy_binary
+from services.kit.settings import REPO_ROOT
 
 pytestmark = pytest.mark.timeout(120)
 

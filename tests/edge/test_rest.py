@@ -238,3 +238,12 @@ async def test_request_ids_and_json_access_log(stack: Stack) -> None:
         await asyncio.sleep(0.1)
     [entry] = entries
     assert entry["path"] == "/v1/categories" and entry["status"] == 200 and entry["upstream"] == "catalog"
+
+
+async def test_openapi_is_served(stack: Stack) -> None:
+    from services.edge.settings import OPENAPI_PATH
+
+    reply = await stack.http.get("/openapi.yaml")
+    assert reply.status_code == 200
+    assert reply.headers["content-type"] == "application/yaml"
+    assert reply.text == OPENAPI_PATH.read_text()
