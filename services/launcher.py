@@ -384,7 +384,10 @@ async def supervise(
         announce(members, single=single)
         # Envoy once every service serves; watched like a service from then on.
         config_dir = (infra.run_file.parent if infra.run_file else default_data_dir(environ)) / "edge"
-        if (edge := await start_local_edge(names, environ, config_dir)) is not None:
+        edge_start = asyncio.ensure_future(start_local_edge(names, environ, config_dir))
+        if not await watch(stop, members, edge_start):
+            return 0
+        if (edge := edge_start.result()) is not None:
             say("\n".join(describe(edge)) + "\n")
             ended = asyncio.ensure_future(edge.process.wait())
             members.append(

@@ -120,13 +120,17 @@ async def start_edge(
     edge = Edge(process, settings, config)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not await _ready(edge):
-        if process.returncode is not None:
-            raise EdgeFailed(f"envoy exited with code {process.returncode} before it served")
-        if loop.time() > deadline:
-            await stop_edge(edge)
-            raise EdgeFailed(f"envoy did not serve within {timeout:.0f} s (listener or token keys)")
-        await asyncio.sleep(0.1)
+    try:
+        while not await _ready(edge):
+            if process.returncode is not None:
+                raise EdgeFailed(f"envoy exited with code {process.returncode} before it served")
+            if loop.time() > deadline:
+                raise EdgeFailed(f"envoy did not serve within {timeout:.0f} s (listener or token keys)")
+            await asyncio.sleep(0.1)
+    except BaseException:
+        # Also when the caller gives up waiting (cancelled): no Envoy is left behind.
+        await asyncio.shield(stop_edge(edge))
+        raise
     return edge
 
 
@@ -161,6 +165,6 @@ async def start_local_edge(names: list[str], environ: Mapping[str, str], config_
 
 def describe(edge: Edge) -> list[str]:
     return [
-        f"  {'edge':<9} {edge.url:<22} pid {edge.process.pid:<8} REST/JSON, gRPC and gRPC-Web (Envoy)",
-        f"  {'':<9} {edge.url}/openapi.yaml  (the REST API)   admin {edge.admin_url} (loopback)",
+        f"  edge      {edge.url}  (Envoy, pid {edge.process.pid}): REST/JSON, gRPC and gRPC-Web",
+        f"            {edge.url}/openapi.yaml  the REST API; admin on {edge.admin_url} (loopback only)",
     ]
