@@ -247,3 +247,9 @@ async def test_openapi_is_served(stack: Stack) -> None:
     assert reply.status_code == 200
     assert reply.headers["content-type"] == "application/yaml"
     assert reply.text == OPENAPI_PATH.read_text()
+
+
+async def test_request_size_limit(stack: Stack) -> None:
+    huge = {"login": "someone", "password": "x" * (2 * 1024 * 1024)}
+    reply = await stack.http.post("/v1/auth:login", json=huge)
+    assert reply.status_code == 413
