@@ -7,7 +7,7 @@ requirement follows the RPC's access rule: public RPCs accept a missing token (a
 every other RPC needs a valid token. The services check the token and the access rule again themselves.
 
 Filter order (measured, see the project notes): grpc_web, cors, claim-header strip, local rate limit,
-jwt_authn, REST reply header cleanup, grpc_json_transcoder, router. The transcoder keeps the route chosen on
+jwt_authn, REST reply header cleanup, buffer (request size), grpc_json_transcoder, router. The transcoder keeps the route chosen on
 the REST path (`match_incoming_request_route`), so per-route settings of REST routes apply to the whole exchange.
 """
 
@@ -37,6 +37,7 @@ F_STRIP = "strip_claim_headers"
 F_RATE = "envoy.filters.http.local_ratelimit"
 F_JWT = "envoy.filters.http.jwt_authn"
 F_REST_REPLY = "rest_reply_headers"
+F_BUFFER = "envoy.filters.http.buffer"
 F_TRANSCODER = "envoy.filters.http.grpc_json_transcoder"
 F_ROUTER = "envoy.filters.http.router"
 
@@ -129,6 +130,9 @@ def _route_settings(rpc: Rpc, settings: EdgeSettings, *, rest: bool) -> dict[str
             "@type": HEADER_MUTATION_ROUTE,
             "mutations": {"response_mutations": [{"remove": name} for name in GRPC_REPLY_HEADERS]},
         }
+    if rpc.client_streaming:
+        # A client stream is not one body: it is never buffered (each message is bounded by the service).
+        per_filter[F_BUFFER] = {"@type": f"{T}.buffer.v3.BufferPerRoute", "disabled": True}
     action: dict[str, Any] = {"cluster": rpc.service}
     if rpc.streaming:
         # The default route timeout would cut a long stream; idleness closes it instead.
@@ -268,6 +272,12 @@ def _filters(found: list[Rpc], settings: EdgeSettings) -> list[dict[str, Any]]:
         {"name": F_RATE, "typed_config": {"@type": LOCAL_RATE_LIMIT, "stat_prefix": "edge_rate_limit"}},
         {"name": F_JWT, "typed_config": _jwt(settings)},
         {"name": F_REST_REPLY, "typed_config": {"@type": HEADER_MUTATION}},
+        # The request size limit (413), for every protocol: the transcoder's own limit does not stop a body
+        # it streams through.
+        {
+            "name": F_BUFFER,
+            "typed_config": {"@type": f"{T}.buffer.v3.Buffer", "max_request_bytes": settings.max_request_bytes},
+        },
         {
             "name": F_TRANSCODER,
             "typed_config": {

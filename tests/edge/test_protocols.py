@@ -206,3 +206,13 @@ async def test_internal_rpcs_are_not_routable(stack: Stack) -> None:
             auth_pb2.IssueServiceTokenRequest(client_id="order", client_secret=service_secret("order"))
         )
     ).access_token
+
+
+async def test_request_size_limit_over_grpc(stack: Stack) -> None:
+    async with grpc.aio.insecure_channel(stack.grpc_target) as channel:
+        catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await catalog.GetProduct(catalog_pb2.GetProductRequest(id="x" * (2 * 1024 * 1024)), timeout=10)
+    # Refused by the edge (its 413 as a gRPC status), not by the service's validation (INVALID_ARGUMENT).
+    assert error.value.code() == grpc.StatusCode.UNKNOWN, error.value
+    assert error.value.details() == "Payload Too Large"
