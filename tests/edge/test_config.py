@@ -51,7 +51,6 @@ def test_every_route_follows_its_access_rule() -> None:
             denied = by_name[f"internal:{rpc.grpc_path}"]
             assert denied["direct_response"]["status"] == 404
             assert f"grpc:{rpc.grpc_path}" not in by_name
-            assert not rpc.bindings
             continue
         expected = JWT_PUBLIC if rpc.access == access_pb2.ACCESS_PUBLIC else JWT_USER
         names_of_rpc = [f"grpc:{rpc.grpc_path}"] + [f"rest:{b.verb} {b.path}" for b in rpc.bindings]
@@ -66,6 +65,17 @@ def test_every_route_follows_its_access_rule() -> None:
         "openapi",
         *(f"internal:{rpc.grpc_path}" for rpc in found if rpc.internal),
     }
+
+
+def test_internal_rpcs_have_no_http_rule_in_the_contracts() -> None:
+    descriptor_set = contracts.load_descriptor_set()
+    internal = {rpc.grpc_path for rpc in contracts.rpcs(descriptor_set, served_services()) if rpc.internal}
+    assert internal
+    for file in descriptor_set.file:
+        for service in file.service:
+            for method in service.method:
+                if f"/{file.package}.{service.name}/{method.name}" in internal:
+                    assert not method.options.HasExtension(contracts.HTTP_RULE), method.name
 
 
 def test_a_contract_change_changes_the_config() -> None:
