@@ -59,7 +59,9 @@ class EdgeSettings:
     # Streams stay open while the client watches; an idle one is closed after this long.
     stream_idle_timeout_seconds: int = 3600
     max_request_bytes: int = 1024 * 1024
-    jwks_cache_seconds: int = 300
+    # Auth signs with a new key as soon as it rotates, and Envoy only learns the key when it refetches: new
+    # tokens are refused at the edge for at most this long after a rotation, so it stays short.
+    jwks_cache_seconds: int = 30
 
 
 def _origins(value: str) -> tuple[str, ...]:

@@ -40,6 +40,8 @@ from tests.support.serving import migrate_service, serving
 WEB_ORIGIN = "https://shop.example.com"
 # Small enough to reach in a test, on an RPC no other test of the module calls.
 RESET_LIMIT = RateLimit(3, 60)
+# Short, so a key rotation reaches the edge within a test.
+JWKS_CACHE_SECONDS = 2
 
 
 def free_port() -> int:
@@ -131,6 +133,7 @@ async def stack(infra: Any) -> AsyncIterator[Stack]:
                 descriptor_path=str(EDGE_DESCRIPTORS),
                 openapi_path=str(OPENAPI_PATH),
                 rate_limits=DEFAULT_RATE_LIMITS | {"auth.RequestPasswordReset": RESET_LIMIT},
+                jwks_cache_seconds=JWKS_CACHE_SECONDS,
             )
             log = work / "envoy.log"
             edge = await start_edge(edge_settings, work, log_path=log, concurrency=1)

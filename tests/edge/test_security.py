@@ -18,7 +18,7 @@ import pytest
 from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
 from services.auth.keys import generate_private_pem
 from services.edge.envoy_config import USER_HEADER
-from tests.edge.conftest import RESET_LIMIT, WEB_ORIGIN, Stack
+from tests.edge.conftest import JWKS_CACHE_SECONDS, RESET_LIMIT, WEB_ORIGIN, Stack
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -165,3 +165,23 @@ async def test_password_reset_is_rate_limited(stack: Stack) -> None:
 
     # Other RPCs are not limited by it.
     assert (await stack.http.get("/v1/categories")).status_code == 200
+
+
+async def test_a_rotated_key_reaches_the_edge(stack: Stack) -> None:
+    before, _ = await stack.auth.user_token()
+    admin, _ = await stack.auth.admin()
+    rotated = await stack.http.post("/v1/signingKeys:rotate", json={}, headers={"authorization": f"Bearer {admin}"})
+    assert rotated.status_code == 200, rotated.text
+    after, _ = await stack.auth.user_token()
+    assert jwt.get_unverified_header(after)["kid"] != jwt.get_unverified_header(before)["kid"]
+
+    # Envoy learns the new key at its next JWKS refresh; the retired key keeps verifying the older tokens.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + JWKS_CACHE_SECONDS + 10
+    while True:
+        reply = await stack.http.get("/v1/users/me", headers={"authorization": f"Bearer {after}"})
+        if reply.status_code == 200 or loop.time() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    assert reply.status_code == 200, reply.text
+    assert (await stack.http.get("/v1/users/me", headers={"authorization": f"Bearer {before}"})).status_code == 200
