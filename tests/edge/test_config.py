@@ -125,3 +125,21 @@ def test_envoy_accepts_both_flavours(tmp_path: Path) -> None:
     (tmp_path / "k8s.yaml").write_text(k8s)
     checked = _validate(tmp_path / "k8s.yaml")
     assert checked.returncode == 0, checked.stderr[-2000:]
+
+
+def test_sign_in_sign_up_and_reset_are_rate_limited_on_every_protocol() -> None:
+    names = served_services()
+    found = contracts.rpcs(contracts.load_descriptor_set(), names)
+    routes = route_table(bootstrap(found, checked_in_settings(names)))
+    limited = {
+        route["name"]
+        for route in routes
+        if "envoy.filters.http.local_ratelimit" in route.get("typed_per_filter_config", {})
+    }
+    expected = set()
+    for rpc in found:
+        if rpc.service == "auth" and rpc.name in ("Login", "Register", "RequestPasswordReset", "ResetPassword"):
+            expected.add(f"grpc:{rpc.grpc_path}")
+            expected.update(f"rest:{b.verb} {b.path}" for b in rpc.bindings)
+    assert len(expected) == 8
+    assert limited == expected
