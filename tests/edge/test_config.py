@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -143,3 +144,37 @@ def test_sign_in_sign_up_and_reset_are_rate_limited_on_every_protocol() -> None:
             expected.update(f"rest:{b.verb} {b.path}" for b in rpc.bindings)
     assert len(expected) == 8
     assert limited == expected
+
+
+def test_local_settings_follow_the_environment() -> None:
+    from services.edge.settings import local_settings
+
+    settings = local_settings(
+        ["auth", "catalog"],
+        {
+            "GRPC_HOST": "0.0.0.0",
+            "CATALOG_PORT": "6000",
+            "EDGE_PORT": "7000",
+            "EDGE_ADMIN_PORT": "7001",
+            "WEB_ORIGINS": "",
+        },
+    )
+    assert settings.upstreams["catalog"].host == "127.0.0.1" and settings.upstreams["catalog"].port == 6000
+    assert settings.upstreams["auth"].port == 50051
+    assert (settings.listen_port, settings.admin_host, settings.admin_port) == (7000, "127.0.0.1", 7001)
+    assert settings.web_origins == ()
+    document = bootstrap(contracts.rpcs(contracts.load_descriptor_set(), ["auth", "catalog"]), settings)
+    listener = document["static_resources"]["listeners"][0]
+    virtual_host = listener["filter_chains"][0]["filters"][0]["typed_config"]["route_config"]["virtual_hosts"][0]
+    # No origin allowed: no CORS policy at all (a preflight then gets no allow-origin).
+    assert virtual_host["typed_per_filter_config"] == {}
+    assert document["admin"]["address"]["socket_address"] == {"address": "127.0.0.1", "port_value": 7001}
+    origins = local_settings(["auth"], {"WEB_ORIGINS": "https://a.example, https://b.example"}).web_origins
+    assert origins == ("https://a.example", "https://b.example")
+
+
+async def test_mesh_edge_0_runs_without_envoy(tmp_path: Path) -> None:
+    from services.edge.runner import start_local_edge
+
+    assert await start_local_edge(["auth"], {"MESH_EDGE": "0"}, tmp_path) is None
+    assert not os.listdir(tmp_path)
