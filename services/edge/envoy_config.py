@@ -6,7 +6,7 @@ gets 404; internal RPCs get an explicit 404 route, so no later route can ever ex
 requirement follows the RPC's access rule: public RPCs accept a missing token (a sent one must still verify),
 every other RPC needs a valid token. The services check the token and the access rule again themselves.
 
-Filter order (measured, see the project notes): grpc_web, cors, claim-header strip, local rate limit,
+Filter order (measured, see the project notes): health_check (/healthz), grpc_web, cors, claim-header strip, local rate limit,
 jwt_authn, REST reply header cleanup, buffer (request size), grpc_json_transcoder, router. The transcoder
 keeps the route chosen on the REST path (`match_incoming_request_route`), so per-route settings of REST routes
 apply to the whole exchange.
@@ -32,6 +32,8 @@ GRPC_REPLY_HEADERS = ("grpc-status", "grpc-message", "grpc-accept-encoding", "gr
 OPENAPI_ROUTE = "/openapi.yaml"
 MAX_DIRECT_RESPONSE_BYTES = 4 * 1024 * 1024
 
+F_HEALTH = "envoy.filters.http.health_check"
+HEALTH_PATH = "/healthz"
 F_GRPC_WEB = "envoy.filters.http.grpc_web"
 F_CORS = "envoy.filters.http.cors"
 F_STRIP = "strip_claim_headers"
@@ -261,6 +263,17 @@ def _jwt(settings: EdgeSettings) -> dict[str, Any]:
 def _filters(found: list[Rpc], settings: EdgeSettings) -> list[dict[str, Any]]:
     served = [rpc for rpc in found if rpc.service in settings.upstreams]
     return [
+        {
+            # The edge's own readiness (Kubernetes probes, balancers): 200 while Envoy serves, 503 once it drains
+            # or when a service has no healthy endpoint. Answered here; never routed.
+            "name": F_HEALTH,
+            "typed_config": {
+                "@type": f"{T}.health_check.v3.HealthCheck",
+                "pass_through_mode": False,
+                "headers": [{"name": ":path", "string_match": {"exact": HEALTH_PATH}}],
+                "cluster_min_healthy_percentages": {name: {"value": 100.0} for name in settings.upstreams},
+            },
+        },
         {"name": F_GRPC_WEB, "typed_config": {"@type": f"{T}.grpc_web.v3.GrpcWeb"}},
         {"name": F_CORS, "typed_config": {"@type": f"{T}.cors.v3.Cors"}},
         {

@@ -253,3 +253,9 @@ async def test_request_size_limit(stack: Stack) -> None:
     huge = {"login": "someone", "password": "x" * (2 * 1024 * 1024)}
     reply = await stack.http.post("/v1/auth:login", json=huge)
     assert reply.status_code == 413, reply.text[:300]
+
+
+async def test_edge_health(stack: Stack) -> None:
+    # Every service of the stack serves: the edge is ready.
+    reply = await stack.http.get("/healthz")
+    assert reply.status_code == 200
