@@ -6,10 +6,10 @@ gets 404; internal RPCs get an explicit 404 route, so no later route can ever ex
 requirement follows the RPC's access rule: public RPCs accept a missing token (a sent one must still verify),
 every other RPC needs a valid token. The services check the token and the access rule again themselves.
 
-Filter order (measured, see the project notes): health_check (/healthz), grpc_web, cors, claim-header strip, local rate limit,
-jwt_authn, REST reply header cleanup, buffer (request size), grpc_json_transcoder, router. The transcoder
-keeps the route chosen on the REST path (`match_incoming_request_route`), so per-route settings of REST routes
-apply to the whole exchange.
+Filter order (measured, see the project notes): health_check (/healthz), grpc_web, cors, claim-header strip,
+local rate limit, jwt_authn, REST reply header cleanup, buffer (request size), grpc_json_transcoder, router.
+The transcoder keeps the route chosen on the REST path (`match_incoming_request_route`), so per-route settings
+of REST routes apply to the whole exchange.
 """
 
 from __future__ import annotations
