@@ -29,6 +29,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services import registry
+from services.edge.runner import Edge, EdgeFailed, describe, start_local_edge, stop_edge
 from services.kit.credentials import service_client_secret
 from services.kit.settings import (
     CREDENTIALS_KEY_ENV,
@@ -373,6 +374,7 @@ async def supervise(
     """Starts the services batch by batch (`start` makes one member and `members` collects them for the
     caller's cleanup), waits until each serves, runs the extras, then watches until `stop` or a failure.
     Returns the launcher's exit code."""
+    edge: Edge | None = None
     try:
         for batch in start_batches(names):
             started: list[Member] = []
@@ -383,15 +385,30 @@ async def supervise(
             if not await watch(stop, members, _all_serving(started)):
                 return 0
         announce(members, single=single)
+        # Envoy once every service serves; watched like a service from then on.
+        config_dir = (infra.run_file.parent if infra.run_file else default_data_dir(environ)) / "edge"
+        edge_start = asyncio.ensure_future(start_local_edge(names, environ, config_dir))
+        if not await watch(stop, members, edge_start):
+            return 0
+        if (edge := edge_start.result()) is not None:
+            say("\n".join(describe(edge)) + "\n")
+            ended = asyncio.ensure_future(edge.process.wait())
+            members.append(
+                Member("edge", edge.url, edge.process.pid, ended, lambda f: f"exited with code {f.result()}")
+            )
         if await watch(stop, members, start_extras(members, infra, credentials_key, environ)):
             await watch(stop, members)
         return 0
     except ServiceEnded as failure:
         shout(f"{failure.name} {failure.how} unexpectedly: stopping everything")
         return 1
-    except TimeoutError as failure:
+    except (TimeoutError, EdgeFailed) as failure:
         shout(f"{failure}: stopping everything")
         return 1
+    finally:
+        if edge is not None:
+            # First: no new request reaches a service that is stopping.
+            await stop_edge(edge)
 
 
 async def run_processes(

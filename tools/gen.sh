@@ -26,3 +26,6 @@ find "$OUT/python" -mindepth 1 -type d -exec touch {}/__init__.py \;
 mkdir -p gen
 rm -rf gen/python gen/descriptors
 mv "$OUT/python" "$OUT/descriptors" gen/
+
+# The edge (envoy/): Envoy configs, the transcoder's descriptor set and the OpenAPI document, from the fresh set.
+$PY tools/gen_edge.py

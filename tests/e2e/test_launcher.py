@@ -146,6 +146,8 @@ def launch(tmp_path: Path):
         env.update({f"{name.upper()}_PORT": str(free_port()) for name in registry.SERVICE_NAMES})
         # Every port of the stack, the catalog's image server too: a `make run` on this machine keeps its defaults.
         env["CATALOG_IMAGE_PORT"] = str(free_port())
+        env["EDGE_PORT"] = str(free_port())
+        env["EDGE_ADMIN_PORT"] = str(free_port())
         env.update(overrides)
         log = tmp_path / f"launcher-{len(started)}.log"
         with log.open("wb") as sink:
