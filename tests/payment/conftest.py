@@ -4,6 +4,7 @@ databases; for Stripe, the local Stripe stand-in."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
@@ -19,11 +20,16 @@ from marketplace.cart.v1 import cart_pb2
 from marketplace.events.v1 import envelope_pb2
 from marketplace.order.v1 import order_pb2
 from marketplace.payment.v1 import payment_pb2, payment_pb2_grpc
+from services.cart.service import DEFINITION as CART
+from services.catalog.service import DEFINITION as CATALOG
 from services.kit.bus import ENVELOPE_FIELD
 from services.kit.outbox import make_envelope, stream_for
-from services.kit.server import RunningService
+from services.kit.server import RunningService, ServiceDefinition
+from services.order.service import DEFINITION as ORDER
 from services.payment.service import DEFINITION
 from services.payment.settings import PaymentSettings
+from tests.cart.conftest import StartCart
+from tests.catalog.conftest import StartCatalog
 from tests.order.conftest import OrderService, StartOrder, start_auth, start_cart, start_catalog, start_order
 from tests.order.support import create as create_order
 from tests.stubs.stripe import StripeStub
@@ -44,7 +50,7 @@ __all__ = [
 ]
 
 WEBHOOK_SECRET = "whsec_test_secret"
-Metadata = tuple[tuple[str, str], ...]
+Metadata = tuple[tuple[str, str]]
 
 
 def payment_settings(
@@ -124,7 +130,7 @@ class PaymentService:
         ).order
         return found
 
-    async def order_becomes(self, order_id: str, who: Metadata, status: int, timeout: float = 10.0) -> None:
+    async def order_becomes(self, order_id: str, who: Metadata, status: int, timeout: float = 15.0) -> None:
         async def reached() -> bool:
             return (await self.get_order(order_id, who)).status == status
 
@@ -219,7 +225,7 @@ class PaymentService:
         async def done() -> bool:
             return set(await rows()) == wanted
 
-        await eventually(done, timeout=10.0, message=f"payment's consumer did not handle {sorted(wanted)}")
+        await eventually(done, timeout=15.0, message=f"payment's consumer did not handle {sorted(wanted)}")
         return await rows()
 
 
@@ -234,20 +240,40 @@ def stripe_stub() -> Iterator[StripeStub]:
 
 @pytest.fixture
 async def start_payment(
-    infra: Any, fresh_database: Any, start_order: StartOrder, stripe_stub: StripeStub
+    infra: Any,
+    fresh_database: Any,
+    start_catalog: StartCatalog,
+    start_cart: StartCart,
+    start_order: StartOrder,
+    stripe_stub: StripeStub,
 ) -> AsyncIterator[StartPayment]:
     """`payment = await start_payment(stripe=False, order={...}, **setting_overrides)`: auth, the catalog, the
     cart, the order service (`order`: its setting overrides), a migrated payment database and the service, which
     consumes the order service's real `events.order`. With `stripe=True` new payments go to the Stripe stand-in
     and webhooks are verified with WEBHOOK_SECRET."""
+
+    async def migrated(definition: ServiceDefinition) -> str:
+        url: str = await fresh_database(definition.name)
+        await migrate_service(definition, url)
+        return url
+
     async with AsyncExitStack() as stack:
 
-        async def start(*, stripe: bool = False, order: dict[str, Any] | None = None, **overrides: Any) -> PaymentService:
-            orders = await start_order(**(order or {}))
-            auth = orders.cart.catalog.auth
-            url = overrides.pop("service_database_url", None) or await fresh_database("payment")
-            await migrate_service(DEFINITION, url)
-            values: dict[str, Any] = {"payment_order_events_stream": stream_for("order")}
+        async def start(
+            *, stripe: bool = False, order: dict[str, Any] | None = None, **overrides: Any
+        ) -> PaymentService:
+            # The databases are made at once; the services then start in the order they call each other.
+            catalog_url, cart_url, order_url, url = await asyncio.gather(
+                migrated(CATALOG), migrated(CART), migrated(ORDER), migrated(DEFINITION)
+            )
+            # The catalog and the payment service take the order's real events, as in a running mesh.
+            catalog = await start_catalog(
+                catalog_order_events_stream=stream_for("order"), service_database_url=catalog_url
+            )
+            cart = await start_cart(catalog, service_database_url=cart_url)
+            orders = await start_order(cart, service_database_url=order_url, **(order or {}))
+            auth = catalog.auth
+            values: dict[str, Any] = {"payment_order_events_stream": stream_for("order"), "service_database_url": url}
             if stripe:
                 values |= {
                     "payment_provider": "stripe",
@@ -256,14 +282,17 @@ async def start_payment(
                     "stripe_webhook_secret": WEBHOOK_SECRET,
                     "stripe_max_network_retries": 0,
                 }
+            values |= overrides
             settings = payment_settings(
                 infra.database_url,
                 infra.redis_url,
-                url,
+                values.pop("service_database_url"),
                 auth.running.address,
                 orders.running.address,
-                **(values | overrides),
+                **values,
             )
+            if settings.service_database_url != url:
+                await migrate_service(DEFINITION, settings.service_database_url)
             running, channel = await stack.enter_async_context(serving(DEFINITION, settings))
             return PaymentService(
                 running,

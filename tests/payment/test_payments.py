@@ -1,6 +1,6 @@
 """Payments with the local provider through the real payment service, for real orders of the real order service
-(with the real auth, catalog and cart services): creating (idempotent, one PENDING payment per order), who may pay and read, confirming, refunding, and
-the events each change writes to the outbox."""
+(with the real auth, catalog and cart services): creating (idempotent, one PENDING payment per order), who may pay
+and read, confirming, refunding, and the events each change writes to the outbox."""
 
 from __future__ import annotations
 
@@ -43,11 +43,8 @@ async def refused(call: Any, code: grpc.StatusCode) -> grpc.aio.AioRpcError:
 
 def summary_callers(caplog: pytest.LogCaptureFixture) -> list[str]:
     """The subject of each call's token the order service logged for GetOrderSummary."""
-    return [
-        record.fields["subject"]
-        for record in caplog.records
-        if record.name == RPC_LOGGER and getattr(record, "fields", {}).get("method") == SUMMARY_METHOD
-    ]
+    logged = [getattr(record, "fields", {}) for record in caplog.records if record.name == RPC_LOGGER]
+    return [str(fields["subject"]) for fields in logged if fields.get("method") == SUMMARY_METHOD]
 
 
 async def published(payment: PaymentService, event_id: str) -> bool:
