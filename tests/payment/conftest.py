@@ -273,7 +273,10 @@ async def start_payment(
             cart = await start_cart(catalog, service_database_url=cart_url)
             orders = await start_order(cart, service_database_url=order_url, **(order or {}))
             auth = catalog.auth
-            values: dict[str, Any] = {"payment_order_events_stream": stream_for("order"), "service_database_url": url}
+            given_url = overrides.pop("service_database_url", None)
+            if given_url:
+                await migrate_service(DEFINITION, given_url)
+            values: dict[str, Any] = {"payment_order_events_stream": stream_for("order")}
             if stripe:
                 values |= {
                     "payment_provider": "stripe",
@@ -282,17 +285,14 @@ async def start_payment(
                     "stripe_webhook_secret": WEBHOOK_SECRET,
                     "stripe_max_network_retries": 0,
                 }
-            values |= overrides
             settings = payment_settings(
                 infra.database_url,
                 infra.redis_url,
-                values.pop("service_database_url"),
+                given_url or url,
                 auth.running.address,
                 orders.running.address,
-                **values,
+                **(values | overrides),
             )
-            if settings.service_database_url != url:
-                await migrate_service(DEFINITION, settings.service_database_url)
             running, channel = await stack.enter_async_context(serving(DEFINITION, settings))
             return PaymentService(
                 running,
