@@ -21,7 +21,6 @@ from marketplace.events.v1 import envelope_pb2
 from marketplace.order.v1 import order_pb2
 from marketplace.payment.v1 import payment_pb2, payment_pb2_grpc
 from services.cart.service import DEFINITION as CART
-from services.catalog.service import DEFINITION as CATALOG
 from services.kit.bus import ENVELOPE_FIELD
 from services.kit.outbox import make_envelope, stream_for
 from services.kit.server import RunningService, ServiceDefinition
@@ -262,13 +261,13 @@ async def start_payment(
         async def start(
             *, stripe: bool = False, order: dict[str, Any] | None = None, **overrides: Any
         ) -> PaymentService:
-            # The databases are made at once; the services then start in the order they call each other.
-            catalog_url, cart_url, order_url, url = await asyncio.gather(
-                migrated(CATALOG), migrated(CART), migrated(ORDER), migrated(DEFINITION)
-            )
+            # The other databases are made while auth and the catalog start; then the services that call them.
             # The catalog and the payment service take the order's real events, as in a running mesh.
-            catalog = await start_catalog(
-                catalog_order_events_stream=stream_for("order"), service_database_url=catalog_url
+            catalog, cart_url, order_url, url = await asyncio.gather(
+                start_catalog(catalog_order_events_stream=stream_for("order")),
+                migrated(CART),
+                migrated(ORDER),
+                migrated(DEFINITION),
             )
             cart = await start_cart(catalog, service_database_url=cart_url)
             orders = await start_order(cart, service_database_url=order_url, **(order or {}))
