@@ -1,122 +1,55 @@
-"""The real payment service, with the real auth service, a test double of the order service and (for Stripe)
-the local Stripe stand-in, on free ports against fresh databases."""
+"""The real payment service in the real mesh it works in: auth, the catalog, the cart and the order service (whose
+real orders it is paid for, and whose real events on `events.order` it consumes), on free ports against fresh
+databases; for Stripe, the local Stripe stand-in."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 import grpc
 import pytest
 from google.protobuf import symbol_database
 from google.protobuf.message import Message
 
-from marketplace.common.v1 import money_pb2
+from marketplace.cart.v1 import cart_pb2
 from marketplace.events.v1 import envelope_pb2
-from marketplace.order.v1 import order_pb2, order_pb2_grpc
-from marketplace.payment.v1 import payment_pb2_grpc
-from services.kit.errors import NotFound
-from services.kit.outbox import make_envelope
-from services.kit.principal import current_principal
-from services.kit.server import RunningService, Runtime, ServiceDefinition
-from services.kit.settings import ServiceSettings
+from marketplace.order.v1 import order_pb2
+from marketplace.payment.v1 import payment_pb2, payment_pb2_grpc
+from services.cart.service import DEFINITION as CART
+from services.kit.bus import ENVELOPE_FIELD
+from services.kit.outbox import make_envelope, stream_for
+from services.kit.server import RunningService, ServiceDefinition
+from services.order.service import DEFINITION as ORDER
 from services.payment.service import DEFINITION
 from services.payment.settings import PaymentSettings
+from tests.cart.conftest import StartCart
+from tests.catalog.conftest import StartCatalog
+from tests.order.conftest import OrderService, StartOrder, start_auth, start_cart, start_catalog, start_order
+from tests.order.support import create as create_order
 from tests.stubs.stripe import StripeStub
-from tests.support.auth import Auth, StartAuth, bearer, service_secret, start_auth
+from tests.support.auth import Auth, bearer, service_secret
+from tests.support.polling import eventually
 from tests.support.serving import migrate_service, serving, settings_under_test
 from tests.support.sql import run_sql
 
-__all__ = ["OrderServiceDouble", "PaymentService", "StartPayment", "payment", "start_auth", "start_payment"]
+__all__ = [
+    "PaymentService",
+    "StartPayment",
+    "payment",
+    "start_auth",
+    "start_cart",
+    "start_catalog",
+    "start_order",
+    "start_payment",
+]
 
 WEBHOOK_SECRET = "whsec_test_secret"
-Metadata = tuple[tuple[str, str], ...]
-
-
-# --- a test double of the order service ----------------------------------------------------------------------------
-
-
-class OrderDoubleSettings(ServiceSettings):
-    service: ClassVar[str] = "order"
-
-
-@dataclass
-class OrderServiceDouble:
-    """TEST DOUBLE of the order service: only the internal GetOrderSummary, answered from `orders`, which the test
-    fills. Served by the kit like every service, so the contract's access rule (service tokens only) is enforced
-    for real. To be replaced by the real order service when both are integrated."""
-
-    orders: dict[str, order_pb2.GetOrderSummaryResponse] = field(default_factory=dict)
-    callers: list[str] = field(default_factory=list)  # the subject of each GetOrderSummary call's token
-
-    def add(
-        self,
-        buyer_id: str,
-        *,
-        status: int = order_pb2.ORDER_STATUS_PENDING_PAYMENT,
-        units: int = 4999,
-        currency: str = "USD",
-        due: datetime | None = None,
-    ) -> str:
-        """A new order of `buyer_id`; its id. Payable for an hour unless `due` says otherwise."""
-        order_id = str(uuid.uuid4())
-        summary = order_pb2.GetOrderSummaryResponse(
-            id=order_id,
-            buyer_id=buyer_id,
-            status=status,  # type: ignore[arg-type]
-            total=money_pb2.Money(currency_code=currency, units=units),
-        )
-        summary.payment_due_time.FromDatetime(due or datetime.now(UTC) + timedelta(hours=1))
-        self.orders[order_id] = summary
-        return order_id
-
-    def set_status(self, order_id: str, status: int) -> None:
-        self.orders[order_id].status = status  # type: ignore[assignment]
-
-    def servicer(self) -> order_pb2_grpc.OrderServiceServicer:
-        double = self
-
-        class Servicer(order_pb2_grpc.OrderServiceServicer):  # type: ignore[misc]
-            async def GetOrderSummary(
-                self, request: order_pb2.GetOrderSummaryRequest, context: Any
-            ) -> order_pb2.GetOrderSummaryResponse:
-                double.callers.append(current_principal().subject)
-                found = double.orders.get(request.id)
-                if found is None:
-                    raise NotFound("order not found")
-                return found
-
-        return Servicer()
-
-    def definition(self) -> ServiceDefinition:
-        async def setup(runtime: Runtime) -> None:
-            order_pb2_grpc.add_OrderServiceServicer_to_server(self.servicer(), runtime.server)
-
-        return ServiceDefinition(
-            name="order",
-            settings_type=OrderDoubleSettings,
-            grpc_services=[order_pb2.DESCRIPTOR.services_by_name["OrderService"]],
-            setup=setup,
-            uses_redis=False,
-            uses_database=False,
-            publishes_events=False,
-        )
-
-
-async def serve_order_double(
-    stack: AsyncExitStack, infra: Any, auth_target: str
-) -> tuple[OrderServiceDouble, RunningService, grpc.aio.Channel]:
-    """The order service's test double, served until `stack` closes."""
-    orders = OrderServiceDouble()
-    settings = settings_under_test(
-        OrderDoubleSettings, infra.database_url, infra.redis_url, "", auth_target=auth_target
-    )
-    running, channel = await stack.enter_async_context(serving(orders.definition(), settings))
-    return orders, running, channel
+Metadata = tuple[tuple[str, str]]
 
 
 def payment_settings(
@@ -126,7 +59,7 @@ def payment_settings(
         "auth_target": auth_target,
         "order_target": order_target,
         "service_client_secret": service_secret("payment"),
-        # Each test consumes its own order stream: another test's events never reach it.
+        # Each test consumes its own order stream unless it says otherwise: another test's events never reach it.
         "payment_order_events_stream": f"events.order.test-{uuid.uuid4().hex[:8]}",
     }
     return settings_under_test(PaymentSettings, database_url, redis_url, url, **(values | overrides))
@@ -142,8 +75,9 @@ class PaymentService:
     stub: payment_pb2_grpc.PaymentServiceStub
     settings: PaymentSettings
     auth: Auth
-    orders: OrderServiceDouble
+    order: OrderService
     stripe: StripeStub | None
+    sellers: list[Metadata] = field(default_factory=list)  # made when an order first needs them
 
     async def sql(self, statement: str, **params: Any) -> list[Any]:
         return await run_sql(self.running.runtime.sessions, statement, **params)
@@ -166,15 +100,132 @@ class PaymentService:
             found.append((envelope.type.rsplit(".", 1)[-1], payload))
         return found
 
+    # --- orders, through the real cart and order services
+
+    async def seller(self, index: int = 0) -> Metadata:
+        """The stack's `index`-th seller (made on first use)."""
+        while len(self.sellers) <= index:
+            metadata, _ = await self.order.cart.catalog.seller()
+            self.sellers.append(metadata)
+        return self.sellers[index]
+
+    async def place(
+        self, buyer: Metadata, *, units: int = 4999, currency: str = "USD", sellers: int = 1
+    ) -> order_pb2.Order:
+        """A real order of `buyer`, PENDING_PAYMENT: one new product at `units` from each of `sellers` sellers
+        (the total is `units` × `sellers`), in an emptied cart, then CreateOrder."""
+        catalog, cart = self.order.cart.catalog, self.order.cart
+        await cart.stub.ClearCart(cart_pb2.ClearCartRequest(), metadata=buyer)
+        for index in range(sellers):
+            product = await catalog.create(await self.seller(index), price=units, currency=currency)
+            await cart.stub.AddCartItem(cart_pb2.AddCartItemRequest(product_id=product.id, quantity=1), metadata=buyer)
+        placed: order_pb2.Order = (await self.order.stub.CreateOrder(create_order(), metadata=buyer)).order
+        assert placed.status == order_pb2.ORDER_STATUS_PENDING_PAYMENT
+        return placed
+
+    async def get_order(self, order_id: str, who: Metadata) -> order_pb2.Order:
+        found: order_pb2.Order = (
+            await self.order.stub.GetOrder(order_pb2.GetOrderRequest(id=order_id), metadata=who)
+        ).order
+        return found
+
+    async def order_becomes(self, order_id: str, who: Metadata, status: int, timeout: float = 15.0) -> None:
+        async def reached() -> bool:
+            return (await self.get_order(order_id, who)).status == status
+
+        name = order_pb2.OrderStatus.Name(status)  # type: ignore[arg-type]
+        await eventually(reached, timeout=timeout, message=f"the order never became {name}")
+
+    async def cancel_order(self, order_id: str, who: Metadata) -> order_pb2.Order:
+        cancelled: order_pb2.Order = (
+            await self.order.stub.CancelOrder(order_pb2.CancelOrderRequest(id=order_id), metadata=who)
+        ).order
+        return cancelled
+
+    async def pay(self, order_id: str, buyer: Metadata) -> payment_pb2.Payment:
+        """Pays the order with the local provider; returns once the order service took the payment (PAID)."""
+        created = await self.stub.CreatePayment(
+            payment_pb2.CreatePaymentRequest(order_id=order_id, request_id=str(uuid.uuid4())), metadata=buyer
+        )
+        confirmed = await self.stub.ConfirmPayment(
+            payment_pb2.ConfirmPaymentRequest(id=created.payment.id, outcome=payment_pb2.LOCAL_OUTCOME_APPROVE),
+            metadata=buyer,
+        )
+        assert confirmed.payment.status == payment_pb2.PAYMENT_STATUS_SUCCEEDED
+        await self.order_becomes(order_id, buyer, order_pb2.ORDER_STATUS_PAID)
+        paid: payment_pb2.Payment = confirmed.payment
+        return paid
+
+    async def ship(self, order_id: str, sellers: int, *, deliver: bool = False) -> order_pb2.Order:
+        """The first `sellers` sellers ship their part of the order (and mark it delivered)."""
+        changed = order_pb2.Order()
+        for index in range(sellers):
+            seller = await self.seller(index)
+            request = order_pb2.ShipOrderRequest(id=order_id, carrier="DHL", tracking_number=f"TRACK-{index}")
+            changed = (await self.order.stub.ShipOrder(request, metadata=seller)).order
+            if deliver:
+                delivered = order_pb2.MarkDeliveredRequest(id=order_id)
+                changed = (await self.order.stub.MarkDelivered(delivered, metadata=seller)).order
+        return changed
+
+    # --- order events
+
+    async def order_event(self, order_id: str, kind: str) -> envelope_pb2.Envelope:
+        """The envelope of the order service's `kind` event (e.g. "OrderCancelled") about the order, as it was
+        published to `events.order`."""
+
+        async def found() -> bool:
+            return await self._order_envelope(order_id, kind) is not None
+
+        await eventually(found, message=f"the order service published no {kind} of the order")
+        envelope = await self._order_envelope(order_id, kind)
+        assert envelope is not None
+        return envelope
+
+    async def _order_envelope(self, order_id: str, kind: str) -> envelope_pb2.Envelope | None:
+        rows = await self.order.sql(
+            "SELECT envelope FROM outbox WHERE subject = :subject AND published_at IS NOT NULL ORDER BY position",
+            subject=order_id,
+        )
+        for (raw,) in rows:
+            envelope = envelope_pb2.Envelope.FromString(raw)
+            if envelope.type.rsplit(".", 1)[-1] == kind:
+                return envelope
+        return None
+
     async def publish(
         self, payload: Message, *, envelope: envelope_pb2.Envelope | None = None
     ) -> envelope_pb2.Envelope:
-        """Adds an order event to the stream payment consumes (the same envelope again when given)."""
+        """Adds an order event to the stream payment consumes, as the order service's relay would (the same
+        envelope again when given: a redelivery)."""
         redis = self.running.runtime.redis
         assert redis is not None
         envelope = envelope or make_envelope("order", getattr(payload, "order_id", ""), payload)
-        await redis.xadd(self.settings.payment_order_events_stream, {"envelope": envelope.SerializeToString()})
+        await redis.xadd(self.settings.payment_order_events_stream, {ENVELOPE_FIELD: envelope.SerializeToString()})
         return envelope
+
+    async def redeliver(self, envelope: envelope_pb2.Envelope) -> None:
+        """The same envelope on the stream again."""
+        payload = symbol_database.Default().GetSymbol(envelope.type)()
+        envelope.payload.Unpack(payload)
+        await self.publish(payload, envelope=envelope)
+
+    async def handled(self, *event_ids: str) -> list[str]:
+        """Waits until payment's consumer handled each of these events; their ids in the order it handled them."""
+        wanted = set(event_ids)
+
+        async def rows() -> list[str]:
+            found = await self.sql(
+                "SELECT event_id FROM inbox WHERE consumer_group = :group ORDER BY handled_at",
+                group=self.settings.payment_order_events_group,
+            )
+            return [str(row[0]) for row in found if str(row[0]) in wanted]
+
+        async def done() -> bool:
+            return set(await rows()) == wanted
+
+        await eventually(done, timeout=15.0, message=f"payment's consumer did not handle {sorted(wanted)}")
+        return await rows()
 
 
 StartPayment = Callable[..., Awaitable[PaymentService]]
@@ -188,21 +239,45 @@ def stripe_stub() -> Iterator[StripeStub]:
 
 @pytest.fixture
 async def start_payment(
-    infra: Any, fresh_database: Any, start_auth: StartAuth, stripe_stub: StripeStub
+    infra: Any,
+    fresh_database: Any,
+    start_catalog: StartCatalog,
+    start_cart: StartCart,
+    start_order: StartOrder,
+    stripe_stub: StripeStub,
 ) -> AsyncIterator[StartPayment]:
-    """`payment = await start_payment(stripe=False, **setting_overrides)`: auth, the order double, a migrated
-    payment database and the service; with `stripe=True` new payments go to the Stripe stand-in and webhooks
-    are verified with WEBHOOK_SECRET."""
+    """`payment = await start_payment(stripe=False, order={...}, **setting_overrides)`: auth, the catalog, the
+    cart, the order service (`order`: its setting overrides), a migrated payment database and the service, which
+    consumes the order service's real `events.order`. With `stripe=True` new payments go to the Stripe stand-in
+    and webhooks are verified with WEBHOOK_SECRET."""
+
+    async def migrated(definition: ServiceDefinition) -> str:
+        url: str = await fresh_database(definition.name)
+        await migrate_service(definition, url)
+        return url
+
     async with AsyncExitStack() as stack:
 
-        async def start(*, stripe: bool = False, **overrides: Any) -> PaymentService:
-            auth = await start_auth()
-            orders, order_running, _ = await serve_order_double(stack, infra, auth.running.address)
-            url = overrides.pop("service_database_url", None) or await fresh_database("payment")
-            await migrate_service(DEFINITION, url)
-            values: dict[str, Any] = {}
+        async def start(
+            *, stripe: bool = False, order: dict[str, Any] | None = None, **overrides: Any
+        ) -> PaymentService:
+            # The other databases are made while auth and the catalog start; then the services that call them.
+            # The catalog and the payment service take the order's real events, as in a running mesh.
+            catalog, cart_url, order_url, url = await asyncio.gather(
+                start_catalog(catalog_order_events_stream=stream_for("order")),
+                migrated(CART),
+                migrated(ORDER),
+                migrated(DEFINITION),
+            )
+            cart = await start_cart(catalog, service_database_url=cart_url)
+            orders = await start_order(cart, service_database_url=order_url, **(order or {}))
+            auth = catalog.auth
+            given_url = overrides.pop("service_database_url", None)
+            if given_url:
+                await migrate_service(DEFINITION, given_url)
+            values: dict[str, Any] = {"payment_order_events_stream": stream_for("order")}
             if stripe:
-                values = {
+                values |= {
                     "payment_provider": "stripe",
                     "stripe_api_key": stripe_stub.api_key,
                     "stripe_api_base": stripe_stub.base_url,
@@ -212,9 +287,9 @@ async def start_payment(
             settings = payment_settings(
                 infra.database_url,
                 infra.redis_url,
-                url,
+                given_url or url,
                 auth.running.address,
-                order_running.address,
+                orders.running.address,
                 **(values | overrides),
             )
             running, channel = await stack.enter_async_context(serving(DEFINITION, settings))

@@ -1,20 +1,22 @@
-"""Order events through payment's consumer (group "payment" on the order stream): a cancelled order's PENDING
-payment is cancelled, a paid one refunded, a payment the order refused refunded; each event handled once."""
+"""Order events through payment's consumer (group "payment" on the real `events.order`, which the real order
+service publishes to): a cancelled order's PENDING payment is cancelled, a paid one refunded, a payment the order
+refused refunded; each event handled once."""
 
 from __future__ import annotations
 
 import uuid
 
-from marketplace.common.v1 import money_pb2
 from marketplace.events.v1 import events_pb2
+from marketplace.order.v1 import order_pb2
 from marketplace.payment.v1 import payment_pb2
 from tests.payment.conftest import Metadata, PaymentService
 from tests.support.polling import eventually
 
 
 async def pending_payment(payment: PaymentService, units: int = 3000) -> tuple[Metadata, str, payment_pb2.Payment]:
-    me, buyer_id = await payment.buyer()
-    order_id = payment.orders.add(buyer_id, units=units)
+    """A new buyer's real order and its PENDING payment."""
+    me, _ = await payment.buyer()
+    order_id = (await payment.place(me, units=units)).id
     created = await payment.stub.CreatePayment(
         payment_pb2.CreatePaymentRequest(order_id=order_id, request_id=str(uuid.uuid4())), metadata=me
     )
@@ -22,9 +24,10 @@ async def pending_payment(payment: PaymentService, units: int = 3000) -> tuple[M
 
 
 async def paid_payment(payment: PaymentService, units: int = 3000) -> tuple[Metadata, str, payment_pb2.Payment]:
-    me, order_id, created = await pending_payment(payment, units)
-    confirmed = await payment.stub.ConfirmPayment(payment_pb2.ConfirmPaymentRequest(id=created.id), metadata=me)
-    return me, order_id, confirmed.payment
+    """A new buyer's real order, PAID by its payment."""
+    me, _ = await payment.buyer()
+    order_id = (await payment.place(me, units=units)).id
+    return me, order_id, await payment.pay(order_id, me)
 
 
 async def status_of(payment: PaymentService, payment_id: str) -> str:
@@ -32,54 +35,48 @@ async def status_of(payment: PaymentService, payment_id: str) -> str:
     return str(rows[0][0])
 
 
-async def handled(payment: PaymentService, count: int) -> None:
-    async def done() -> bool:
-        rows = await payment.sql("SELECT count(*) FROM inbox WHERE consumer_group = 'payment'")
-        return bool(rows[0][0] >= count)
+async def becomes(payment: PaymentService, payment_id: str, status: str) -> None:
+    async def reached() -> bool:
+        return await status_of(payment, payment_id) == status
 
-    await eventually(done, message=f"payment's consumer did not handle {count} events")
+    await eventually(reached, timeout=10.0, message=f"the payment never became {status}")
 
 
 async def test_a_cancelled_orders_pending_payment_is_cancelled_once(payment: PaymentService) -> None:
-    _, order_id, created = await pending_payment(payment)
-    cancelled = events_pb2.OrderCancelled(order_id=order_id, buyer_id=created.buyer_id, reason="cancelled by buyer")
-    envelope = await payment.publish(cancelled)
-    await payment.publish(cancelled, envelope=envelope)  # delivered twice
-    await handled(payment, 1)
-    await eventually(lambda: _is(payment, created.id, "CANCELLED"))
+    me, order_id, created = await pending_payment(payment)
+    await payment.cancel_order(order_id, me)
+    cancelled = await payment.order_event(order_id, "OrderCancelled")
+    await payment.redeliver(cancelled)  # delivered twice
+    assert await payment.handled(cancelled.id) == [cancelled.id]
+    await becomes(payment, created.id, "CANCELLED")
     # Once a later event is handled, the duplicate before it in the stream was too.
-    later = await payment.publish(events_pb2.OrderCancelled(order_id=str(uuid.uuid4())))
-    await handled(payment, 2)
-    inbox = await payment.sql("SELECT event_id FROM inbox ORDER BY handled_at")
-    assert [row[0] for row in inbox] == [envelope.id, later.id]
+    other_me, other_order, _ = await pending_payment(payment)
+    await payment.cancel_order(other_order, other_me)
+    later = await payment.order_event(other_order, "OrderCancelled")
+    assert await payment.handled(cancelled.id, later.id) == [cancelled.id, later.id]
+    assert await status_of(payment, created.id) == "CANCELLED"
     assert await payment.events() == []  # cancelling a payment is no news to anyone
 
 
-async def _is(payment: PaymentService, payment_id: str, status: str) -> bool:
-    return await status_of(payment, payment_id) == status
-
-
 async def test_a_cancelled_paid_order_is_refunded_once(payment: PaymentService) -> None:
-    _, order_id, paid = await paid_payment(payment, units=4200)
-    cancelled = events_pb2.OrderCancelled(
-        order_id=order_id,
-        buyer_id=paid.buyer_id,
-        total=money_pb2.Money(currency_code="USD", units=4200),
-        reason="cancelled by buyer",
-        was_paid=True,
-        payment_id=paid.id,
-    )
-    envelope = await payment.publish(cancelled)
-    await payment.publish(cancelled, envelope=envelope)
+    me, order_id, paid = await paid_payment(payment, units=4200)
+    await payment.cancel_order(order_id, me)
+    envelope = await payment.order_event(order_id, "OrderCancelled")
+    sent = events_pb2.OrderCancelled()
+    envelope.payload.Unpack(sent)
+    assert (sent.was_paid, sent.payment_id, sent.total.units) == (True, paid.id, 4200)
+    await payment.redeliver(envelope)
     # The same fact as a new event (a producer's retry): still one refund.
-    await payment.publish(cancelled)
-    await handled(payment, 2)
+    retried = await payment.publish(sent)
+    await payment.handled(envelope.id, retried.id)
     assert await status_of(payment, paid.id) == "REFUNDED"
     events = await payment.events()
     assert [kind for kind, _ in events] == ["PaymentSucceeded", "PaymentRefunded"]
     refunded = events[1][1]
     assert (refunded.payment_id, refunded.order_id, refunded.amount.units) == (paid.id, order_id, 4200)
     assert (await payment.sql("SELECT refund_reason FROM payments"))[0][0] == "order cancelled: cancelled by buyer"
+    # The order service takes the refund: the cancelled paid order is REFUNDED.
+    await payment.order_becomes(order_id, me, order_pb2.ORDER_STATUS_REFUNDED)
 
 
 async def test_a_payment_the_order_refused_is_refunded_once(payment: PaymentService) -> None:
@@ -89,16 +86,21 @@ async def test_a_payment_the_order_refused_is_refunded_once(payment: PaymentServ
     )
     envelope = await payment.publish(refused)
     await payment.publish(refused, envelope=envelope)
-    await handled(payment, 1)
-    await eventually(lambda: _is(payment, paid.id, "REFUNDED"))
-    await payment.publish(events_pb2.OrderPaymentRefused(order_id=str(uuid.uuid4()), payment_id=str(uuid.uuid4())))
-    await handled(payment, 2)
+    assert await payment.handled(envelope.id) == [envelope.id]
+    await becomes(payment, paid.id, "REFUNDED")
+    later = await payment.publish(
+        events_pb2.OrderPaymentRefused(order_id=str(uuid.uuid4()), payment_id=str(uuid.uuid4()))
+    )
+    assert await payment.handled(envelope.id, later.id) == [envelope.id, later.id]
     assert [kind for kind, _ in await payment.events()] == ["PaymentSucceeded", "PaymentRefunded"]
+    assert (await payment.sql("SELECT refund_reason FROM payments"))[0][0] == "refused by the order: order cancelled"
 
 
 async def test_a_refusal_naming_another_orders_payment_changes_nothing(payment: PaymentService) -> None:
     _, _, paid = await paid_payment(payment)
-    await payment.publish(events_pb2.OrderPaymentRefused(order_id=str(uuid.uuid4()), payment_id=paid.id))
-    await handled(payment, 1)
+    other_me, _ = await payment.buyer()
+    other_order = await payment.place(other_me)
+    refusal = await payment.publish(events_pb2.OrderPaymentRefused(order_id=other_order.id, payment_id=paid.id))
+    await payment.handled(refusal.id)
     assert await status_of(payment, paid.id) == "SUCCEEDED"
     assert [kind for kind, _ in await payment.events()] == ["PaymentSucceeded"]

@@ -1,12 +1,12 @@
-"""Payments with the local provider through the real payment and auth services (and the order service's test
-double): creating (idempotent, one PENDING payment per order), who may pay and read, confirming, refunding, and
-the events each change writes to the outbox."""
+"""Payments with the local provider through the real payment service, for real orders of the real order service
+(with the real auth, catalog and cart services): creating (idempotent, one PENDING payment per order), who may pay
+and read, confirming, refunding, and the events each change writes to the outbox."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
@@ -17,9 +17,12 @@ from marketplace.events.v1 import envelope_pb2
 from marketplace.order.v1 import order_pb2
 from marketplace.payment.v1 import payment_pb2
 from tests.kit.rpc.support import error_info
-from tests.payment.conftest import PaymentService
+from tests.payment.conftest import Metadata, PaymentService, StartPayment
 from tests.support.auth import bearer, service_token
 from tests.support.polling import eventually
+
+RPC_LOGGER = "services.kit.rpc"
+SUMMARY_METHOD = "/marketplace.order.v1.OrderService/GetOrderSummary"
 
 
 def create(order_id: str, request_id: str = "") -> payment_pb2.CreatePaymentRequest:
@@ -38,6 +41,12 @@ async def refused(call: Any, code: grpc.StatusCode) -> grpc.aio.AioRpcError:
     return caught.value
 
 
+def summary_callers(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The subject of each call's token the order service logged for GetOrderSummary."""
+    logged = [getattr(record, "fields", {}) for record in caplog.records if record.name == RPC_LOGGER]
+    return [str(fields["subject"]) for fields in logged if fields.get("method") == SUMMARY_METHOD]
+
+
 async def published(payment: PaymentService, event_id: str) -> bool:
     redis = payment.running.runtime.redis
     assert redis is not None
@@ -48,10 +57,11 @@ async def published(payment: PaymentService, event_id: str) -> bool:
 
 
 async def test_a_payment_is_created_once_per_request_and_the_pending_one_returned_again(
-    payment: PaymentService,
+    payment: PaymentService, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger=RPC_LOGGER)
     me, buyer_id = await payment.buyer()
-    order_id = payment.orders.add(buyer_id, units=2599, currency="EUR")
+    order_id = (await payment.place(me, units=2599, currency="EUR")).id
     request = create(order_id)
 
     first = (await payment.stub.CreatePayment(request, metadata=me)).payment
@@ -63,8 +73,8 @@ async def test_a_payment_is_created_once_per_request_and_the_pending_one_returne
     )
     assert (first.status, first.provider) == (payment_pb2.PAYMENT_STATUS_PENDING, payment_pb2.PAYMENT_PROVIDER_LOCAL)
     assert (first.provider_payment_id, first.client_secret, first.HasField("succeed_time")) == ("", "", False)
-    # The order service was asked with payment's own service token.
-    assert payment.orders.callers == ["service:payment"]
+    # The order service was asked (its internal GetOrderSummary) with payment's own service token.
+    assert summary_callers(caplog) == ["service:payment"]
 
     again = (await payment.stub.CreatePayment(request, metadata=me)).payment
     another_request = (await payment.stub.CreatePayment(create(order_id), metadata=me)).payment
@@ -75,8 +85,8 @@ async def test_a_payment_is_created_once_per_request_and_the_pending_one_returne
 
 
 async def test_concurrent_creates_make_one_payment(payment: PaymentService) -> None:
-    me, buyer_id = await payment.buyer()
-    order_id = payment.orders.add(buyer_id)
+    me, _ = await payment.buyer()
+    order_id = (await payment.place(me)).id
     request_id = str(uuid.uuid4())
     calls = [payment.stub.CreatePayment(create(order_id, request_id), metadata=me) for _ in range(8)]
     calls += [payment.stub.CreatePayment(create(order_id), metadata=me) for _ in range(8)]
@@ -86,31 +96,50 @@ async def test_concurrent_creates_make_one_payment(payment: PaymentService) -> N
     assert len(rows) == 1 and rows[0][1] == "PENDING"
 
 
-@pytest.mark.parametrize(
-    ("status", "reason"),
-    [
+async def order_in(payment: PaymentService, status: int) -> tuple[Metadata, str]:
+    """A new buyer's real order of two sellers, brought to `status` through the real RPCs and events."""
+    me, _ = await payment.buyer()
+    placed = await payment.place(me, sellers=2)
+    if status == order_pb2.ORDER_STATUS_CANCELLED:
+        await payment.cancel_order(placed.id, me)
+    else:
+        await payment.pay(placed.id, me)
+    if status == order_pb2.ORDER_STATUS_PARTIALLY_SHIPPED:
+        await payment.ship(placed.id, 1)
+    elif status == order_pb2.ORDER_STATUS_DELIVERED:
+        await payment.ship(placed.id, 2, deliver=True)
+    elif status == order_pb2.ORDER_STATUS_REFUNDED:
+        # Cancelled once paid: payment refunds it from the order's event, and the order takes the refund.
+        await payment.cancel_order(placed.id, me)
+        await payment.order_becomes(placed.id, me, order_pb2.ORDER_STATUS_REFUNDED)
+    assert (await payment.get_order(placed.id, me)).status == status
+    return me, placed.id
+
+
+async def test_an_order_that_is_not_waiting_for_payment_is_refused(payment: PaymentService) -> None:
+    for status, reason in [
         (order_pb2.ORDER_STATUS_PAID, "ORDER_ALREADY_PAID"),
         (order_pb2.ORDER_STATUS_PARTIALLY_SHIPPED, "ORDER_ALREADY_PAID"),
         (order_pb2.ORDER_STATUS_DELIVERED, "ORDER_ALREADY_PAID"),
         (order_pb2.ORDER_STATUS_CANCELLED, "ORDER_NOT_PAYABLE"),
         (order_pb2.ORDER_STATUS_REFUNDED, "ORDER_NOT_PAYABLE"),
-    ],
-)
-async def test_an_order_that_is_not_waiting_for_payment_is_refused(
-    payment: PaymentService, status: int, reason: str
-) -> None:
-    me, buyer_id = await payment.buyer()
-    order_id = payment.orders.add(buyer_id, status=status)
-    error = await refused(
-        payment.stub.CreatePayment(create(order_id), metadata=me), grpc.StatusCode.FAILED_PRECONDITION
-    )
-    assert error_info(error).reason == reason
-    assert await payment.sql("SELECT id FROM payments") == []
+    ]:
+        me, order_id = await order_in(payment, status)
+        before = await payment.sql("SELECT id, status FROM payments ORDER BY id")
+        error = await refused(
+            payment.stub.CreatePayment(create(order_id), metadata=me), grpc.StatusCode.FAILED_PRECONDITION
+        )
+        assert error_info(error).reason == reason, order_pb2.OrderStatus.Name(status)  # type: ignore[arg-type]
+        assert await payment.sql("SELECT id, status FROM payments ORDER BY id") == before
 
 
-async def test_an_expired_or_unknown_order_is_refused(payment: PaymentService) -> None:
-    me, buyer_id = await payment.buyer()
-    expired = payment.orders.add(buyer_id, due=datetime.now(UTC) - timedelta(seconds=1))
+async def test_an_expired_or_unknown_order_is_refused(start_payment: StartPayment) -> None:
+    # Orders are payable for a second; the order service's sweep cancels them soon after.
+    payment = await start_payment(order={"order_payment_timeout": 1, "order_expiry_sweep_seconds": 0.2})
+    me, _ = await payment.buyer()
+    expired = (await payment.place(me)).id
+    await payment.order_becomes(expired, me, order_pb2.ORDER_STATUS_CANCELLED)
+    assert (await payment.get_order(expired, me)).cancellation_reason == order_pb2.CANCELLATION_REASON_PAYMENT_EXPIRED
     error = await refused(payment.stub.CreatePayment(create(expired), metadata=me), grpc.StatusCode.FAILED_PRECONDITION)
     assert error_info(error).reason == "ORDER_NOT_PAYABLE"
     await refused(payment.stub.CreatePayment(create(str(uuid.uuid4())), metadata=me), grpc.StatusCode.NOT_FOUND)
@@ -118,9 +147,9 @@ async def test_an_expired_or_unknown_order_is_refused(payment: PaymentService) -
 
 
 async def test_another_buyers_order_or_payment_is_refused_revealing_nothing(payment: PaymentService) -> None:
-    me, buyer_id = await payment.buyer()
+    me, _ = await payment.buyer()
     stranger, _ = await payment.buyer()
-    order_id = payment.orders.add(buyer_id)
+    order_id = (await payment.place(me)).id
     request = create(order_id)
     mine = (await payment.stub.CreatePayment(request, metadata=me)).payment
 
@@ -152,8 +181,8 @@ async def test_another_buyers_order_or_payment_is_refused_revealing_nothing(paym
 
 
 async def test_a_delegated_token_cannot_pay(payment: PaymentService) -> None:
-    token, buyer_id = await payment.auth.user_token()
-    order_id = payment.orders.add(buyer_id)
+    token, _ = await payment.auth.user_token()
+    order_id = (await payment.place(bearer(token))).id
     mine = (await payment.stub.CreatePayment(create(order_id), metadata=bearer(token))).payment
     buddy = bearer(await service_token(payment.auth, "buddy"))
     exchanged = await payment.auth.stub.ExchangeToken(
@@ -168,7 +197,7 @@ async def test_a_delegated_token_cannot_pay(payment: PaymentService) -> None:
 
 async def test_an_approved_payment_succeeds_once_with_its_event(payment: PaymentService) -> None:
     me, buyer_id = await payment.buyer()
-    order_id = payment.orders.add(buyer_id, units=1250)
+    order_id = (await payment.place(me, units=1250)).id
     created = (await payment.stub.CreatePayment(create(order_id), metadata=me)).payment
 
     approved = (await payment.stub.ConfirmPayment(confirm(created.id), metadata=me)).payment
@@ -197,8 +226,8 @@ async def test_an_approved_payment_succeeds_once_with_its_event(payment: Payment
     (event_id,) = (row[0] for row in await payment.sql("SELECT id FROM outbox"))
     await eventually(lambda: published(payment, event_id), message="PaymentSucceeded not published")
 
-    # Paid: the order service now says so, and no new payment starts.
-    payment.orders.set_status(order_id, order_pb2.ORDER_STATUS_PAID)
+    # The order service takes it: the order is PAID, and no new payment starts.
+    await payment.order_becomes(order_id, me, order_pb2.ORDER_STATUS_PAID)
     error = await refused(
         payment.stub.CreatePayment(create(order_id), metadata=me), grpc.StatusCode.FAILED_PRECONDITION
     )
@@ -206,8 +235,8 @@ async def test_an_approved_payment_succeeds_once_with_its_event(payment: Payment
 
 
 async def test_a_declined_payment_fails_and_a_new_one_can_succeed(payment: PaymentService) -> None:
-    me, buyer_id = await payment.buyer()
-    order_id = payment.orders.add(buyer_id)
+    me, _ = await payment.buyer()
+    order_id = (await payment.place(me)).id
     first = (await payment.stub.CreatePayment(create(order_id), metadata=me)).payment
 
     declined = (await payment.stub.ConfirmPayment(confirm(first.id, decline=True), metadata=me)).payment
@@ -233,7 +262,7 @@ async def test_a_declined_payment_fails_and_a_new_one_can_succeed(payment: Payme
 async def test_only_an_admin_refunds_and_only_a_succeeded_payment(payment: PaymentService) -> None:
     me, buyer_id = await payment.buyer()
     admin = await payment.admin()
-    order_id = payment.orders.add(buyer_id, units=800)
+    order_id = (await payment.place(me, units=800)).id
     created = (await payment.stub.CreatePayment(create(order_id), metadata=me)).payment
 
     def refund(payment_id: str) -> payment_pb2.RefundPaymentRequest:

@@ -16,12 +16,13 @@ import pytest
 from google.api import httpbody_pb2
 
 from marketplace.events.v1 import events_pb2
+from marketplace.order.v1 import order_pb2
 from marketplace.payment.v1 import payment_pb2
 from services.payment.domain import OrderSummary, Payment
 from services.payment.providers.stripe import StripeProvider
 from tests.kit.rpc.support import error_info
 from tests.payment.conftest import WEBHOOK_SECRET, Metadata, PaymentService, StartPayment
-from tests.payment.test_order_events import handled, status_of
+from tests.payment.test_order_events import status_of
 from tests.stubs.stripe import StripeStub
 from tests.support.polling import eventually
 
@@ -75,8 +76,8 @@ async def refused(call: Any, code: grpc.StatusCode) -> grpc.aio.AioRpcError:
 
 
 async def stripe_payment_of(payment: PaymentService, units: int = 1999) -> tuple[Metadata, payment_pb2.Payment]:
-    me, buyer_id = await payment.buyer()
-    order_id = payment.orders.add(buyer_id, units=units, currency="EUR")
+    me, _ = await payment.buyer()
+    order_id = (await payment.place(me, units=units, currency="EUR")).id
     created = await payment.stub.CreatePayment(
         payment_pb2.CreatePaymentRequest(order_id=order_id, request_id=str(uuid.uuid4())), metadata=me
     )
@@ -85,8 +86,8 @@ async def stripe_payment_of(payment: PaymentService, units: int = 1999) -> tuple
 
 async def test_a_payment_is_a_payment_intent_made_once(stripe_payment: PaymentService) -> None:
     stub = stub_of(stripe_payment)
-    me, buyer_id = await stripe_payment.buyer()
-    order_id = stripe_payment.orders.add(buyer_id, units=1999, currency="EUR")
+    me, _ = await stripe_payment.buyer()
+    order_id = (await stripe_payment.place(me, units=1999, currency="EUR")).id
     request = payment_pb2.CreatePaymentRequest(order_id=order_id, request_id=str(uuid.uuid4()))
     created = (await stripe_payment.stub.CreatePayment(request, metadata=me)).payment
 
@@ -121,8 +122,8 @@ async def test_a_payment_is_a_payment_intent_made_once(stripe_payment: PaymentSe
 
 
 async def test_concurrent_creates_make_one_intent(stripe_payment: PaymentService) -> None:
-    me, buyer_id = await stripe_payment.buyer()
-    order_id = stripe_payment.orders.add(buyer_id)
+    me, _ = await stripe_payment.buyer()
+    order_id = (await stripe_payment.place(me)).id
     request = payment_pb2.CreatePaymentRequest(order_id=order_id, request_id=str(uuid.uuid4()))
     answers = await asyncio.gather(*(stripe_payment.stub.CreatePayment(request, metadata=me) for _ in range(6)))
     assert len({(answer.payment.id, answer.payment.provider_payment_id) for answer in answers}) == 1
@@ -131,8 +132,8 @@ async def test_concurrent_creates_make_one_intent(stripe_payment: PaymentService
 
 async def test_stripe_unreachable_then_the_retry_makes_the_intent(stripe_payment: PaymentService) -> None:
     stub = stub_of(stripe_payment)
-    me, buyer_id = await stripe_payment.buyer()
-    order_id = stripe_payment.orders.add(buyer_id)
+    me, _ = await stripe_payment.buyer()
+    order_id = (await stripe_payment.place(me)).id
     request = payment_pb2.CreatePaymentRequest(order_id=order_id, request_id=str(uuid.uuid4()))
     stub.fail_next = 1
     await refused(stripe_payment.stub.CreatePayment(request, metadata=me), grpc.StatusCode.UNAVAILABLE)
@@ -147,7 +148,7 @@ async def test_stripe_unreachable_then_the_retry_makes_the_intent(stripe_payment
 
 async def test_webhooks_settle_the_payment_once_per_event(stripe_payment: PaymentService) -> None:
     stub = stub_of(stripe_payment)
-    _, created = await stripe_payment_of(stripe_payment, units=1999)
+    me, created = await stripe_payment_of(stripe_payment, units=1999)
     succeeded = stripe_event("payment_intent.succeeded", stub.succeed(created.provider_payment_id))
 
     await deliver(stripe_payment, succeeded)
@@ -162,6 +163,8 @@ async def test_webhooks_settle_the_payment_once_per_event(stripe_payment: Paymen
         "stripe",
     )
     assert await stripe_payment.sql("SELECT count(*) FROM stripe_events") == [(1,)]
+    # The order service takes it.
+    await stripe_payment.order_becomes(created.order_id, me, order_pb2.ORDER_STATUS_PAID)
 
     charge = {
         "id": "ch_" + uuid.uuid4().hex[:24],
@@ -263,38 +266,49 @@ async def test_refunds_go_through_stripe_once(stripe_payment: PaymentService) ->
 
 async def test_a_cancelled_order_cancels_the_intent_and_refunds_a_paid_one(stripe_payment: PaymentService) -> None:
     stub = stub_of(stripe_payment)
-    _, pending = await stripe_payment_of(stripe_payment)
-    _, paid = await stripe_payment_of(stripe_payment)
+    pending_buyer, pending = await stripe_payment_of(stripe_payment)
+    paid_buyer, paid = await stripe_payment_of(stripe_payment)
     await deliver(stripe_payment, stripe_event("payment_intent.succeeded", stub.succeed(paid.provider_payment_id)))
+    await stripe_payment.order_becomes(paid.order_id, paid_buyer, order_pb2.ORDER_STATUS_PAID)
 
-    await stripe_payment.publish(events_pb2.OrderCancelled(order_id=pending.order_id, reason="payment expired"))
-    await stripe_payment.publish(
-        events_pb2.OrderCancelled(order_id=paid.order_id, was_paid=True, payment_id=paid.id, reason="by buyer")
+    await stripe_payment.cancel_order(pending.order_id, pending_buyer)
+    await stripe_payment.cancel_order(paid.order_id, paid_buyer)
+    await stripe_payment.handled(
+        (await stripe_payment.order_event(pending.order_id, "OrderCancelled")).id,
+        (await stripe_payment.order_event(paid.order_id, "OrderCancelled")).id,
     )
-    await handled(stripe_payment, 2)
     assert await status_of(stripe_payment, pending.id) == "CANCELLED"
     assert stub.intents[pending.provider_payment_id]["status"] == "canceled"
     assert await status_of(stripe_payment, paid.id) == "REFUNDED"
     (refund,) = stub.refunds.values()
     assert refund["payment_intent"] == paid.provider_payment_id
+    # The order service takes the refund.
+    await stripe_payment.order_becomes(paid.order_id, paid_buyer, order_pb2.ORDER_STATUS_REFUNDED)
 
 
 async def test_an_intent_that_succeeded_before_its_cancellation_is_kept_as_paid(stripe_payment: PaymentService) -> None:
-    """The buyer paid just as the order was cancelled: the payment SUCCEEDED (the order then refuses it)."""
+    """The buyer paid just as the order was cancelled: the payment SUCCEEDED, the order refuses it, and the
+    refusal refunds it."""
     stub = stub_of(stripe_payment)
-    _, created = await stripe_payment_of(stripe_payment)
-    stub.succeed(created.provider_payment_id)
-    await stripe_payment.publish(events_pb2.OrderCancelled(order_id=created.order_id, reason="payment expired"))
-    await handled(stripe_payment, 1)
-    assert await status_of(stripe_payment, created.id) == "SUCCEEDED"
-    assert [kind for kind, _ in await stripe_payment.events()] == ["PaymentSucceeded"]
-    # ... and the order's refusal refunds it.
-    await stripe_payment.publish(
-        events_pb2.OrderPaymentRefused(order_id=created.order_id, payment_id=created.id, reason="order cancelled")
-    )
-    await handled(stripe_payment, 2)
+    me, created = await stripe_payment_of(stripe_payment)
+    stub.succeed(created.provider_payment_id)  # Stripe took the money; its webhook has not come yet
+    await stripe_payment.cancel_order(created.order_id, me)
+    cancelled = await stripe_payment.order_event(created.order_id, "OrderCancelled")
+    await stripe_payment.handled(cancelled.id)
+    # Not cancelled with Stripe: kept as paid, and its success told to the order service ...
+    assert stub.intents[created.provider_payment_id]["status"] == "succeeded"
+    (kind, succeeded), *_ = await stripe_payment.events()
+    assert (kind, succeeded.payment_id) == ("PaymentSucceeded", created.id)
+    # ... which refuses it: the order was cancelled ...
+    refusal = await stripe_payment.order_event(created.order_id, "OrderPaymentRefused")
+    refused_payment = events_pb2.OrderPaymentRefused()
+    refusal.payload.Unpack(refused_payment)
+    assert (refused_payment.payment_id, refused_payment.reason) == (created.id, "order cancelled")
+    # ... and the refusal refunds it, once.
+    await stripe_payment.handled(cancelled.id, refusal.id)
     await eventually(lambda: _refunded(stripe_payment, created.id))
     assert len(stub.refunds) == 1
+    assert [kind for kind, _ in await stripe_payment.events()] == ["PaymentSucceeded", "PaymentRefunded"]
 
 
 async def _refunded(payment: PaymentService, payment_id: str) -> bool:
