@@ -33,6 +33,7 @@ from tests.order.conftest import OrderService, StartOrder, start_auth, start_car
 from tests.order.support import create as create_order
 from tests.stubs.stripe import StripeStub
 from tests.support.auth import Auth, bearer, service_secret
+from tests.support.events import outbox_events
 from tests.support.polling import eventually
 from tests.support.serving import migrate_service, serving, settings_under_test
 from tests.support.sql import run_sql
@@ -92,13 +93,7 @@ class PaymentService:
 
     async def events(self) -> list[tuple[str, Any]]:
         """Every event in payment's outbox, oldest first: (type, unpacked payload)."""
-        found = []
-        for (raw,) in await self.sql("SELECT envelope FROM outbox ORDER BY position"):
-            envelope = envelope_pb2.Envelope.FromString(raw)
-            payload = symbol_database.Default().GetSymbol(envelope.type)()
-            envelope.payload.Unpack(payload)
-            found.append((envelope.type.rsplit(".", 1)[-1], payload))
-        return found
+        return await outbox_events(self.running.runtime.sessions)
 
     # --- orders, through the real cart and order services
 
