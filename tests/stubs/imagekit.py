@@ -21,9 +21,10 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.stubs.served import ServedStub
 
 HELP = "For support kindly contact us at support@imagekit.io ."
 
@@ -55,7 +56,9 @@ class ReceivedRequest:
 
 
 @dataclass
-class ImageKitStub:
+class ImageKitStub(ServedStub):
+    thread_name = "imagekit-stub"
+
     private_key: str = "private_test_key"
     uploads: list[Upload] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
@@ -64,44 +67,13 @@ class ImageKitStub:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "the stub is not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     @property
     def url_endpoint(self) -> str:
         return f"{self.base_url}/endpoint"
 
-    def start(self) -> ImageKitStub:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="imagekit-stub", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> ImageKitStub:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.stop()
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_for(self)
 
     # The request logic, called from the handler threads.
 

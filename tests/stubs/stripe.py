@@ -23,9 +23,10 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.stubs.served import ServedStub
 
 Answer = tuple[int, dict[str, Any]]
 
@@ -55,7 +56,9 @@ def _metadata(form: dict[str, str]) -> dict[str, str]:
 
 
 @dataclass
-class StripeStub:
+class StripeStub(ServedStub):
+    thread_name = "stripe-stub"
+
     api_key: str = "sk_test_stub"
     requests: list[ReceivedRequest] = field(default_factory=list)
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -67,40 +70,9 @@ class StripeStub:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._replies: dict[str, Answer] = {}
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "the stub is not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> StripeStub:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="stripe-stub", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> StripeStub:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.stop()
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_for(self)
 
     # What a buyer's browser and Stripe do meanwhile (tests).
 
