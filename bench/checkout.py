@@ -491,6 +491,7 @@ class Result:
     statuses: dict[str, int]
     polls: int
     total_checkouts: int
+    drain_seconds: float
 
     @property
     def rate(self) -> float:
@@ -589,12 +590,18 @@ async def measure(
         _, pending = await asyncio.wait(loops, timeout=60)
         for task in pending:
             task.cancel()
-        await asyncio.sleep(1.0)  # the last events' consumers
+        # Until the consumers caught up: every paid unit sold in the catalog, nothing held (at most two minutes).
+        drained = time.monotonic()
+        while True:
+            sold, paid_units, reserved, statuses = await check_stock(urls, items)
+            if (sold == paid_units and reserved == 0) or time.monotonic() - drained > 120:
+                break
+            await asyncio.sleep(0.5)
+        drain_seconds = time.monotonic() - drained
 
         window = [c for c in run_state.checkouts if started <= c.finished < ended]
         cpu = {process.name: Watched.used(b, a) for process, b, a in zip(watched, before, after, strict=True)}
         hops = await event_hops(urls, since_db, until_db)
-        sold, paid_units, reserved, statuses = await check_stock(urls, items)
         baselines.append(
             await asyncio.to_thread(baseline, addresses["catalog"], product_ids, args.baseline_seconds, args.buyers)
         )
@@ -614,6 +621,7 @@ async def measure(
             statuses=statuses,
             polls=run_state.polls,
             total_checkouts=len(run_state.checkouts),
+            drain_seconds=drain_seconds,
         )
     finally:
         await stubs.close()
@@ -667,7 +675,8 @@ def report(result: Result) -> str:
     lines += [
         "",
         f"stock check: {result.sold} units sold in the catalog, {result.paid_units} in PAID orders, "
-        f"{result.reserved} still reserved: {'consistent' if result.consistent else 'MISMATCH'}; "
+        f"{result.reserved} still reserved: {'consistent' if result.consistent else 'MISMATCH'} "
+        f"{result.drain_seconds:.1f} s after the last checkout; "
         f"orders by status: {result.statuses}",
     ]
     if result.failures:
