@@ -39,6 +39,7 @@ from pathlib import Path
 
 import asyncpg
 import grpc
+from sqlalchemy.engine import make_url
 
 from bench import h2load
 from bench.catalog import free_port
@@ -49,6 +50,7 @@ from marketplace.common.v1 import money_pb2, roles_pb2
 from marketplace.order.v1 import order_pb2, order_pb2_grpc
 from marketplace.payment.v1 import payment_pb2, payment_pb2_grpc
 from services import launcher
+from services.kit.db import drop_database, ensure_database
 from services.kit.settings import CREDENTIALS_KEY_ENV, database_name
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -442,6 +444,20 @@ async def check_stock(urls: Mapping[str, str], items: Sequence[Item]) -> tuple[i
         await order.close()
 
 
+async def transactions(urls: Mapping[str, str]) -> dict[str, int]:
+    """Committed and rolled-back transactions so far in each service's database (pg_stat_database)."""
+    connection = await asyncpg.connect(plain_url(urls["order"]))
+    try:
+        names = {make_url(url).database: service for service, url in urls.items()}
+        rows = await connection.fetch(
+            "SELECT datname, xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = ANY($1::text[])",
+            list(names),
+        )
+        return {names[row["datname"]]: int(row["n"]) for row in rows}
+    finally:
+        await connection.close()
+
+
 def plain_url(url: str) -> str:
     """An SQLAlchemy URL (postgresql+asyncpg://) as asyncpg takes it."""
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
@@ -492,6 +508,7 @@ class Result:
     polls: int
     total_checkouts: int
     drain_seconds: float
+    transactions: dict[str, int]
 
     @property
     def rate(self) -> float:
@@ -509,7 +526,8 @@ class Result:
 async def run(args: argparse.Namespace) -> Result:
     h2load.require_h2load()
     environ = dict(os.environ)
-    environ.update(LOG_LEVEL="WARNING", GRPC_HOST="127.0.0.1", MESH_DEMO_CATALOG="0")
+    # No demo catalog; a service stops at once (nothing polls its health here).
+    environ.update(LOG_LEVEL="WARNING", GRPC_HOST="127.0.0.1", MESH_DEMO_CATALOG="0", DRAIN_GRACE_SECONDS="0")
     environ.update({f"{name.upper()}_PORT": str(free_port()) for name in SERVICES})
     environ["CATALOG_IMAGE_PORT"] = str(free_port())
     credentials_key = environ.get(CREDENTIALS_KEY_ENV, "") or secrets.token_hex(32)
@@ -518,17 +536,14 @@ async def run(args: argparse.Namespace) -> Result:
 
     with tempfile.TemporaryDirectory(prefix="bench-checkout-") as scratch:
         infra = await asyncio.to_thread(launcher.start_infrastructure, Path(scratch), environ)
+        own: list[str] = []  # databases made on a server of the environment's, dropped at the end
         try:
-            for name in SERVICES:
-                # A fresh database per service and run (an external server keeps none of an earlier run's rows).
-                environ.setdefault(f"{name.upper()}_DATABASE_URL", "")
             if os.environ.get("DATABASE_URL"):
-                from services.kit.db import ensure_database
-
+                # A fresh database per service and run: the server may hold an earlier run's or a stack's rows.
                 suffix = uuid.uuid4().hex[:8]
                 for name in SERVICES:
-                    url = await ensure_database(infra.database_url, f"{database_name(name)}_bench_{suffix}")
-                    environ[f"{name.upper()}_DATABASE_URL"] = url
+                    own.append(f"{database_name(name)}_bench_{suffix}")
+                    environ[f"{name.upper()}_DATABASE_URL"] = await ensure_database(infra.database_url, own[-1])
             urls = await launcher.prepare_databases(SERVICES, infra, environ)
             for name, url in urls.items():
                 environ[f"{name.upper()}_DATABASE_URL"] = url
@@ -546,6 +561,8 @@ async def run(args: argparse.Namespace) -> Result:
                 watched.append(Watched("bench client", os.getpid()))
                 return await measure(args, addresses, urls, watched, rng)
         finally:
+            for name in own:
+                await drop_database(infra.database_url, name)
             await asyncio.to_thread(infra.stop)
 
 
@@ -561,7 +578,8 @@ async def measure(
         items = await seed(stubs, args.sellers, args.products, rng)
         buyers = await asyncio.gather(*(register(stubs, roles_pb2.ROLE_BUYER) for _ in range(args.buyers)))
         print(f"seeded {args.sellers} sellers, {len(items)} items to buy, {len(buyers)} buyers", flush=True)
-        product_ids = sorted({item.product_id for item in items})[:5]
+        # h2load sends one body per run of at least a second: up to five products, one per second of a run.
+        product_ids = sorted({item.product_id for item in items})[: max(1, min(5, int(args.baseline_seconds)))]
         for product_id in product_ids:
             await stubs.catalog.GetProduct(catalog_pb2.GetProductRequest(id=product_id), timeout=10)
         baselines = [
@@ -581,8 +599,10 @@ async def measure(
         since_db = await database_now(urls["order"])
         started = time.monotonic()
         before = [process.sample() for process in watched]
+        transactions_before = await transactions(urls)
         await asyncio.sleep(args.seconds)
         after = [process.sample() for process in watched]
+        transactions_after = await transactions(urls)
         ended = time.monotonic()
         until_db = await database_now(urls["order"])
         stop.set()
@@ -622,6 +642,9 @@ async def measure(
             polls=run_state.polls,
             total_checkouts=len(run_state.checkouts),
             drain_seconds=drain_seconds,
+            transactions={
+                name: transactions_after[name] - transactions_before.get(name, 0) for name in transactions_after
+            },
         )
     finally:
         await stubs.close()
@@ -672,6 +695,12 @@ def report(result: Result) -> str:
         lines.append(f"| {name} | {seconds:.2f} | {per:.2f} | {seconds / total_cpu:.0%} |")
     per_total = 1000 * total_cpu / result.completed if result.completed else float("nan")
     lines.append(f"| all | {total_cpu:.2f} | {per_total:.2f} | 100% |")
+    if result.completed:
+        lines.append(
+            "\ndatabase transactions per checkout (pg_stat_database, the window; the benchmark's own queries "
+            "included): "
+            + ", ".join(f"{name} {count / result.completed:.1f}" for name, count in sorted(result.transactions.items()))
+        )
     lines += [
         "",
         f"stock check: {result.sold} units sold in the catalog, {result.paid_units} in PAID orders, "
