@@ -85,6 +85,12 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     return (utime + stime) / CLK_TCK, (cutime + cstime) / CLK_TCK
 
 
+def machine_busy() -> float:
+    """CPU seconds the whole machine spent busy so far (every core; /proc/stat, idle and iowait left out)."""
+    values = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(values[:8]) - values[3] - values[4]) / CLK_TCK
+
+
 def children_of(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -508,6 +514,7 @@ class Result:
     polls: int
     total_checkouts: int
     drain_seconds: float
+    machine_busy: float  # CPU seconds of every process on the machine in the window
     transactions: dict[str, int]
 
     @property
@@ -599,9 +606,11 @@ async def measure(
         since_db = await database_now(urls["order"])
         started = time.monotonic()
         before = [process.sample() for process in watched]
+        busy_before = machine_busy()
         transactions_before = await transactions(urls)
         await asyncio.sleep(args.seconds)
         after = [process.sample() for process in watched]
+        busy = machine_busy() - busy_before
         transactions_after = await transactions(urls)
         ended = time.monotonic()
         until_db = await database_now(urls["order"])
@@ -642,6 +651,7 @@ async def measure(
             polls=run_state.polls,
             total_checkouts=len(run_state.checkouts),
             drain_seconds=drain_seconds,
+            machine_busy=busy,
             transactions={
                 name: transactions_after[name] - transactions_before.get(name, 0) for name in transactions_after
             },
@@ -695,6 +705,11 @@ def report(result: Result) -> str:
         lines.append(f"| {name} | {seconds:.2f} | {per:.2f} | {seconds / total_cpu:.0%} |")
     per_total = 1000 * total_cpu / result.completed if result.completed else float("nan")
     lines.append(f"| all | {total_cpu:.2f} | {per_total:.2f} | 100% |")
+    capacity = (os.cpu_count() or 1) * result.seconds
+    lines.append(
+        f"\nthe machine in the window: {result.machine_busy:.1f} of {capacity:.1f} core-seconds busy, "
+        f"{result.machine_busy - total_cpu:.1f} of them other work"
+    )
     if result.completed:
         lines.append(
             "\ndatabase transactions per checkout (pg_stat_database, the window; the benchmark's own queries "
