@@ -85,10 +85,11 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     return (utime + stime) / CLK_TCK, (cutime + cstime) / CLK_TCK
 
 
-def machine_busy() -> float:
-    """CPU seconds the whole machine spent busy so far (every core; /proc/stat, idle and iowait left out)."""
+def machine_busy() -> tuple[float, float]:
+    """CPU seconds so far of the whole machine (every core; /proc/stat): (busy, stolen by the hypervisor).
+    Busy leaves idle and iowait out and counts steal in."""
     values = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    return (sum(values[:8]) - values[3] - values[4]) / CLK_TCK
+    return (sum(values[:8]) - values[3] - values[4]) / CLK_TCK, values[7] / CLK_TCK
 
 
 def children_of(pid: int) -> list[int]:
@@ -515,7 +516,10 @@ class Result:
     total_checkouts: int
     drain_seconds: float
     machine_busy: float  # CPU seconds of every process on the machine in the window
+    machine_steal: float  # of which the hypervisor gave to others
     transactions: dict[str, int]
+    idle_cpu: dict[str, float]  # CPU seconds per second at rest
+    idle_transactions: dict[str, float]  # per second at rest
 
     @property
     def rate(self) -> float:
@@ -585,6 +589,20 @@ async def measure(
         items = await seed(stubs, args.sellers, args.products, rng)
         buyers = await asyncio.gather(*(register(stubs, roles_pb2.ROLE_BUYER) for _ in range(args.buyers)))
         print(f"seeded {args.sellers} sellers, {len(items)} items to buy, {len(buyers)} buyers", flush=True)
+        # The mesh at rest (seeded, nobody buying): what its background work costs per second.
+        idle_before = [process.sample() for process in watched]
+        idle_transactions = await transactions(urls)
+        idle_started = time.monotonic()
+        await asyncio.sleep(args.idle_seconds)
+        idle_seconds = time.monotonic() - idle_started
+        idle_cpu = {
+            process.name: Watched.used(b, process.sample()) / idle_seconds
+            for process, b in zip(watched, idle_before, strict=True)
+        }
+        idle_tps = {
+            name: (count - idle_transactions.get(name, 0)) / idle_seconds
+            for name, count in (await transactions(urls)).items()
+        }
         # h2load sends one body per run of at least a second: up to five products, one per second of a run.
         product_ids = sorted({item.product_id for item in items})[: max(1, min(5, int(args.baseline_seconds)))]
         for product_id in product_ids:
@@ -610,7 +628,7 @@ async def measure(
         transactions_before = await transactions(urls)
         await asyncio.sleep(args.seconds)
         after = [process.sample() for process in watched]
-        busy = machine_busy() - busy_before
+        busy, steal = (end - start for start, end in zip(busy_before, machine_busy(), strict=True))
         transactions_after = await transactions(urls)
         ended = time.monotonic()
         until_db = await database_now(urls["order"])
@@ -652,6 +670,9 @@ async def measure(
             total_checkouts=len(run_state.checkouts),
             drain_seconds=drain_seconds,
             machine_busy=busy,
+            machine_steal=steal,
+            idle_cpu=idle_cpu,
+            idle_transactions=idle_tps,
             transactions={
                 name: transactions_after[name] - transactions_before.get(name, 0) for name in transactions_after
             },
@@ -697,24 +718,28 @@ def report(result: Result) -> str:
     total_cpu = sum(result.cpu.values())
     lines += [
         "",
-        "| process | CPU s in the window | CPU ms per checkout | share |",
-        "|---|---:|---:|---:|",
+        "| process | CPU s in the window | CPU ms per checkout | share | at rest, CPU ms/s |",
+        "|---|---:|---:|---:|---:|",
     ]
     for name, seconds in sorted(result.cpu.items(), key=lambda pair: -pair[1]):
         per = 1000 * seconds / result.completed if result.completed else float("nan")
-        lines.append(f"| {name} | {seconds:.2f} | {per:.2f} | {seconds / total_cpu:.0%} |")
+        rest = 1000 * result.idle_cpu.get(name, float("nan"))
+        lines.append(f"| {name} | {seconds:.2f} | {per:.2f} | {seconds / total_cpu:.0%} | {rest:.1f} |")
     per_total = 1000 * total_cpu / result.completed if result.completed else float("nan")
     lines.append(f"| all | {total_cpu:.2f} | {per_total:.2f} | 100% |")
     capacity = (os.cpu_count() or 1) * result.seconds
     lines.append(
         f"\nthe machine in the window: {result.machine_busy:.1f} of {capacity:.1f} core-seconds busy, "
-        f"{result.machine_busy - total_cpu:.1f} of them other work"
+        f"{result.machine_busy - total_cpu:.1f} of them other work ({result.machine_steal:.1f} stolen by the "
+        "hypervisor)"
     )
     if result.completed:
         lines.append(
             "\ndatabase transactions per checkout (pg_stat_database, the window; the benchmark's own queries "
             "included): "
             + ", ".join(f"{name} {count / result.completed:.1f}" for name, count in sorted(result.transactions.items()))
+            + "; at rest, per second: "
+            + ", ".join(f"{name} {rate:.1f}" for name, rate in sorted(result.idle_transactions.items()))
         )
     lines += [
         "",
@@ -735,6 +760,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=3.0, help="checkouts before the window starts")
     parser.add_argument("--sellers", type=int, default=6)
     parser.add_argument("--products", type=int, default=6, help="products per seller (every third with sizes)")
+    parser.add_argument("--idle-seconds", type=float, default=3.0, help="the mesh at rest, before the baseline")
     parser.add_argument("--baseline-seconds", type=float, default=5.0, help="each GetProduct baseline run")
     parser.add_argument("--start-timeout", type=float, default=300.0, help="seconds for a service to serve")
     parser.add_argument("--seed", type=int, default=7)

@@ -14,7 +14,15 @@ from bench import checkout
 @pytest.mark.skipif(shutil.which("h2load") is None, reason="h2load (nghttp2-client) is not installed")
 @pytest.mark.timeout(180)
 async def test_a_tiny_checkout_run_completes_checkouts_and_sells_what_was_paid() -> None:
-    tiny = {"--buyers": 3, "--seconds": 2, "--warmup": 0.5, "--sellers": 2, "--products": 3, "--baseline-seconds": 1}
+    tiny = {
+        "--buyers": 3,
+        "--seconds": 2,
+        "--warmup": 0.5,
+        "--sellers": 2,
+        "--products": 3,
+        "--baseline-seconds": 1,
+        "--idle-seconds": 1,
+    }
     args = checkout.parse([str(part) for option in tiny.items() for part in option])
     result = await checkout.run(args)
 
