@@ -26,6 +26,7 @@ import itertools
 import os
 import random
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -480,7 +481,7 @@ async def database_now(url: str) -> datetime:
 
 
 def baseline(address: str, product_ids: Sequence[str], seconds: float, buyers: int) -> h2load.Measurement:
-    """GetProduct at the buyers' concurrency: min(buyers, 10) connections sharing `buyers` streams."""
+    """GetProduct at the buyers' concurrency: min(buyers, 10) connections sharing `buyers` streams (h2load)."""
     clients = max(1, min(buyers, 10))
     bodies = [catalog_pb2.GetProductRequest(id=product_id).SerializeToString() for product_id in product_ids]
     return h2load.run(
@@ -492,6 +493,42 @@ def baseline(address: str, product_ids: Sequence[str], seconds: float, buyers: i
         clients=clients,
         streams=max(1, buyers // clients),
     )
+
+
+async def python_baseline(address: str, product_ids: Sequence[str], seconds: float, buyers: int) -> h2load.Measurement:
+    """GetProduct from `buyers` loops of this process's gRPC client on one channel, where h2load is missing: a
+    client that costs more per call than h2load, so its figures are not comparable with h2load's."""
+    latencies: list[float] = []
+    failed = 0
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = catalog_pb2_grpc.CatalogServiceStub(channel)
+        deadline = time.monotonic() + seconds
+
+        async def loop(number: int) -> None:
+            nonlocal failed
+            index = number
+            while time.monotonic() < deadline:
+                started = time.monotonic()
+                request = catalog_pb2.GetProductRequest(id=product_ids[index % len(product_ids)])
+                try:
+                    await stub.GetProduct(request, timeout=10)
+                    latencies.append((time.monotonic() - started) * 1000)
+                except grpc.aio.AioRpcError:
+                    failed += 1
+                index += 1
+
+        started = time.monotonic()
+        await asyncio.gather(*(loop(number) for number in range(buyers)))
+        measured = time.monotonic() - started
+    return h2load.Measurement("GetProduct (Python client)", len(latencies), failed, measured, latencies)
+
+
+async def measure_baseline(
+    client: str, address: str, product_ids: Sequence[str], seconds: float, buyers: int
+) -> h2load.Measurement:
+    if client == "h2load":
+        return await asyncio.to_thread(baseline, address, product_ids, seconds, buyers)
+    return await python_baseline(address, product_ids, seconds, buyers)
 
 
 # --- the run --------------------------------------------------------------------------------------------------
@@ -535,7 +572,8 @@ class Result:
 
 
 async def run(args: argparse.Namespace) -> Result:
-    h2load.require_h2load()
+    if args.baseline_client == "h2load":
+        h2load.require_h2load()
     environ = dict(os.environ)
     # No demo catalog; a service stops at once (nothing polls its health here).
     environ.update(LOG_LEVEL="WARNING", GRPC_HOST="127.0.0.1", MESH_DEMO_CATALOG="0", DRAIN_GRACE_SECONDS="0")
@@ -608,9 +646,11 @@ async def measure(
         for product_id in product_ids:
             await stubs.catalog.GetProduct(catalog_pb2.GetProductRequest(id=product_id), timeout=10)
         baselines = [
-            await asyncio.to_thread(baseline, addresses["catalog"], product_ids, args.baseline_seconds, args.buyers)
+            await measure_baseline(
+                args.baseline_client, addresses["catalog"], product_ids, args.baseline_seconds, args.buyers
+            )
         ]
-        print(f"baseline GetProduct: {baselines[0].rps:,.0f} req/s", flush=True)
+        print(f"baseline {baselines[0].name}: {baselines[0].rps:,.0f} req/s", flush=True)
 
         run_state = Run()
         stop = asyncio.Event()
@@ -650,7 +690,9 @@ async def measure(
         cpu = {process.name: Watched.used(b, a) for process, b, a in zip(watched, before, after, strict=True)}
         hops = await event_hops(urls, since_db, until_db)
         baselines.append(
-            await asyncio.to_thread(baseline, addresses["catalog"], product_ids, args.baseline_seconds, args.buyers)
+            await measure_baseline(
+                args.baseline_client, addresses["catalog"], product_ids, args.baseline_seconds, args.buyers
+            )
         )
         return Result(
             buyers=args.buyers,
@@ -690,7 +732,7 @@ def report(result: Result) -> str:
         f"{result.total_checkouts} in all, {len(result.failures)} failed",
         f"checkout latency ms: p50 {percentile(result.latencies_ms, 0.5):.1f}, "
         f"p95 {percentile(result.latencies_ms, 0.95):.1f}, p99 {percentile(result.latencies_ms, 0.99):.1f}",
-        "baseline GetProduct req/s (before, after): "
+        f"baseline {result.baselines[0].name} req/s (before, after): "
         + ", ".join(f"{measurement.rps:,.0f}" for measurement in result.baselines)
         + f"; checkouts/s per 1,000 GetProduct/s: {1000 * result.rate / result.baseline_rps:.2f}",
         f"GetCart polls until empty: {result.polls / max(result.total_checkouts, 1):.2f} per checkout",
@@ -762,10 +804,18 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--products", type=int, default=6, help="products per seller (every third with sizes)")
     parser.add_argument("--idle-seconds", type=float, default=3.0, help="the mesh at rest, before the baseline")
     parser.add_argument("--baseline-seconds", type=float, default=5.0, help="each GetProduct baseline run")
+    parser.add_argument(
+        "--baseline-client",
+        choices=("h2load", "python", "auto"),
+        default="auto",
+        help="what sends the baseline's GetProducts (auto: h2load when it is installed)",
+    )
     parser.add_argument("--start-timeout", type=float, default=300.0, help="seconds for a service to serve")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     args.seconds = min(args.seconds, 120.0)
+    if args.baseline_client == "auto":
+        args.baseline_client = "h2load" if shutil.which("h2load") else "python"
     return args
 
 
