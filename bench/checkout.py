@@ -12,9 +12,10 @@ Reported: completed checkouts per second in the measured window (after a warm-up
 checkout, the lag of every event hop (the producer's outbox.created_at to the consumer's inbox.handled_at, by
 event id, across the service databases), the CPU seconds per checkout of each process (/proc/<pid>/stat over
 the window; PostgreSQL's backends and Valkey included when they are embedded), and the catalog's GetProduct
-throughput at the same concurrency (h2load) measured before and after the checkouts, so the result is also
-given as a ratio to it. After the run the catalog's committed stock is checked against the paid orders' units.
-Everything stops by itself.
+throughput at the same concurrency (h2load, or a Python client where it is missing) measured before and after
+the checkouts, so the result is also given as a ratio to it; the mesh's CPU and transactions at rest, and
+transactions per checkout. After the run the catalog's committed stock is checked against the paid orders'
+units. Everything stops by itself.
 """
 
 from __future__ import annotations
