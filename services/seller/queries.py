@@ -6,13 +6,13 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, and_, cast, func, or_, select, tuple_
+from sqlalchemy import Date, and_, cast, func, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from services.seller import domain
 from services.seller.domain import LowStock, Moments, PartLine, Sales, SellerOrder, TopProduct
-from services.seller.store import part_lines, parts, variants
+from services.seller.store import TO_SHIP, part_lines, parts, variants
 
 _STANDING = and_(parts.c.paid_at.is_not(None), parts.c.cancelled_at.is_(None), parts.c.refunded_at.is_(None))
 _VOIDED = or_(parts.c.cancelled_at.is_not(None), parts.c.refunded_at.is_not(None))
@@ -37,12 +37,7 @@ async def figures(
     ).where(parts.c.seller_id == seller_id, parts.c.currency == currency, _paid_since(start, end))
     orders, units, revenue, gross, refunds = (await session.execute(statement)).one()
     to_ship = await session.scalar(
-        select(func.count()).where(
-            parts.c.seller_id == seller_id,
-            _STANDING,
-            parts.c.shipped_at.is_(None),
-            parts.c.delivered_at.is_(None),
-        )
+        select(func.count()).select_from(parts).where(parts.c.seller_id == seller_id, text(TO_SHIP))
     )
     return Sales(int(orders), int(units), int(revenue)), int(gross), int(refunds), int(to_ship or 0)
 
@@ -60,7 +55,6 @@ async def top_products(
             lines.product_id,
             units,
             func.sum(lines.quantity * lines.unit_price),
-            func.max(lines.title),
         )
         .where(lines.seller_id == seller_id, lines.currency == currency, paid, lines.voided.is_(False))
         .group_by(lines.product_id)
@@ -68,14 +62,16 @@ async def top_products(
         .limit(limit)
     )
     found = (await session.execute(statement)).all()
-    titles = await _current_titles(session, [row[0] for row in found])
+    titles = await _titles(session, seller_id, [row[0] for row in found])
     return [
-        TopProduct(product_id, titles.get(product_id, str(title)), int(sold), int(revenue))
-        for product_id, sold, revenue, title in found
+        TopProduct(product_id, titles.get(product_id, ""), int(sold), int(revenue))
+        for product_id, sold, revenue in found
     ]
 
 
-async def _current_titles(session: AsyncSession, product_ids: list[str]) -> dict[str, str]:
+async def _titles(session: AsyncSession, seller_id: str, product_ids: list[str]) -> dict[str, str]:
+    """Each product's current title (from the catalog's events); else the title an order line remembers. Read
+    apart from the sums, which the lines' covering index answers alone."""
     if not product_ids:
         return {}
     found = await session.execute(
@@ -83,7 +79,17 @@ async def _current_titles(session: AsyncSession, product_ids: list[str]) -> dict
         .where(variants.c.product_id.in_(product_ids), variants.c.title != "")
         .group_by(variants.c.product_id)
     )
-    return {str(product_id): str(title) for product_id, title in found}
+    titles = {str(product_id): str(title) for product_id, title in found}
+    missing = [product_id for product_id in product_ids if product_id not in titles]
+    if missing:
+        remembered = await session.execute(
+            select(part_lines.c.product_id, part_lines.c.title)
+            .distinct(part_lines.c.product_id)
+            .where(part_lines.c.seller_id == seller_id, part_lines.c.product_id.in_(missing))
+            .order_by(part_lines.c.product_id, part_lines.c.paid_at.desc().nulls_last())
+        )
+        titles.update({str(product_id): str(title) for product_id, title in remembered})
+    return titles
 
 
 async def low_stock(session: AsyncSession, seller_id: str, limit: int) -> list[LowStock]:

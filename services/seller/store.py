@@ -28,6 +28,11 @@ from services.kit.outbox import add_kit_tables
 
 metadata = MetaData()
 TS = DateTime(timezone=True)
+# Paid parts waiting to ship (the partial index of the dashboard's count; `queries` says the same in SQLAlchemy).
+TO_SHIP = (
+    "paid_at IS NOT NULL AND shipped_at IS NULL AND delivered_at IS NULL AND cancelled_at IS NULL"
+    " AND refunded_at IS NULL"
+)
 
 parts = Table(
     "seller_parts",
@@ -48,7 +53,13 @@ parts = Table(
     Column("cancelled_at", TS),
     Column("refunded_at", TS),
     Index("ix_seller_parts_seller_created", "seller_id", "created_at", "order_id"),
-    Index("ix_seller_parts_seller_paid", "seller_id", "paid_at"),
+    Index(
+        "ix_seller_parts_seller_paid",
+        "seller_id",
+        "paid_at",
+        postgresql_include=["currency", "subtotal", "units", "cancelled_at", "refunded_at"],
+    ),
+    Index("ix_seller_parts_to_ship", "seller_id", postgresql_where=text(TO_SHIP)),
 )
 
 part_lines = Table(
@@ -66,7 +77,12 @@ part_lines = Table(
     Column("currency", String(3), nullable=False),
     Column("paid_at", TS),
     Column("voided", Boolean, nullable=False, server_default=text("false")),
-    Index("ix_seller_part_lines_seller_paid", "seller_id", "paid_at"),
+    Index(
+        "ix_seller_part_lines_seller_paid",
+        "seller_id",
+        "paid_at",
+        postgresql_include=["product_id", "quantity", "unit_price", "currency", "voided"],
+    ),
 )
 
 variants = Table(
@@ -84,6 +100,7 @@ variants = Table(
     Column("stock_at", TS),
     # The time of the product event the SKU, title and status come from.
     Column("product_at", TS),
+    Index("ix_seller_variants_product", "product_id"),
     Index("ix_seller_variants_low", "seller_id", "available", postgresql_where=text("low_stock AND active")),
 )
 
