@@ -110,6 +110,10 @@ PROJECTION_TABLES = ("seller_part_lines", "seller_parts", "seller_variants")
 
 
 async def truncate(session: AsyncSession, group: str) -> None:
-    """Empties the read model and forgets which events `group` handled (a rebuild applies them all again)."""
+    """Empties the read model and forgets which events `group` handled (a rebuild applies them all again).
+
+    The inbox is locked first, with the projection: a live consumer's transaction then either finished before
+    or waits for the rebuild's commit (never half of each, and no deadlock on an event both are applying)."""
+    await session.execute(text(f"LOCK TABLE inbox, {', '.join(PROJECTION_TABLES)} IN ACCESS EXCLUSIVE MODE"))
     await session.execute(text(f"TRUNCATE {', '.join(PROJECTION_TABLES)}"))
     await session.execute(text("DELETE FROM inbox WHERE consumer_group = :group"), {"group": group})
