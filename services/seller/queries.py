@@ -27,18 +27,24 @@ async def figures(
     session: AsyncSession, seller_id: str, currency: str, start: datetime | None, end: datetime
 ) -> tuple[Sales, int, int, int]:
     """(standing sales, gross sales, refunds, parts to ship) of the seller's parts paid in [start, end)."""
-    standing = func.coalesce(func.sum(parts.c.subtotal).filter(_STANDING), 0)
+    waiting = parts.alias("waiting")
+    to_ship = (
+        select(func.count())
+        .select_from(waiting)
+        # Unqualified, the partial index's own words name the subquery's columns (the innermost scope).
+        .where(waiting.c.seller_id == seller_id, text(TO_SHIP))
+        .scalar_subquery()
+    )
     statement = select(
         func.count().filter(_STANDING),
         func.coalesce(func.sum(parts.c.units).filter(_STANDING), 0),
-        standing,
+        func.coalesce(func.sum(parts.c.subtotal).filter(_STANDING), 0),
         func.coalesce(func.sum(parts.c.subtotal), 0),
         func.coalesce(func.sum(parts.c.subtotal).filter(_VOIDED), 0),
+        to_ship,
     ).where(parts.c.seller_id == seller_id, parts.c.currency == currency, _paid_since(start, end))
-    orders, units, revenue, gross, refunds = (await session.execute(statement)).one()
-    to_ship = await session.scalar(
-        select(func.count()).select_from(parts).where(parts.c.seller_id == seller_id, text(TO_SHIP))
-    )
+    # One round trip: the period's sums and the parts waiting to ship (any date).
+    orders, units, revenue, gross, refunds, to_ship = (await session.execute(statement)).one()
     return Sales(int(orders), int(units), int(revenue)), int(gross), int(refunds), int(to_ship or 0)
 
 
@@ -49,47 +55,43 @@ async def top_products(
     paid = and_(lines.paid_at.is_not(None), lines.paid_at < end)
     if start is not None:
         paid = and_(paid, lines.paid_at >= start)
-    units = func.sum(lines.quantity)
-    statement = (
-        select(
-            lines.product_id,
-            units,
-            func.sum(lines.quantity * lines.unit_price),
-        )
+    units = func.sum(lines.quantity).label("units")
+    top = (
+        select(lines.product_id, units, func.sum(lines.quantity * lines.unit_price).label("revenue"))
         .where(lines.seller_id == seller_id, lines.currency == currency, paid, lines.voided.is_(False))
         .group_by(lines.product_id)
         .order_by(units.desc(), lines.product_id)
         .limit(limit)
+        .subquery()
+    )
+    # The current title (from the catalog's events), looked up for the few top products only: the sums come
+    # from the lines' covering index alone.
+    title = (
+        select(func.max(variants.c.title))
+        .where(variants.c.product_id == top.c.product_id, variants.c.title != "")
+        .scalar_subquery()
+    )
+    statement = select(top.c.product_id, top.c.units, top.c.revenue, title).order_by(
+        top.c.units.desc(), top.c.product_id
     )
     found = (await session.execute(statement)).all()
-    titles = await _titles(session, seller_id, [row[0] for row in found])
+    missing = [row[0] for row in found if row[3] is None]
+    remembered = await _remembered_titles(session, seller_id, missing) if missing else {}
     return [
-        TopProduct(product_id, titles.get(product_id, ""), int(sold), int(revenue))
-        for product_id, sold, revenue in found
+        TopProduct(product_id, str(current or remembered.get(product_id, "")), int(sold), int(revenue))
+        for product_id, sold, revenue, current in found
     ]
 
 
-async def _titles(session: AsyncSession, seller_id: str, product_ids: list[str]) -> dict[str, str]:
-    """Each product's current title (from the catalog's events); else the title an order line remembers. Read
-    apart from the sums, which the lines' covering index answers alone."""
-    if not product_ids:
-        return {}
-    found = await session.execute(
-        select(variants.c.product_id, func.max(variants.c.title))
-        .where(variants.c.product_id.in_(product_ids), variants.c.title != "")
-        .group_by(variants.c.product_id)
+async def _remembered_titles(session: AsyncSession, seller_id: str, product_ids: list[str]) -> dict[str, str]:
+    """The title an order line remembers, for products the catalog's events never named."""
+    remembered = await session.execute(
+        select(part_lines.c.product_id, part_lines.c.title)
+        .distinct(part_lines.c.product_id)
+        .where(part_lines.c.seller_id == seller_id, part_lines.c.product_id.in_(product_ids))
+        .order_by(part_lines.c.product_id, part_lines.c.paid_at.desc().nulls_last())
     )
-    titles = {str(product_id): str(title) for product_id, title in found}
-    missing = [product_id for product_id in product_ids if product_id not in titles]
-    if missing:
-        remembered = await session.execute(
-            select(part_lines.c.product_id, part_lines.c.title)
-            .distinct(part_lines.c.product_id)
-            .where(part_lines.c.seller_id == seller_id, part_lines.c.product_id.in_(missing))
-            .order_by(part_lines.c.product_id, part_lines.c.paid_at.desc().nulls_last())
-        )
-        titles.update({str(product_id): str(title) for product_id, title in remembered})
-    return titles
+    return {str(product_id): str(title) for product_id, title in remembered}
 
 
 async def low_stock(session: AsyncSession, seller_id: str, limit: int) -> list[LowStock]:
