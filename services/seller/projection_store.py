@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.seller.domain import PartLine
-from services.seller.store import part_lines, parts, variants
+from services.seller.store import part_lines, parts, payment_refunds, variants
 
 MOMENTS = ("paid_at", "shipped_at", "delivered_at", "cancelled_at", "refunded_at")
 
@@ -108,12 +108,25 @@ async def _copy_to_lines(session: AsyncSession, order_id: str) -> None:
     )
 
 
-async def order_paid_by(session: AsyncSession, order_id: str) -> str:
-    """The payment that paid the order, as its parts recorded it; "" when not (yet) known."""
-    found = await session.execute(
-        select(parts.c.payment_id).where(parts.c.order_id == order_id, parts.c.payment_id != "").limit(1)
+async def payment_refunded(session: AsyncSession, order_id: str, payment_id: str, at: datetime) -> None:
+    """Records the refund, and refunds the order's parts if that payment paid them (now or once it is known)."""
+    await session.execute(
+        pg_insert(payment_refunds)
+        .values(order_id=order_id, payment_id=payment_id, refunded_at=at)
+        .on_conflict_do_nothing()
     )
-    return str(found.scalar() or "")
+    await set_moment(session, order_id, "refunded_at", at, paid_by=payment_id)
+
+
+async def refund_of(session: AsyncSession, order_id: str, payment_id: str) -> datetime | None:
+    """When the payment was refunded, if a refund of it was reported already."""
+    found = await session.execute(
+        select(payment_refunds.c.refunded_at).where(
+            payment_refunds.c.order_id == order_id, payment_refunds.c.payment_id == payment_id
+        )
+    )
+    moment: datetime | None = found.scalar()
+    return moment
 
 
 async def product_seen(

@@ -104,9 +104,19 @@ variants = Table(
     Index("ix_seller_variants_low", "seller_id", "available", postgresql_where=text("low_stock AND active")),
 )
 
+# Every refund payment reported (PaymentRefunded), kept so a refund read before its order's payment (the two
+# streams are consumed apart) still applies once the payment is known.
+payment_refunds = Table(
+    "seller_payment_refunds",
+    metadata,
+    Column("order_id", String(36), primary_key=True),
+    Column("payment_id", String(64), primary_key=True),
+    Column("refunded_at", TS, nullable=False),
+)
+
 outbox, inbox = add_kit_tables(metadata)
 
-PROJECTION_TABLES = ("seller_part_lines", "seller_parts", "seller_variants")
+PROJECTION_TABLES = ("seller_part_lines", "seller_parts", "seller_variants", "seller_payment_refunds")
 
 
 async def truncate(session: AsyncSession, group: str) -> None:

@@ -124,3 +124,18 @@ async def test_an_older_stock_change_arriving_late_changes_nothing(sessions: asy
     await apply(sessions, T0 + timedelta(minutes=3), events_pb2.ProductDeleted(product_id="p1", seller_id="s1"))
     async with sessions() as session:
         assert await queries.low_stock(session, "s1", 10) == []
+
+
+async def test_a_refund_read_before_the_payment_applies_once_the_payment_is_known(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # The payment stream ran ahead of the order stream: the refund of pay-1 arrives first.
+    await apply(sessions, T0 + timedelta(days=1), events_pb2.PaymentRefunded(order_id="o1", payment_id="pay-1"))
+    await apply(sessions, T0, CREATED)
+    assert (await figures(sessions, "s1"))[2] == 0
+    await apply(sessions, T0 + timedelta(minutes=5), PAID)
+    sales, gross, refunds, _ = await figures(sessions, "s1")
+    assert (sales.revenue, gross, refunds) == (0, 2300, 2300)
+    async with sessions() as session:
+        (part,) = await queries.seller_orders(session, "s1", None, 10, None)
+    assert part.moments.refunded_at == T0 + timedelta(days=1)

@@ -30,6 +30,10 @@ async def order_paid(
 ) -> None:
     await store.ensure_parts(session, order_id, buyer_id, lines, at)
     await store.set_moment(session, order_id, "paid_at", at, payment_id=payment_id)
+    # The payment's refund may have been read first (the payment stream is consumed apart from the order's).
+    refunded_at = await store.refund_of(session, order_id, payment_id)
+    if refunded_at is not None:
+        await store.set_moment(session, order_id, "refunded_at", refunded_at, paid_by=payment_id)
 
 
 async def order_cancelled(
@@ -85,9 +89,8 @@ async def order_refunded(session: AsyncSession, *, order_id: str, payment_id: st
 async def payment_refunded(session: AsyncSession, *, order_id: str, payment_id: str, at: datetime) -> None:
     """The payment's own record of a refund, which also covers orders that had shipped (they keep their status
     at the order service). Only the payment that paid the order refunds its parts: a refused second payment's
-    refund is not the seller's money."""
-    if await store.order_paid_by(session, order_id) == payment_id:
-        await store.set_moment(session, order_id, "refunded_at", at, paid_by=payment_id)
+    refund is not the seller's money. A refund read before the order's payment applies once the payment is."""
+    await store.payment_refunded(session, order_id, payment_id, at)
 
 
 async def product_seen(

@@ -95,11 +95,18 @@ def upgrade() -> None:
         ["seller_id", "available"],
         postgresql_where=sa.text("low_stock AND active"),
     )
+    op.create_table(
+        "seller_payment_refunds",
+        sa.Column("order_id", sa.String(36), primary_key=True),
+        sa.Column("payment_id", sa.String(64), primary_key=True),
+        sa.Column("refunded_at", TS, nullable=False),
+    )
     create_kit_tables()
 
 
 def downgrade() -> None:
     drop_kit_tables()
+    op.drop_table("seller_payment_refunds")
     op.drop_table("seller_variants")
     op.drop_table("seller_part_lines")
     op.drop_table("seller_parts")
