@@ -5,7 +5,9 @@ seller service, starts the real auth service (to register the seller and verify 
 service (`python -m services.seller serve`, its own process), bulk-loads the seller's read model directly
 (COPY into `seller_parts`, `seller_part_lines` and `seller_variants`: N lines in parts of 1 to 4 lines, paid
 over the last year, some cancelled, refunded, shipped, unpaid; as many lines again of other sellers), then
-calls each read one at a time (the service's own latency, no queueing) and reports p50/p95/p99 per read.
+calls each read one at a time (the service's own latency, no queueing) and reports p50/p95/p99 per read, and the
+CPU time per call of the service's process and of its database backends (/proc), steadier than latency on a
+shared machine.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -188,7 +190,42 @@ def _percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-async def measure(address: str, token: str, calls: int) -> dict[str, list[float]]:
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """User + system CPU time of the processes (all their threads), from /proc/<pid>/stat."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / CLOCK_TICKS
+
+
+async def backend_pids(url: str, database: str) -> list[int]:
+    """The PostgreSQL backends serving the seller service's database (not this one's own connection)."""
+    from sqlalchemy import text
+
+    from services.kit.db import create_engine
+
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as connection:
+            found = await connection.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()"),
+                {"name": database},
+            )
+            return [int(pid) for (pid,) in found]
+    finally:
+        await engine.dispose()
+
+
+async def measure(
+    address: str, token: str, calls: int, service_pid: int, backends: Callable[[], Awaitable[list[int]]]
+) -> tuple[dict[str, list[float]], dict[str, tuple[float, float]]]:
+    """Latency of each call (ms) per read, and CPU ms per call of (the service, its database backends)."""
     metadata = (("authorization", f"Bearer {token}"),)
     today = datetime.now(UTC).date()
     ninety = today - timedelta(days=89)
@@ -208,6 +245,7 @@ async def measure(address: str, token: str, calls: int) -> dict[str, list[float]
         ),
     }
     timings: dict[str, list[float]] = {}
+    cpu: dict[str, tuple[float, float]] = {}
     async with grpc.aio.insecure_channel(address) as channel:
         stub = seller_pb2_grpc.SellerServiceStub(channel)
         for name, (method, request) in reads.items():
@@ -215,14 +253,18 @@ async def measure(address: str, token: str, calls: int) -> dict[str, list[float]
             for _ in range(20):  # warm-up: connections, plans, caches
                 await call(request, metadata=metadata, timeout=10)
             found: list[float] = []
+            pids = await backends()
+            before = cpu_seconds([service_pid]), cpu_seconds(pids)
             for _ in range(calls):
                 started = time.perf_counter()
                 await call(request, metadata=metadata, timeout=10)
                 found.append((time.perf_counter() - started) * 1000)
             timings[name] = found
+            after = cpu_seconds([service_pid]), cpu_seconds(pids)
+            cpu[name] = ((after[0] - before[0]) * 1000 / calls, (after[1] - before[1]) * 1000 / calls)
         board = await stub.GetDashboard(reads["GetDashboard (all time)"][1], metadata=metadata, timeout=10)
         print(f"  all time: {board.orders:,} orders, {board.units_sold:,} units, revenue {board.revenue.units:,}")
-    return timings
+    return timings, cpu
 
 
 async def register_seller(address: str) -> tuple[str, str]:
@@ -271,7 +313,11 @@ async def run(args: argparse.Namespace) -> int:
                     f"loaded {args.lines:,} lines of the seller and {args.lines:,} of others in "
                     f"{time.monotonic() - started:.0f} s"
                 )
-                timings = await measure(seller_address, token, args.calls)
+
+                async def backends() -> list[int]:
+                    return await backend_pids(urls["seller"], names["seller"])
+
+                timings, cpu = await measure(seller_address, token, args.calls, seller.pid, backends)
         finally:
             for name in names.values():
                 await drop_database(database_url, name)
@@ -280,12 +326,13 @@ async def run(args: argparse.Namespace) -> int:
         f"{args.lines:,} order lines at one seller, {os.cpu_count()} cores, {datetime.now(UTC):%Y-%m-%d}, "
         f"{args.calls} calls each, one at a time"
     )
-    print("| read | p50 ms | p95 ms | p99 ms | mean ms |")
-    print("|---|---|---|---|---|")
+    print("| read | p50 ms | p95 ms | p99 ms | mean ms | CPU ms per call: service | database |")
+    print("|---|---|---|---|---|---|---|")
     for name, found in timings.items():
         print(
             f"| {name} | {_percentile(found, 0.5):.1f} | {_percentile(found, 0.95):.1f} | "
-            f"{_percentile(found, 0.99):.1f} | {statistics.fmean(found):.1f} |"
+            f"{_percentile(found, 0.99):.1f} | {statistics.fmean(found):.1f} | "
+            f"{cpu[name][0]:.1f} | {cpu[name][1]:.1f} |"
         )
     worst = _percentile(timings["GetDashboard (30 days)"], 0.95)
     print(f"GetDashboard (30 days) p95 {worst:.1f} ms (target ≤ {TARGET_P95_MS:.0f} ms)")
