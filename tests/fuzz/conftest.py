@@ -39,6 +39,7 @@ from tests.catalog.conftest import catalog_settings
 from tests.fuzz.strategies import Pools
 from tests.order.conftest import order_settings
 from tests.payment.conftest import payment_settings
+from tests.seller.conftest import seller_settings
 from tests.support.auth import PASSWORD, Auth, auth_settings, bearer, service_secret, service_token
 from tests.support.serving import migrate_service, serving
 
@@ -110,6 +111,8 @@ def _settings_for(
         )
     if name == "payment":
         return payment_settings(infra.database_url, infra.redis_url, url, auth_target, started["order"].running.address)
+    if name == "seller":
+        return seller_settings(infra.database_url, infra.redis_url, url, auth_target)
     values: dict[str, Any] = {
         "database_url": infra.database_url,
         "redis_url": infra.redis_url,

@@ -30,7 +30,7 @@ from marketplace.common.v1 import access_pb2 as marketplace_dot_common_dot_v1_do
 from marketplace.common.v1 import money_pb2 as marketplace_dot_common_dot_v1_dot_money__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"marketplace/seller/v1/seller.proto\x12\x15marketplace.seller.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\"marketplace/common/v1/access.proto\x1a!marketplace/common/v1/money.proto\"r\n\nTopProduct\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x12\n\nunits_sold\x18\x03 \x01(\x03\x12-\n\x07revenue\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\"T\n\x0fLowStockProduct\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x11\n\tavailable\x18\x04 \x01(\x03\"x\n\x0fSellerOrderLine\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\x30\n\nunit_price\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\"\x8d\x03\n\x0bSellerOrder\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x10\n\x08\x62uyer_id\x18\x02 \x01(\t\x12\x38\n\x06status\x18\x03 \x01(\x0e\x32(.marketplace.seller.v1.SellerOrderStatus\x12\x35\n\x05lines\x18\x04 \x03(\x0b\x32&.marketplace.seller.v1.SellerOrderLine\x12\x32\n\x0cseller_total\x18\x05 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07paid_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nshipped_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63\x61rrier\x18\t \x01(\t\x12\x17\n\x0ftracking_number\x18\n \x01(\t\"\x87\x01\n\x0bSalesBucket\x12%\n\nstart_date\x18\x01 \x01(\x0b\x32\x11.google.type.Date\x12\x0e\n\x06orders\x18\x02 \x01(\x03\x12\x12\n\nunits_sold\x18\x03 \x01(\x03\x12-\n\x07revenue\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\"~\n\x13GetDashboardRequest\x12@\n\x06period\x18\x01 \x01(\x0e\x32&.marketplace.seller.v1.DashboardPeriodB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12%\n\x12top_products_limit\x18\x02 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x32(\x00\"\xe0\x02\n\x14GetDashboardResponse\x12\x30\n\x0cperiod_start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nperiod_end\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\x07revenue\x18\x03 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x0e\n\x06orders\x18\x04 \x01(\x03\x12\x12\n\nunits_sold\x18\x05 \x01(\x03\x12\x37\n\x0ctop_products\x18\x06 \x03(\x0b\x32!.marketplace.seller.v1.TopProduct\x12\x42\n\x12low_stock_products\x18\x07 \x03(\x0b\x32&.marketplace.seller.v1.LowStockProduct\x12\x16\n\x0eorders_to_ship\x18\x08 \x01(\x03\"\x99\x01\n\x17ListSellerOrdersRequest\x12\x1c\n\tpage_size\x18\x01 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x64(\x00\x12\x1c\n\npage_token\x18\x02 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x04\x12\x42\n\x06status\x18\x03 \x01(\x0e\x32(.marketplace.seller.v1.SellerOrderStatusB\x08\xbaH\x05\x82\x01\x02\x10\x01\"g\n\x18ListSellerOrdersResponse\x12\x32\n\x06orders\x18\x01 \x03(\x0b\x32\".marketplace.seller.v1.SellerOrder\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xae\x04\n\x15GetSalesSeriesRequest\x12\xe8\x01\n\nstart_date\x18\x01 \x01(\x0b\x32\x11.google.type.DateB\xc0\x01\xbaH\xbc\x01\xba\x01\xb5\x01\n\ndate.valid\x12\x35must be a full date between 2000-01-01 and 9999-12-31\x1apthis.year >= 2000 && this.year <= 9999 && this.month >= 1 && this.month <= 12 && this.day >= 1 && this.day <= 31\xc8\x01\x01\x12\xe6\x01\n\x08\x65nd_date\x18\x02 \x01(\x0b\x32\x11.google.type.DateB\xc0\x01\xbaH\xbc\x01\xba\x01\xb5\x01\n\ndate.valid\x12\x35must be a full date between 2000-01-01 and 9999-12-31\x1apthis.year >= 2000 && this.year <= 9999 && this.month >= 1 && this.month <= 12 && this.day >= 1 && this.day <= 31\xc8\x01\x01\x12\x41\n\x0bgranularity\x18\x03 \x01(\x0e\x32\".marketplace.seller.v1.GranularityB\x08\xbaH\x05\x82\x01\x02\x10\x01\"\x80\x01\n\x16GetSalesSeriesResponse\x12\x33\n\x07\x62uckets\x18\x01 \x03(\x0b\x32\".marketplace.seller.v1.SalesBucket\x12\x31\n\x05total\x18\x02 \x01(\x0b\x32\".marketplace.seller.v1.SalesBucket*\xde\x01\n\x0f\x44\x61shboardPeriod\x12 \n\x1c\x44\x41SHBOARD_PERIOD_UNSPECIFIED\x10\x00\x12 \n\x1c\x44\x41SHBOARD_PERIOD_LAST_7_DAYS\x10\x01\x12!\n\x1d\x44\x41SHBOARD_PERIOD_LAST_30_DAYS\x10\x02\x12!\n\x1d\x44\x41SHBOARD_PERIOD_LAST_90_DAYS\x10\x03\x12\"\n\x1e\x44\x41SHBOARD_PERIOD_LAST_365_DAYS\x10\x04\x12\x1d\n\x19\x44\x41SHBOARD_PERIOD_ALL_TIME\x10\x05*\x88\x02\n\x11SellerOrderStatus\x12#\n\x1fSELLER_ORDER_STATUS_UNSPECIFIED\x10\x00\x12\'\n#SELLER_ORDER_STATUS_PENDING_PAYMENT\x10\x01\x12\x1c\n\x18SELLER_ORDER_STATUS_PAID\x10\x02\x12\x1f\n\x1bSELLER_ORDER_STATUS_SHIPPED\x10\x03\x12!\n\x1dSELLER_ORDER_STATUS_DELIVERED\x10\x04\x12!\n\x1dSELLER_ORDER_STATUS_CANCELLED\x10\x05\x12 \n\x1cSELLER_ORDER_STATUS_REFUNDED\x10\x06*Y\n\x0bGranularity\x12\x1b\n\x17GRANULARITY_UNSPECIFIED\x10\x00\x12\x15\n\x11GRANULARITY_DAILY\x10\x01\x12\x16\n\x12GRANULARITY_WEEKLY\x10\x02\x32\xcb\x03\n\rSellerService\x12\x8b\x01\n\x0cGetDashboard\x12*.marketplace.seller.v1.GetDashboardRequest\x1a+.marketplace.seller.v1.GetDashboardResponse\"\"\xca\xf3\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/seller/dashboard\x12\x94\x01\n\x10ListSellerOrders\x12..marketplace.seller.v1.ListSellerOrdersRequest\x1a/.marketplace.seller.v1.ListSellerOrdersResponse\"\x1f\xca\xf3\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/seller/orders\x12\x94\x01\n\x0eGetSalesSeries\x12,.marketplace.seller.v1.GetSalesSeriesRequest\x1a-.marketplace.seller.v1.GetSalesSeriesResponse\"%\xca\xf3\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/seller/sales-seriesb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"marketplace/seller/v1/seller.proto\x12\x15marketplace.seller.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\"marketplace/common/v1/access.proto\x1a!marketplace/common/v1/money.proto\"r\n\nTopProduct\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x12\n\nunits_sold\x18\x03 \x01(\x03\x12-\n\x07revenue\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\"h\n\x0fLowStockProduct\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x11\n\tavailable\x18\x04 \x01(\x03\x12\x12\n\nvariant_id\x18\x05 \x01(\t\"\x99\x01\n\x0fSellerOrderLine\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\x30\n\nunit_price\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x12\n\nvariant_id\x18\x05 \x01(\t\x12\x0b\n\x03sku\x18\x06 \x01(\t\"\xa2\x04\n\x0bSellerOrder\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x10\n\x08\x62uyer_id\x18\x02 \x01(\t\x12\x38\n\x06status\x18\x03 \x01(\x0e\x32(.marketplace.seller.v1.SellerOrderStatus\x12\x35\n\x05lines\x18\x04 \x03(\x0b\x32&.marketplace.seller.v1.SellerOrderLine\x12\x32\n\x0cseller_total\x18\x05 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07paid_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nshipped_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63\x61rrier\x18\t \x01(\t\x12\x17\n\x0ftracking_number\x18\n \x01(\t\x12\x30\n\x0c\x64\x65livered_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63\x61ncelled_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brefunded_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf5\x01\n\x08\x45\x61rnings\x12\x31\n\x0bgross_sales\x18\x01 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12-\n\x07refunds\x18\x02 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x35\n\x0fmarketplace_fee\x18\x03 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x31\n\x0bnet_payable\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x1d\n\x15\x66\x65\x65_rate_basis_points\x18\x05 \x01(\x05\"\x87\x01\n\x0bSalesBucket\x12%\n\nstart_date\x18\x01 \x01(\x0b\x32\x11.google.type.Date\x12\x0e\n\x06orders\x18\x02 \x01(\x03\x12\x12\n\nunits_sold\x18\x03 \x01(\x03\x12-\n\x07revenue\x18\x04 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\"\x9a\x01\n\x13GetDashboardRequest\x12@\n\x06period\x18\x01 \x01(\x0e\x32&.marketplace.seller.v1.DashboardPeriodB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12%\n\x12top_products_limit\x18\x02 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x32(\x00\x12\x1a\n\tseller_id\x18\x03 \x01(\tB\x07\xbaH\x04r\x02\x18@\"\xce\x03\n\x14GetDashboardResponse\x12\x30\n\x0cperiod_start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nperiod_end\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\x07revenue\x18\x03 \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x0e\n\x06orders\x18\x04 \x01(\x03\x12\x12\n\nunits_sold\x18\x05 \x01(\x03\x12\x37\n\x0ctop_products\x18\x06 \x03(\x0b\x32!.marketplace.seller.v1.TopProduct\x12\x42\n\x12low_stock_products\x18\x07 \x03(\x0b\x32&.marketplace.seller.v1.LowStockProduct\x12\x16\n\x0eorders_to_ship\x18\x08 \x01(\x03\x12\x39\n\x13\x61verage_order_value\x18\t \x01(\x0b\x32\x1c.marketplace.common.v1.Money\x12\x31\n\x08\x65\x61rnings\x18\n \x01(\x0b\x32\x1f.marketplace.seller.v1.Earnings\"\xb5\x01\n\x17ListSellerOrdersRequest\x12\x1c\n\tpage_size\x18\x01 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x64(\x00\x12\x1c\n\npage_token\x18\x02 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x04\x12\x42\n\x06status\x18\x03 \x01(\x0e\x32(.marketplace.seller.v1.SellerOrderStatusB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x1a\n\tseller_id\x18\x04 \x01(\tB\x07\xbaH\x04r\x02\x18@\"g\n\x18ListSellerOrdersResponse\x12\x32\n\x06orders\x18\x01 \x03(\x0b\x32\".marketplace.seller.v1.SellerOrder\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xca\x04\n\x15GetSalesSeriesRequest\x12\xe8\x01\n\nstart_date\x18\x01 \x01(\x0b\x32\x11.google.type.DateB\xc0\x01\xbaH\xbc\x01\xba\x01\xb5\x01\n\ndate.valid\x12\x35must be a full date between 2000-01-01 and 9999-12-31\x1apthis.year >= 2000 && this.year <= 9999 && this.month >= 1 && this.month <= 12 && this.day >= 1 && this.day <= 31\xc8\x01\x01\x12\xe6\x01\n\x08\x65nd_date\x18\x02 \x01(\x0b\x32\x11.google.type.DateB\xc0\x01\xbaH\xbc\x01\xba\x01\xb5\x01\n\ndate.valid\x12\x35must be a full date between 2000-01-01 and 9999-12-31\x1apthis.year >= 2000 && this.year <= 9999 && this.month >= 1 && this.month <= 12 && this.day >= 1 && this.day <= 31\xc8\x01\x01\x12\x41\n\x0bgranularity\x18\x03 \x01(\x0e\x32\".marketplace.seller.v1.GranularityB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x1a\n\tseller_id\x18\x04 \x01(\tB\x07\xbaH\x04r\x02\x18@\"\x80\x01\n\x16GetSalesSeriesResponse\x12\x33\n\x07\x62uckets\x18\x01 \x03(\x0b\x32\".marketplace.seller.v1.SalesBucket\x12\x31\n\x05total\x18\x02 \x01(\x0b\x32\".marketplace.seller.v1.SalesBucket*\xde\x01\n\x0f\x44\x61shboardPeriod\x12 \n\x1c\x44\x41SHBOARD_PERIOD_UNSPECIFIED\x10\x00\x12 \n\x1c\x44\x41SHBOARD_PERIOD_LAST_7_DAYS\x10\x01\x12!\n\x1d\x44\x41SHBOARD_PERIOD_LAST_30_DAYS\x10\x02\x12!\n\x1d\x44\x41SHBOARD_PERIOD_LAST_90_DAYS\x10\x03\x12\"\n\x1e\x44\x41SHBOARD_PERIOD_LAST_365_DAYS\x10\x04\x12\x1d\n\x19\x44\x41SHBOARD_PERIOD_ALL_TIME\x10\x05*\x88\x02\n\x11SellerOrderStatus\x12#\n\x1fSELLER_ORDER_STATUS_UNSPECIFIED\x10\x00\x12\'\n#SELLER_ORDER_STATUS_PENDING_PAYMENT\x10\x01\x12\x1c\n\x18SELLER_ORDER_STATUS_PAID\x10\x02\x12\x1f\n\x1bSELLER_ORDER_STATUS_SHIPPED\x10\x03\x12!\n\x1dSELLER_ORDER_STATUS_DELIVERED\x10\x04\x12!\n\x1dSELLER_ORDER_STATUS_CANCELLED\x10\x05\x12 \n\x1cSELLER_ORDER_STATUS_REFUNDED\x10\x06*Y\n\x0bGranularity\x12\x1b\n\x17GRANULARITY_UNSPECIFIED\x10\x00\x12\x15\n\x11GRANULARITY_DAILY\x10\x01\x12\x16\n\x12GRANULARITY_WEEKLY\x10\x02\x32\xcb\x03\n\rSellerService\x12\x8b\x01\n\x0cGetDashboard\x12*.marketplace.seller.v1.GetDashboardRequest\x1a+.marketplace.seller.v1.GetDashboardResponse\"\"\xca\xf3\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/seller/dashboard\x12\x94\x01\n\x10ListSellerOrders\x12..marketplace.seller.v1.ListSellerOrdersRequest\x1a/.marketplace.seller.v1.ListSellerOrdersResponse\"\x1f\xca\xf3\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/seller/orders\x12\x94\x01\n\x0eGetSalesSeries\x12,.marketplace.seller.v1.GetSalesSeriesRequest\x1a-.marketplace.seller.v1.GetSalesSeriesResponse\"%\xca\xf3\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/seller/sales-seriesb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,52 +41,60 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETDASHBOARDREQUEST'].fields_by_name['period']._serialized_options = b'\272H\005\202\001\002\020\001'
   _globals['_GETDASHBOARDREQUEST'].fields_by_name['top_products_limit']._loaded_options = None
   _globals['_GETDASHBOARDREQUEST'].fields_by_name['top_products_limit']._serialized_options = b'\272H\006\032\004\0302(\000'
+  _globals['_GETDASHBOARDREQUEST'].fields_by_name['seller_id']._loaded_options = None
+  _globals['_GETDASHBOARDREQUEST'].fields_by_name['seller_id']._serialized_options = b'\272H\004r\002\030@'
   _globals['_LISTSELLERORDERSREQUEST'].fields_by_name['page_size']._loaded_options = None
   _globals['_LISTSELLERORDERSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\006\032\004\030d(\000'
   _globals['_LISTSELLERORDERSREQUEST'].fields_by_name['page_token']._loaded_options = None
   _globals['_LISTSELLERORDERSREQUEST'].fields_by_name['page_token']._serialized_options = b'\272H\005r\003\030\200\004'
   _globals['_LISTSELLERORDERSREQUEST'].fields_by_name['status']._loaded_options = None
   _globals['_LISTSELLERORDERSREQUEST'].fields_by_name['status']._serialized_options = b'\272H\005\202\001\002\020\001'
+  _globals['_LISTSELLERORDERSREQUEST'].fields_by_name['seller_id']._loaded_options = None
+  _globals['_LISTSELLERORDERSREQUEST'].fields_by_name['seller_id']._serialized_options = b'\272H\004r\002\030@'
   _globals['_GETSALESSERIESREQUEST'].fields_by_name['start_date']._loaded_options = None
   _globals['_GETSALESSERIESREQUEST'].fields_by_name['start_date']._serialized_options = b'\272H\274\001\272\001\265\001\n\ndate.valid\0225must be a full date between 2000-01-01 and 9999-12-31\032pthis.year >= 2000 && this.year <= 9999 && this.month >= 1 && this.month <= 12 && this.day >= 1 && this.day <= 31\310\001\001'
   _globals['_GETSALESSERIESREQUEST'].fields_by_name['end_date']._loaded_options = None
   _globals['_GETSALESSERIESREQUEST'].fields_by_name['end_date']._serialized_options = b'\272H\274\001\272\001\265\001\n\ndate.valid\0225must be a full date between 2000-01-01 and 9999-12-31\032pthis.year >= 2000 && this.year <= 9999 && this.month >= 1 && this.month <= 12 && this.day >= 1 && this.day <= 31\310\001\001'
   _globals['_GETSALESSERIESREQUEST'].fields_by_name['granularity']._loaded_options = None
   _globals['_GETSALESSERIESREQUEST'].fields_by_name['granularity']._serialized_options = b'\272H\005\202\001\002\020\001'
+  _globals['_GETSALESSERIESREQUEST'].fields_by_name['seller_id']._loaded_options = None
+  _globals['_GETSALESSERIESREQUEST'].fields_by_name['seller_id']._serialized_options = b'\272H\004r\002\030@'
   _globals['_SELLERSERVICE'].methods_by_name['GetDashboard']._loaded_options = None
   _globals['_SELLERSERVICE'].methods_by_name['GetDashboard']._serialized_options = b'\312\363\030\002\010\003\202\323\344\223\002\026\022\024/v1/seller/dashboard'
   _globals['_SELLERSERVICE'].methods_by_name['ListSellerOrders']._loaded_options = None
   _globals['_SELLERSERVICE'].methods_by_name['ListSellerOrders']._serialized_options = b'\312\363\030\002\010\003\202\323\344\223\002\023\022\021/v1/seller/orders'
   _globals['_SELLERSERVICE'].methods_by_name['GetSalesSeries']._loaded_options = None
   _globals['_SELLERSERVICE'].methods_by_name['GetSalesSeries']._serialized_options = b'\312\363\030\002\010\003\202\323\344\223\002\031\022\027/v1/seller/sales-series'
-  _globals['_DASHBOARDPERIOD']._serialized_start=2547
-  _globals['_DASHBOARDPERIOD']._serialized_end=2769
-  _globals['_SELLERORDERSTATUS']._serialized_start=2772
-  _globals['_SELLERORDERSTATUS']._serialized_end=3036
-  _globals['_GRANULARITY']._serialized_start=3038
-  _globals['_GRANULARITY']._serialized_end=3127
+  _globals['_DASHBOARDPERIOD']._serialized_start=3193
+  _globals['_DASHBOARDPERIOD']._serialized_end=3415
+  _globals['_SELLERORDERSTATUS']._serialized_start=3418
+  _globals['_SELLERORDERSTATUS']._serialized_end=3682
+  _globals['_GRANULARITY']._serialized_start=3684
+  _globals['_GRANULARITY']._serialized_end=3773
   _globals['_TOPPRODUCT']._serialized_start=248
   _globals['_TOPPRODUCT']._serialized_end=362
   _globals['_LOWSTOCKPRODUCT']._serialized_start=364
-  _globals['_LOWSTOCKPRODUCT']._serialized_end=448
-  _globals['_SELLERORDERLINE']._serialized_start=450
-  _globals['_SELLERORDERLINE']._serialized_end=570
-  _globals['_SELLERORDER']._serialized_start=573
-  _globals['_SELLERORDER']._serialized_end=970
-  _globals['_SALESBUCKET']._serialized_start=973
-  _globals['_SALESBUCKET']._serialized_end=1108
-  _globals['_GETDASHBOARDREQUEST']._serialized_start=1110
-  _globals['_GETDASHBOARDREQUEST']._serialized_end=1236
-  _globals['_GETDASHBOARDRESPONSE']._serialized_start=1239
-  _globals['_GETDASHBOARDRESPONSE']._serialized_end=1591
-  _globals['_LISTSELLERORDERSREQUEST']._serialized_start=1594
-  _globals['_LISTSELLERORDERSREQUEST']._serialized_end=1747
-  _globals['_LISTSELLERORDERSRESPONSE']._serialized_start=1749
-  _globals['_LISTSELLERORDERSRESPONSE']._serialized_end=1852
-  _globals['_GETSALESSERIESREQUEST']._serialized_start=1855
-  _globals['_GETSALESSERIESREQUEST']._serialized_end=2413
-  _globals['_GETSALESSERIESRESPONSE']._serialized_start=2416
-  _globals['_GETSALESSERIESRESPONSE']._serialized_end=2544
-  _globals['_SELLERSERVICE']._serialized_start=3130
-  _globals['_SELLERSERVICE']._serialized_end=3589
+  _globals['_LOWSTOCKPRODUCT']._serialized_end=468
+  _globals['_SELLERORDERLINE']._serialized_start=471
+  _globals['_SELLERORDERLINE']._serialized_end=624
+  _globals['_SELLERORDER']._serialized_start=627
+  _globals['_SELLERORDER']._serialized_end=1173
+  _globals['_EARNINGS']._serialized_start=1176
+  _globals['_EARNINGS']._serialized_end=1421
+  _globals['_SALESBUCKET']._serialized_start=1424
+  _globals['_SALESBUCKET']._serialized_end=1559
+  _globals['_GETDASHBOARDREQUEST']._serialized_start=1562
+  _globals['_GETDASHBOARDREQUEST']._serialized_end=1716
+  _globals['_GETDASHBOARDRESPONSE']._serialized_start=1719
+  _globals['_GETDASHBOARDRESPONSE']._serialized_end=2181
+  _globals['_LISTSELLERORDERSREQUEST']._serialized_start=2184
+  _globals['_LISTSELLERORDERSREQUEST']._serialized_end=2365
+  _globals['_LISTSELLERORDERSRESPONSE']._serialized_start=2367
+  _globals['_LISTSELLERORDERSRESPONSE']._serialized_end=2470
+  _globals['_GETSALESSERIESREQUEST']._serialized_start=2473
+  _globals['_GETSALESSERIESREQUEST']._serialized_end=3059
+  _globals['_GETSALESSERIESRESPONSE']._serialized_start=3062
+  _globals['_GETSALESSERIESRESPONSE']._serialized_end=3190
+  _globals['_SELLERSERVICE']._serialized_start=3776
+  _globals['_SELLERSERVICE']._serialized_end=4235
 # @@protoc_insertion_point(module_scope)

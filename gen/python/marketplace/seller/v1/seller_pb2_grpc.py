@@ -28,7 +28,8 @@ if _version_not_supported:
 class SellerServiceStub:
     """What a seller sees about their own business: revenue, orders, best sellers, stock running low and sales
     over time. Seller builds these views from catalog and order events; every figure covers only the
-    calling seller's products. Amounts are in the marketplace currency.
+    calling seller's products (an admin may name a seller with `seller_id`). Amounts are in the marketplace
+    currency.
     """
 
     def __init__(self, channel):
@@ -57,7 +58,8 @@ class SellerServiceStub:
 class SellerServiceServicer:
     """What a seller sees about their own business: revenue, orders, best sellers, stock running low and sales
     over time. Seller builds these views from catalog and order events; every figure covers only the
-    calling seller's products. Amounts are in the marketplace currency.
+    calling seller's products (an admin may name a seller with `seller_id`). Amounts are in the marketplace
+    currency.
     """
 
     def GetDashboard(self, request, context):
@@ -111,7 +113,8 @@ def add_SellerServiceServicer_to_server(servicer, server):
 class SellerService:
     """What a seller sees about their own business: revenue, orders, best sellers, stock running low and sales
     over time. Seller builds these views from catalog and order events; every figure covers only the
-    calling seller's products. Amounts are in the marketplace currency.
+    calling seller's products (an admin may name a seller with `seller_id`). Amounts are in the marketplace
+    currency.
     """
 
     @staticmethod
