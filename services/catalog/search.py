@@ -45,7 +45,7 @@ from marketplace.events.v1 import envelope_pb2, events_pb2
 from services.catalog.domain import Product
 from services.catalog.embeddings import DIMENSIONS, TextEmbedder, Vectors
 from services.catalog.filters import ProductFilter
-from services.catalog.store import filter_sql
+from services.catalog.store import PAGE_PRODUCT_COLUMNS_SQL, filter_sql, product_of_page_row
 from services.catalog.text_index import QueryTerm, TextIndex
 from services.catalog.vector_index import IndexedProduct, IndexedVariant, VectorIndex
 from services.catalog.vocabulary import Vocabulary, words_of
@@ -92,6 +92,15 @@ class SearchHit:
 
 
 @dataclass(frozen=True)
+class ProductPage:
+    """One page of hits with their products (images and variants), read in the page check's statement."""
+
+    hits: list[tuple[SearchHit, Product]]
+    # The query with the best correction of each word the catalog does not hold (see `with_corrections`).
+    meaning: str
+
+
+@dataclass(frozen=True)
 class _Terms:
     """A query as each search reads it."""
 
@@ -115,23 +124,33 @@ def _filtered(statement: str, where: ProductFilter) -> TextClause:
     return text(statement.format(filters=conditions)).bindparams(*parameters)
 
 
-# Which fields of each page hit contain a query term; also re-checks the filters.
-_PAGE_SQL = f"""
-    SELECT p.id,
-           to_tsvector('english', p.title) @@ q.loose AS title,
-           to_tsvector('english', p.description) @@ q.loose AS description,
-           to_tsvector('english', p.brand) @@ q.loose AS brand,
-           to_tsvector('english', p.category) @@ q.loose AS category,
+# Which fields of each page hit contain a query term (as PostgreSQL's english text search matches them).
+_MATCHED_SQL = """,
+           to_tsvector('english', p.title) @@ q.loose AS title_matched,
+           to_tsvector('english', p.description) @@ q.loose AS description_matched,
+           to_tsvector('english', p.brand) @@ q.loose AS brand_matched,
+           to_tsvector('english', p.category) @@ q.loose AS category_matched,
            ARRAY(SELECT a.key FROM jsonb_each_text(p.attributes) AS a
-                 WHERE to_tsvector('english', a.value) @@ q.loose ORDER BY a.key) AS attributes,
-           jsonb_to_tsvector('english'::regconfig, p.options, '["string"]'::jsonb) @@ q.loose AS options
-    FROM products AS p, (SELECT {_QUERY_SQL} AS loose) AS q
-    WHERE p.id = ANY(:ids) AND {{filters}}
-"""  # noqa: S608 - constant SQL; every value is a bound parameter
+                 WHERE to_tsvector('english', a.value) @@ q.loose ORDER BY a.key) AS attributes_matched,
+           jsonb_to_tsvector('english'::regconfig, p.options, '["string"]'::jsonb) @@ q.loose AS options_matched"""
+_QUERY_FROM_SQL = f", (SELECT {_QUERY_SQL} AS loose) AS q"
 
-_PAGE_FILTER_ONLY_SQL = """
-    SELECT p.id FROM products AS p WHERE p.id = ANY(:ids) AND {filters}
-"""
+
+def _page_sql(*, matched: bool, with_products: bool) -> str:
+    """The page's one statement: re-checks the filters on its products (`{filters}`, see `_filtered`), says
+    which of their fields matched, and reads the products themselves (with images and variants) when asked."""
+    columns = "p.id" + (_MATCHED_SQL if matched else "")
+    if with_products:
+        columns += ", " + PAGE_PRODUCT_COLUMNS_SQL
+    source = "products AS p" + (_QUERY_FROM_SQL if matched else "")
+    return f"SELECT {columns} FROM {source} WHERE p.id = ANY(:ids) AND {{filters}}"  # noqa: S608 - constant SQL
+
+
+_PAGE_SQL = {
+    (matched, with_products): _page_sql(matched=matched, with_products=with_products)
+    for matched in (False, True)
+    for with_products in (False, True)
+}
 
 # A product's ACTIVE variants as [id, option values lower-cased, units available] (the `options` filter's view);
 # read only for products with options (the others' one default variant takes no values).
@@ -356,23 +375,45 @@ class ProductSearch:
         offset: int,
     ) -> list[SearchHit]:
         """One page of hits for `query`, best first. Never fails on odd input: garbage finds nothing."""
+        terms, page = await self._rank(query, mode, filter, limit, offset)
+        found = await self._finish_page(session, terms, filter, page, with_products=False)
+        return [hit for hit, _ in found]
+
+    async def search_products(
+        self,
+        session: AsyncSession,
+        *,
+        query: str,
+        mode: str = HYBRID,
+        filter: ProductFilter,
+        limit: int,
+        offset: int,
+    ) -> ProductPage:
+        """`search` with each hit's product, read by the same statement that re-checks the page (one round
+        trip to the database for the whole page)."""
+        terms, page = await self._rank(query, mode, filter, limit, offset)
+        found = await self._finish_page(session, terms, filter, page, with_products=True)
+        return ProductPage([(hit, product) for hit, product in found if product is not None], terms.meaning)
+
+    async def _rank(
+        self, query: str, mode: str, filter: ProductFilter, limit: int, offset: int
+    ) -> tuple[_Terms, list[tuple[str, float, bool]]]:
+        """The page's (product id, score, whether meaning found it), best first, from the in-process indexes."""
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}")
         limit, offset = max(limit, 0), max(offset, 0)
         terms = self._terms(query)
         if limit == 0 or (terms.empty and not query.strip()):
-            return []
+            return terms, []
         if mode == LEXICAL:
             ranked = await asyncio.to_thread(self._lexical, terms, filter, limit + offset)
-            page = [(product_id, rank, False) for product_id, rank in ranked[offset:]]
-        elif mode == SEMANTIC:
+            return terms, [(product_id, rank, False) for product_id, rank in ranked[offset:]]
+        if mode == SEMANTIC:
             found = await self._semantic(terms.meaning, filter, limit + offset)
-            page = [(product_id, score, True) for product_id, score in found[offset:]]
-        else:
-            vector = await self._query_vector(terms.meaning)
-            fused = await asyncio.to_thread(self._hybrid, terms, vector, filter, fusion_depth(limit + offset))
-            page = fused[offset : offset + limit]
-        return await self._finish_page(session, terms, filter, page)
+            return terms, [(product_id, score, True) for product_id, score in found[offset:]]
+        vector = await self._query_vector(terms.meaning)
+        fused = await asyncio.to_thread(self._hybrid, terms, vector, filter, fusion_depth(limit + offset))
+        return terms, fused[offset : offset + limit]
 
     def with_corrections(self, query: str) -> str:
         """The query followed by the best correction of each word the catalog does not hold (what a search for
@@ -467,32 +508,41 @@ class ProductSearch:
         return vector
 
     async def _finish_page(
-        self, session: AsyncSession, terms: _Terms, where: ProductFilter, page: list[tuple[str, float, bool]]
-    ) -> list[SearchHit]:
-        """Re-checks the filters on the page's products and says which of their fields matched."""
+        self,
+        session: AsyncSession,
+        terms: _Terms,
+        where: ProductFilter,
+        page: list[tuple[str, float, bool]],
+        *,
+        with_products: bool,
+    ) -> list[tuple[SearchHit, Product | None]]:
+        """Re-checks the filters on the page's products and says which of their fields matched, in one
+        statement that also reads the products when `with_products`."""
         if not page:
             return []
         ids = [product_id for product_id, _, _ in page]
-        matched: dict[str, list[str]] = {}
-        if terms.empty:
-            statement = _filtered(_PAGE_FILTER_ONLY_SQL, where)
-            for row in (await session.execute(statement, {"ids": ids})).all():
-                matched[row.id] = []
-        else:
-            statement = _filtered(_PAGE_SQL, where)
-            params = {"ids": ids, "raw": terms.raw, "loose": terms.loose}
-            for row in (await session.execute(statement, params)).all():
-                fields = [name for name in ("title", "description", "brand", "category") if getattr(row, name)]
-                fields += [f"attributes.{key}" for key in row.attributes]
-                if row.options:
+        matched = not terms.empty
+        statement = _filtered(_PAGE_SQL[matched, with_products], where)
+        params: dict[str, Any] = {"ids": ids}
+        if matched:
+            params |= {"raw": terms.raw, "loose": terms.loose}
+        found: dict[str, tuple[list[str], Product | None]] = {}
+        for row in (await session.execute(statement, params)).all():
+            fields: list[str] = []
+            if matched:
+                fields = [
+                    name for name in ("title", "description", "brand", "category") if getattr(row, f"{name}_matched")
+                ]
+                fields += [f"attributes.{key}" for key in row.attributes_matched]
+                if row.options_matched:
                     fields.append("options")
-                matched[row.id] = fields
+            found[row.id] = (fields, product_of_page_row(row) if with_products else None)
         hits = []
         for product_id, score, semantic in page:
-            found = matched.get(product_id)
-            if found is None:
+            if product_id not in found:
                 continue  # no longer meets the filters (the index was an event behind)
-            hits.append(SearchHit(product_id, score, [*found, SEMANTIC] if semantic else found))
+            fields, product = found[product_id]
+            hits.append((SearchHit(product_id, score, [*fields, SEMANTIC] if semantic else fields), product))
         return hits
 
 
