@@ -463,8 +463,9 @@ class ProductSearch:
         """The best `limit` products by BM25F, scored by the share of the query they cover (0 to 1)."""
         if not terms.lexical:
             return []
-        ideal = self._text.ideal(terms.lexical) or 1.0
-        ranked = self._index.rank_text(self._text.score(terms.lexical), limit, where)
+        document_scores, ideal = self._text.score_and_ideal(terms.lexical)
+        ideal = ideal or 1.0
+        ranked = self._index.rank_text(document_scores, limit, where)
         return [(product_id, score / ideal) for product_id, score in ranked]
 
     def _hybrid(
@@ -472,8 +473,10 @@ class ProductSearch:
     ) -> list[tuple[str, float, bool]]:
         """The union of both lists (each `depth` deep), every candidate scored by both searches and fused:
         (product id, fused score, whether meaning found it), best first, ties by id."""
-        document_scores = self._text.score(terms.lexical) if terms.lexical else np.zeros(0, dtype=np.float32)
-        ideal = (self._text.ideal(terms.lexical) if terms.lexical else 0.0) or 1.0
+        document_scores, ideal = (
+            self._text.score_and_ideal(terms.lexical) if terms.lexical else (np.zeros(0, dtype=np.float32), 0.0)
+        )
+        ideal = ideal or 1.0
         lexical = self._index.rank_text(document_scores, depth, where) if terms.lexical else []
         semantic = self._index.search(vector, depth, where)
         found_by_meaning = {product_id for product_id, _ in semantic}
