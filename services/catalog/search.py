@@ -19,7 +19,8 @@ Both searches filter through the VectorIndex's masks (its rows hold the filter f
 document number), and the hits of the page are checked once more against the database with the filters, so a
 filter is never violated even if the in-process indexes lag an event behind; `matched_fields` names the product
 fields that contain a query word or one of its corrections (as PostgreSQL's english text search matches
-them), plus "semantic" for a hit found by meaning.
+them), plus "semantic" for a hit found by meaning. That check is one statement (services/catalog/search_page.py),
+which for SearchProducts also reads the page's products with their images and variants.
 
 The indexes and the vocabulary are filled by `load()` at start and kept fresh by `apply_event()`, a handler of
 the process's one tail of `events.catalog` (services/kit/bus.py StreamTail: every catalog process sees every
@@ -34,18 +35,20 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import TextClause, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.events.v1 import envelope_pb2, events_pb2
 from services.catalog.domain import Product
 from services.catalog.embeddings import DIMENSIONS, TextEmbedder, Vectors
 from services.catalog.filters import ProductFilter
-from services.catalog.store import PAGE_PRODUCT_COLUMNS_SQL, filter_sql, product_of_page_row
+from services.catalog.search_page import ProductPage as ProductPage  # re-exported: the engine's results
+from services.catalog.search_page import SearchHit as SearchHit
+from services.catalog.search_page import finish_page
 from services.catalog.text_index import QueryTerm, TextIndex
 from services.catalog.vector_index import IndexedProduct, IndexedVariant, VectorIndex
 from services.catalog.vocabulary import Vocabulary, words_of
@@ -85,22 +88,6 @@ PREFIX_COMPLETIONS = 8
 
 
 @dataclass(frozen=True)
-class SearchHit:
-    product_id: str
-    score: float  # higher is better; comparable only within one result list
-    matched_fields: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class ProductPage:
-    """One page of hits with their products (images and variants), read in the page check's statement."""
-
-    hits: list[tuple[SearchHit, Product]]
-    # The query with the best correction of each word the catalog does not hold (see `with_corrections`).
-    meaning: str
-
-
-@dataclass(frozen=True)
 class _Terms:
     """A query as each search reads it."""
 
@@ -113,44 +100,6 @@ class _Terms:
     def empty(self) -> bool:
         return not self.loose
 
-
-_QUERY_SQL = "(websearch_to_tsquery('english', :raw) || to_tsquery('english', :loose))"
-
-
-def _filtered(statement: str, where: ProductFilter) -> TextClause:
-    """A statement over `products AS p` with `{filters}` replaced by the filter's conditions (store.py writes them,
-    as for ListProducts), their parameters bound."""
-    conditions, parameters = filter_sql(where, "p")
-    return text(statement.format(filters=conditions)).bindparams(*parameters)
-
-
-# Which fields of each page hit contain a query term (as PostgreSQL's english text search matches them).
-_MATCHED_SQL = """,
-           to_tsvector('english', p.title) @@ q.loose AS title_matched,
-           to_tsvector('english', p.description) @@ q.loose AS description_matched,
-           to_tsvector('english', p.brand) @@ q.loose AS brand_matched,
-           to_tsvector('english', p.category) @@ q.loose AS category_matched,
-           ARRAY(SELECT a.key FROM jsonb_each_text(p.attributes) AS a
-                 WHERE to_tsvector('english', a.value) @@ q.loose ORDER BY a.key) AS attributes_matched,
-           jsonb_to_tsvector('english'::regconfig, p.options, '["string"]'::jsonb) @@ q.loose AS options_matched"""
-_QUERY_FROM_SQL = f", (SELECT {_QUERY_SQL} AS loose) AS q"
-
-
-def _page_sql(*, matched: bool, with_products: bool) -> str:
-    """The page's one statement: re-checks the filters on its products (`{filters}`, see `_filtered`), says
-    which of their fields matched, and reads the products themselves (with images and variants) when asked."""
-    columns = "p.id" + (_MATCHED_SQL if matched else "")
-    if with_products:
-        columns += ", " + PAGE_PRODUCT_COLUMNS_SQL
-    source = "products AS p" + (_QUERY_FROM_SQL if matched else "")
-    return f"SELECT {columns} FROM {source} WHERE p.id = ANY(:ids) AND {{filters}}"  # noqa: S608 - constant SQL
-
-
-_PAGE_SQL = {
-    (matched, with_products): _page_sql(matched=matched, with_products=with_products)
-    for matched in (False, True)
-    for with_products in (False, True)
-}
 
 # A product's ACTIVE variants as [id, option values lower-cased, units available] (the `options` filter's view);
 # read only for products with options (the others' one default variant takes no values).
@@ -376,7 +325,7 @@ class ProductSearch:
     ) -> list[SearchHit]:
         """One page of hits for `query`, best first. Never fails on odd input: garbage finds nothing."""
         terms, page = await self._rank(query, mode, filter, limit, offset)
-        found = await self._finish_page(session, terms, filter, page, with_products=False)
+        found = await finish_page(session, terms.raw, terms.loose, filter, page, with_products=False)
         return [hit for hit, _ in found]
 
     async def search_products(
@@ -392,7 +341,7 @@ class ProductSearch:
         """`search` with each hit's product, read by the same statement that re-checks the page (one round
         trip to the database for the whole page)."""
         terms, page = await self._rank(query, mode, filter, limit, offset)
-        found = await self._finish_page(session, terms, filter, page, with_products=True)
+        found = await finish_page(session, terms.raw, terms.loose, filter, page, with_products=True)
         return ProductPage([(hit, product) for hit, product in found if product is not None], terms.meaning)
 
     async def _rank(
@@ -509,44 +458,6 @@ class ProductSearch:
             while len(self._query_vectors) > QUERY_CACHE_SIZE:
                 self._query_vectors.popitem(last=False)
         return vector
-
-    async def _finish_page(
-        self,
-        session: AsyncSession,
-        terms: _Terms,
-        where: ProductFilter,
-        page: list[tuple[str, float, bool]],
-        *,
-        with_products: bool,
-    ) -> list[tuple[SearchHit, Product | None]]:
-        """Re-checks the filters on the page's products and says which of their fields matched, in one
-        statement that also reads the products when `with_products`."""
-        if not page:
-            return []
-        ids = [product_id for product_id, _, _ in page]
-        matched = not terms.empty
-        statement = _filtered(_PAGE_SQL[matched, with_products], where)
-        params: dict[str, Any] = {"ids": ids}
-        if matched:
-            params |= {"raw": terms.raw, "loose": terms.loose}
-        found: dict[str, tuple[list[str], Product | None]] = {}
-        for row in (await session.execute(statement, params)).all():
-            fields: list[str] = []
-            if matched:
-                fields = [
-                    name for name in ("title", "description", "brand", "category") if getattr(row, f"{name}_matched")
-                ]
-                fields += [f"attributes.{key}" for key in row.attributes_matched]
-                if row.options_matched:
-                    fields.append("options")
-            found[row.id] = (fields, product_of_page_row(row) if with_products else None)
-        hits = []
-        for product_id, score, semantic in page:
-            if product_id not in found:
-                continue  # no longer meets the filters (the index was an event behind)
-            fields, product = found[product_id]
-            hits.append((SearchHit(product_id, score, [*fields, SEMANTIC] if semantic else fields), product))
-        return hits
 
 
 def vector_bytes(vector: Vectors) -> bytes:
