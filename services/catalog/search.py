@@ -339,8 +339,12 @@ class ProductSearch:
         offset: int,
     ) -> ProductPage:
         """`search` with each hit's product, read by the same statement that re-checks the page (one round
-        trip to the database for the whole page)."""
+        trip to the database for the whole page). A session not yet in a transaction runs it outside one."""
         terms, page = await self._rank(query, mode, filter, limit, offset)
+        if page and not session.in_transaction():
+            # The page is one statement, which sees one snapshot by itself: no BEGIN and ROLLBACK round trips.
+            # Asked for only now: the session takes its connection from the pool here, not during the ranking.
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         found = await finish_page(session, terms.raw, terms.loose, filter, page, with_products=True)
         return ProductPage([(hit, product) for hit, product in found if product is not None], terms.meaning)
 

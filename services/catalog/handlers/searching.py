@@ -88,9 +88,6 @@ async def search_products(
     # (matching_variants reads the variants in memory).
     limit, first = (size + 1, offset) if by_relevance else (MAX_SORTED_HITS, 0)
     async with deps.sessions() as session:
-        # The page is one statement: outside a transaction, it saves the BEGIN and ROLLBACK round trips (a
-        # statement sees one snapshot by itself).
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         found = await deps.search.search_products(
             session, query=text, mode=mode, filter=query, limit=limit, offset=first
         )
