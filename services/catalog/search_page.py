@@ -6,6 +6,7 @@ trip for the whole page; it was four queries: the check, then the products, thei
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,13 +39,6 @@ class ProductPage:
 _QUERY_SQL = "(websearch_to_tsquery('english', :raw) || to_tsquery('english', :loose))"
 
 
-def _filtered(statement: str, where: ProductFilter) -> TextClause:
-    """A statement over `products AS p` with `{filters}` replaced by the filter's conditions (store.py writes them,
-    as for ListProducts), their parameters bound."""
-    conditions, parameters = filter_sql(where, "p")
-    return text(statement.format(filters=conditions)).bindparams(*parameters)
-
-
 # Which fields of each page hit contain a query term (as PostgreSQL's english text search matches them).
 _MATCHED_SQL = """,
            to_tsvector('english', p.title) @@ q.loose AS title_matched,
@@ -58,7 +52,7 @@ _QUERY_FROM_SQL = f", (SELECT {_QUERY_SQL} AS loose) AS q"
 
 
 def _page_sql(*, matched: bool, with_products: bool) -> str:
-    """The page's one statement: re-checks the filters on its products (`{filters}`, see `_filtered`), says
+    """The page's one statement: re-checks the filters on its products (`{filters}`, see `_page_statement`), says
     which of their fields matched, and reads the products themselves (with images and variants) when asked."""
     columns = "p.id" + (_MATCHED_SQL if matched else "")
     if with_products:
@@ -72,6 +66,15 @@ _PAGE_SQL = {
     for matched in (False, True)
     for with_products in (False, True)
 }
+
+
+@functools.lru_cache(maxsize=1024)
+def _page_statement(where: ProductFilter, matched: bool, with_products: bool) -> TextClause:
+    """The page's statement for this filter: `{filters}` replaced by its conditions (store.py writes them, as for
+    ListProducts), their parameters bound. Cached like `filter_sql`: SQLAlchemy keeps a statement's cache key
+    on the statement, so the same object is not keyed again on every search."""
+    conditions, parameters = filter_sql(where, "p")
+    return text(_PAGE_SQL[matched, with_products].format(filters=conditions)).bindparams(*parameters)
 
 
 async def finish_page(
@@ -90,12 +93,14 @@ async def finish_page(
         return []
     ids = [product_id for product_id, _, _ in page]
     matched = bool(loose)
-    statement = _filtered(_PAGE_SQL[matched, with_products], where)
     params: dict[str, Any] = {"ids": ids}
     if matched:
         params |= {"raw": raw, "loose": loose}
+    # On the session's connection: a Core statement needs none of the ORM session's execution steps.
+    connection = await session.connection()
+    rows = (await connection.execute(_page_statement(where, matched, with_products), params)).all()
     found: dict[str, tuple[list[str], Product | None]] = {}
-    for row in (await session.execute(statement, params)).all():
+    for row in rows:
         fields: list[str] = []
         if matched:
             fields = [name for name in ("title", "description", "brand", "category") if getattr(row, f"{name}_matched")]
