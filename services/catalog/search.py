@@ -19,7 +19,8 @@ Both searches filter through the VectorIndex's masks (its rows hold the filter f
 document number), and the hits of the page are checked once more against the database with the filters, so a
 filter is never violated even if the in-process indexes lag an event behind; `matched_fields` names the product
 fields that contain a query word or one of its corrections (as PostgreSQL's english text search matches
-them), plus "semantic" for a hit found by meaning.
+them), plus "semantic" for a hit found by meaning. That check is one statement (services/catalog/search_page.py),
+which for SearchProducts also reads the page's products with their images and variants.
 
 The indexes and the vocabulary are filled by `load()` at start and kept fresh by `apply_event()`, a handler of
 the process's one tail of `events.catalog` (services/kit/bus.py StreamTail: every catalog process sees every
@@ -34,18 +35,20 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import TextClause, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.events.v1 import envelope_pb2, events_pb2
 from services.catalog.domain import Product
 from services.catalog.embeddings import DIMENSIONS, TextEmbedder, Vectors
 from services.catalog.filters import ProductFilter
-from services.catalog.store import filter_sql
+from services.catalog.search_page import ProductPage as ProductPage  # re-exported: the engine's results
+from services.catalog.search_page import SearchHit as SearchHit
+from services.catalog.search_page import finish_page
 from services.catalog.text_index import QueryTerm, TextIndex
 from services.catalog.vector_index import IndexedProduct, IndexedVariant, VectorIndex
 from services.catalog.vocabulary import Vocabulary, words_of
@@ -85,13 +88,6 @@ PREFIX_COMPLETIONS = 8
 
 
 @dataclass(frozen=True)
-class SearchHit:
-    product_id: str
-    score: float  # higher is better; comparable only within one result list
-    matched_fields: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
 class _Terms:
     """A query as each search reads it."""
 
@@ -104,34 +100,6 @@ class _Terms:
     def empty(self) -> bool:
         return not self.loose
 
-
-_QUERY_SQL = "(websearch_to_tsquery('english', :raw) || to_tsquery('english', :loose))"
-
-
-def _filtered(statement: str, where: ProductFilter) -> TextClause:
-    """A statement over `products AS p` with `{filters}` replaced by the filter's conditions (store.py writes them,
-    as for ListProducts), their parameters bound."""
-    conditions, parameters = filter_sql(where, "p")
-    return text(statement.format(filters=conditions)).bindparams(*parameters)
-
-
-# Which fields of each page hit contain a query term; also re-checks the filters.
-_PAGE_SQL = f"""
-    SELECT p.id,
-           to_tsvector('english', p.title) @@ q.loose AS title,
-           to_tsvector('english', p.description) @@ q.loose AS description,
-           to_tsvector('english', p.brand) @@ q.loose AS brand,
-           to_tsvector('english', p.category) @@ q.loose AS category,
-           ARRAY(SELECT a.key FROM jsonb_each_text(p.attributes) AS a
-                 WHERE to_tsvector('english', a.value) @@ q.loose ORDER BY a.key) AS attributes,
-           jsonb_to_tsvector('english'::regconfig, p.options, '["string"]'::jsonb) @@ q.loose AS options
-    FROM products AS p, (SELECT {_QUERY_SQL} AS loose) AS q
-    WHERE p.id = ANY(:ids) AND {{filters}}
-"""  # noqa: S608 - constant SQL; every value is a bound parameter
-
-_PAGE_FILTER_ONLY_SQL = """
-    SELECT p.id FROM products AS p WHERE p.id = ANY(:ids) AND {filters}
-"""
 
 # A product's ACTIVE variants as [id, option values lower-cased, units available] (the `options` filter's view);
 # read only for products with options (the others' one default variant takes no values).
@@ -356,23 +324,49 @@ class ProductSearch:
         offset: int,
     ) -> list[SearchHit]:
         """One page of hits for `query`, best first. Never fails on odd input: garbage finds nothing."""
+        terms, page = await self._rank(query, mode, filter, limit, offset)
+        found = await finish_page(session, terms.raw, terms.loose, filter, page, with_products=False)
+        return [hit for hit, _ in found]
+
+    async def search_products(
+        self,
+        session: AsyncSession,
+        *,
+        query: str,
+        mode: str = HYBRID,
+        filter: ProductFilter,
+        limit: int,
+        offset: int,
+    ) -> ProductPage:
+        """`search` with each hit's product, read by the same statement that re-checks the page (one round
+        trip to the database for the whole page). A session not yet in a transaction runs it outside one."""
+        terms, page = await self._rank(query, mode, filter, limit, offset)
+        if page and not session.in_transaction():
+            # The page is one statement, which sees one snapshot by itself: no BEGIN and ROLLBACK round trips.
+            # Asked for only now: the session takes its connection from the pool here, not during the ranking.
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        found = await finish_page(session, terms.raw, terms.loose, filter, page, with_products=True)
+        return ProductPage([(hit, product) for hit, product in found if product is not None], terms.meaning)
+
+    async def _rank(
+        self, query: str, mode: str, filter: ProductFilter, limit: int, offset: int
+    ) -> tuple[_Terms, list[tuple[str, float, bool]]]:
+        """The page's (product id, score, whether meaning found it), best first, from the in-process indexes."""
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}")
         limit, offset = max(limit, 0), max(offset, 0)
         terms = self._terms(query)
         if limit == 0 or (terms.empty and not query.strip()):
-            return []
+            return terms, []
         if mode == LEXICAL:
             ranked = await asyncio.to_thread(self._lexical, terms, filter, limit + offset)
-            page = [(product_id, rank, False) for product_id, rank in ranked[offset:]]
-        elif mode == SEMANTIC:
+            return terms, [(product_id, rank, False) for product_id, rank in ranked[offset:]]
+        if mode == SEMANTIC:
             found = await self._semantic(terms.meaning, filter, limit + offset)
-            page = [(product_id, score, True) for product_id, score in found[offset:]]
-        else:
-            vector = await self._query_vector(terms.meaning)
-            fused = await asyncio.to_thread(self._hybrid, terms, vector, filter, fusion_depth(limit + offset))
-            page = fused[offset : offset + limit]
-        return await self._finish_page(session, terms, filter, page)
+            return terms, [(product_id, score, True) for product_id, score in found[offset:]]
+        vector = await self._query_vector(terms.meaning)
+        fused = await asyncio.to_thread(self._hybrid, terms, vector, filter, fusion_depth(limit + offset))
+        return terms, fused[offset : offset + limit]
 
     def with_corrections(self, query: str) -> str:
         """The query followed by the best correction of each word the catalog does not hold (what a search for
@@ -422,8 +416,9 @@ class ProductSearch:
         """The best `limit` products by BM25F, scored by the share of the query they cover (0 to 1)."""
         if not terms.lexical:
             return []
-        ideal = self._text.ideal(terms.lexical) or 1.0
-        ranked = self._index.rank_text(self._text.score(terms.lexical), limit, where)
+        document_scores, ideal = self._text.score_and_ideal(terms.lexical)
+        ideal = ideal or 1.0
+        ranked = self._index.rank_text(document_scores, limit, where)
         return [(product_id, score / ideal) for product_id, score in ranked]
 
     def _hybrid(
@@ -431,8 +426,10 @@ class ProductSearch:
     ) -> list[tuple[str, float, bool]]:
         """The union of both lists (each `depth` deep), every candidate scored by both searches and fused:
         (product id, fused score, whether meaning found it), best first, ties by id."""
-        document_scores = self._text.score(terms.lexical) if terms.lexical else np.zeros(0, dtype=np.float32)
-        ideal = (self._text.ideal(terms.lexical) if terms.lexical else 0.0) or 1.0
+        document_scores, ideal = (
+            self._text.score_and_ideal(terms.lexical) if terms.lexical else (np.zeros(0, dtype=np.float32), 0.0)
+        )
+        ideal = ideal or 1.0
         lexical = self._index.rank_text(document_scores, depth, where) if terms.lexical else []
         semantic = self._index.search(vector, depth, where)
         found_by_meaning = {product_id for product_id, _ in semantic}
@@ -465,35 +462,6 @@ class ProductSearch:
             while len(self._query_vectors) > QUERY_CACHE_SIZE:
                 self._query_vectors.popitem(last=False)
         return vector
-
-    async def _finish_page(
-        self, session: AsyncSession, terms: _Terms, where: ProductFilter, page: list[tuple[str, float, bool]]
-    ) -> list[SearchHit]:
-        """Re-checks the filters on the page's products and says which of their fields matched."""
-        if not page:
-            return []
-        ids = [product_id for product_id, _, _ in page]
-        matched: dict[str, list[str]] = {}
-        if terms.empty:
-            statement = _filtered(_PAGE_FILTER_ONLY_SQL, where)
-            for row in (await session.execute(statement, {"ids": ids})).all():
-                matched[row.id] = []
-        else:
-            statement = _filtered(_PAGE_SQL, where)
-            params = {"ids": ids, "raw": terms.raw, "loose": terms.loose}
-            for row in (await session.execute(statement, params)).all():
-                fields = [name for name in ("title", "description", "brand", "category") if getattr(row, name)]
-                fields += [f"attributes.{key}" for key in row.attributes]
-                if row.options:
-                    fields.append("options")
-                matched[row.id] = fields
-        hits = []
-        for product_id, score, semantic in page:
-            found = matched.get(product_id)
-            if found is None:
-                continue  # no longer meets the filters (the index was an event behind)
-            hits.append(SearchHit(product_id, score, [*found, SEMANTIC] if semantic else found))
-        return hits
 
 
 def vector_bytes(vector: Vectors) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections import namedtuple
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -176,6 +177,34 @@ add_kit_tables(metadata)
 
 _PRODUCT_COLUMNS = [column for column in products.c if column.name not in ("search_document", "embedding")]
 _VARIANT_COLUMNS = [column for column in product_variants.c if column.name != "option_key"]
+
+
+# A page of products in one statement (the search page's one round trip instead of three queries): each
+# product's columns with its images and variants as arrays of rows, in position order, beside whatever else the
+# statement reads. For a hand-written statement over `products AS p`; `product_of_page_row` reads a row of it.
+_IMAGE_NAMES = [column.name for column in product_images.c]
+_VARIANT_NAMES = [column.name for column in _VARIANT_COLUMNS]
+_IMAGE_ROW_SQL = ", ".join(f"i.{name}" for name in _IMAGE_NAMES)
+_VARIANT_ROW_SQL = ", ".join(f"v.{name}" for name in _VARIANT_NAMES)
+PAGE_PRODUCT_COLUMNS_SQL = ", ".join(
+    [
+        *(f"p.{column.name}" for column in _PRODUCT_COLUMNS),
+        f"ARRAY(SELECT ROW({_IMAGE_ROW_SQL}) FROM product_images AS i "  # noqa: S608 - column names only
+        "WHERE i.product_id = p.id ORDER BY i.position) AS page_images",
+        f"ARRAY(SELECT ROW({_VARIANT_ROW_SQL}) FROM product_variants AS v "  # noqa: S608 - column names only
+        "WHERE v.product_id = p.id ORDER BY v.position) AS page_variants",
+    ]
+)
+# The arrays' rows come positional: named here so `_image` and `_variant` read them as they read table rows.
+_ImageRow = namedtuple("_ImageRow", _IMAGE_NAMES)  # type: ignore[misc]  # names known only at run time
+_VariantRow = namedtuple("_VariantRow", _VARIANT_NAMES)  # type: ignore[misc]
+
+
+def product_of_page_row(row: Any) -> Product:
+    """The product of a row of a statement reading PAGE_PRODUCT_COLUMNS_SQL."""
+    images = [_image(_ImageRow._make(image)) for image in row.page_images]
+    variants = [_variant(_VariantRow._make(variant)) for variant in row.page_variants]
+    return _product(row, images, variants)
 
 
 def options_json(options: Sequence[ProductOption]) -> list[dict[str, Any]]:

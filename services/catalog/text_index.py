@@ -250,29 +250,7 @@ class TextIndex:
 
     def score(self, query: Iterable[QueryTerm]) -> FloatArray:
         """Every document's score (0 for dead documents and those matching no term), by document number."""
-        with self._lock:
-            size = self._documents
-            live = max(self._live, 1)
-            all_docs: list[IntArray] = []
-            all_weights: list[FloatArray] = []
-            best: dict[str, float] = {}
-            for item in query:
-                best[item.term] = max(best.get(item.term, 0.0), item.weight)
-            for term, weight in best.items():
-                postings = self._postings.get(term)
-                if postings is None:
-                    continue
-                docs, weights = postings.arrays()
-                alive = self._alive[docs]
-                frequency = int(np.count_nonzero(alive))
-                if frequency == 0:
-                    continue
-                idf = math.log(1.0 + (live - frequency + 0.5) / (frequency + 0.5))
-                all_docs.append(docs[alive])
-                all_weights.append(weights[alive] * np.float32(idf * weight))
-        if not all_docs:
-            return np.zeros(size, dtype=np.float32)
-        return np.bincount(np.concatenate(all_docs), np.concatenate(all_weights), minlength=size).astype(np.float32)
+        return self.score_and_ideal(query)[0]
 
     def ideal(self, query: Iterable[QueryTerm]) -> float:
         """The score of a document holding every query term at full saturation: a query's scores divided by it
@@ -280,16 +258,38 @@ class TextIndex:
         term no document holds counts as the rarest there is: no product covers that part of the request."""
         with self._lock:
             live = max(self._live, 1)
-            best: dict[str, float] = {}
-            for item in query:
-                best[item.term] = max(best.get(item.term, 0.0), item.weight)
             total = 0.0
-            for term, weight in best.items():
+            for term, weight in _best_weights(query).items():
                 postings = self._postings.get(term)
                 frequency = 0 if postings is None else int(np.count_nonzero(self._alive[postings.arrays()[0]]))
-                frequency = max(frequency, 1)
-                total += weight * math.log(1.0 + (live - frequency + 0.5) / (frequency + 0.5)) * (K1 + 1)
+                total += weight * _idf(live, max(frequency, 1)) * (K1 + 1)
         return total
+
+    def score_and_ideal(self, query: Iterable[QueryTerm]) -> tuple[FloatArray, float]:
+        """`score` and `ideal` of one query in one pass over its terms' postings (each search needs both)."""
+        with self._lock:
+            size = self._documents
+            live = max(self._live, 1)
+            all_docs: list[IntArray] = []
+            all_weights: list[FloatArray] = []
+            total = 0.0
+            for term, weight in _best_weights(query).items():
+                postings = self._postings.get(term)
+                if postings is None:
+                    total += weight * _idf(live, 1) * (K1 + 1)
+                    continue
+                docs, weights = postings.arrays()
+                alive = self._alive[docs]
+                frequency = int(np.count_nonzero(alive))
+                total += weight * _idf(live, max(frequency, 1)) * (K1 + 1)
+                if frequency == 0:
+                    continue
+                all_docs.append(docs[alive])
+                all_weights.append(weights[alive] * np.float32(_idf(live, frequency) * weight))
+        if not all_docs:
+            return np.zeros(size, dtype=np.float32), total
+        scores = np.bincount(np.concatenate(all_docs), np.concatenate(all_weights), minlength=size)
+        return scores.astype(np.float32), total
 
     def document_frequency(self, term: str) -> int:
         with self._lock:
@@ -298,3 +298,15 @@ class TextIndex:
                 return 0
             docs, _ = postings.arrays()
             return int(np.count_nonzero(self._alive[docs]))
+
+
+def _best_weights(query: Iterable[QueryTerm]) -> dict[str, float]:
+    """Each distinct term of a query with its highest weight (a word and its correction may coincide)."""
+    best: dict[str, float] = {}
+    for item in query:
+        best[item.term] = max(best.get(item.term, 0.0), item.weight)
+    return best
+
+
+def _idf(live: int, frequency: int) -> float:
+    return math.log(1.0 + (live - frequency + 0.5) / (frequency + 0.5))

@@ -444,15 +444,24 @@ class VectorIndex:
                 return {}
             at = np.asarray(rows, dtype=np.int64)
             cosines = np.where(self._has_vector[at], self._vectors[at] @ query.astype(np.float32), 0.0)
-            # A row without a document (or one beyond the scores) scores nothing: index the appended zero.
-            padded = np.append(document_scores, np.float32(0.0))
-            documents = self._text_document[at]
-            known = (documents >= 0) & (documents < document_scores.size)
-            texts = padded[np.where(known, documents, padded.size - 1)]
+            texts = self._row_text_scores(self._text_document[at], document_scores)
             return {
                 self._ids[row]: (float(cosine), float(text))
                 for row, cosine, text in zip(rows, cosines.tolist(), texts.tolist(), strict=True)
             }
+
+    @staticmethod
+    def _row_text_scores(
+        documents: npt.NDArray[np.int64], document_scores: npt.NDArray[np.float32]
+    ) -> npt.NDArray[np.float32]:
+        """The scores of rows' text documents, a new array; 0 for a row without a document (or one beyond the
+        scores). Gathered in place: appending a zero to pick for those copied every score once more."""
+        known = (documents >= 0) & (documents < document_scores.size)
+        if known.all():
+            return document_scores[documents]
+        if document_scores.size == 0:
+            return np.zeros(documents.size, dtype=np.float32)
+        return np.where(known, document_scores.take(documents, mode="clip"), np.float32(0.0))
 
     def rank_text(
         self, document_scores: npt.NDArray[np.float32], limit: int, where: ProductFilter | None = None
@@ -462,11 +471,7 @@ class VectorIndex:
         with self._lock:
             if self._size == 0 or limit <= 0:
                 return []
-            documents = self._text_document[: self._size]
-            # A row without a document (or one beyond the scores) scores nothing: index the appended zero.
-            padded = np.append(document_scores, np.float32(0.0))
-            documents = np.where((documents >= 0) & (documents < document_scores.size), documents, padded.size - 1)
-            scores = padded[documents]
+            scores = self._row_text_scores(self._text_document[: self._size], document_scores)
             scores[~self._mask(where or ProductFilter())] = 0.0
             candidates = np.flatnonzero(scores > 0)
             if candidates.size == 0:

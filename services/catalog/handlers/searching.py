@@ -11,7 +11,6 @@ from services.catalog.budget import read_budget
 from services.catalog.domain import Product
 from services.catalog.filters import ProductFilter
 from services.catalog.handlers.deps import DEFAULT_PAGE_SIZE, Deps
-from services.catalog.store import Products
 from services.catalog.variants import matching_variants
 from services.kit.pages import decode_page_token, encode_page_token, invalid_page_token, list_fingerprint
 
@@ -85,22 +84,17 @@ async def search_products(
     by_relevance = order == "relevance"
     # A budget in the words ("under $50") is a price bound, not words to match.
     text, query = within_budget(text, query)
+    # One statement reads the page's products with their images and variants as it re-checks the filters
+    # (matching_variants reads the variants in memory).
+    limit, first = (size + 1, offset) if by_relevance else (MAX_SORTED_HITS, 0)
     async with deps.sessions() as session:
-        if by_relevance:
-            found = await deps.search.search(
-                session, query=text, mode=mode, filter=query, limit=size + 1, offset=offset
-            )
-        else:
-            found = await deps.search.search(
-                session, query=text, mode=mode, filter=query, limit=MAX_SORTED_HITS, offset=0
-            )
-        # One query for the page's products with their variants (matching_variants reads them in memory).
-        products = await Products(session).many([hit.product_id for hit in found])
-    named = deps.search.with_corrections(text)
+        found = await deps.search.search_products(
+            session, query=text, mode=mode, filter=query, limit=limit, offset=first
+        )
     hits = [
-        _hit(products[hit.product_id], hit.score, list(hit.matched_fields), named, query)
-        for hit in found
-        if hit.product_id in products and products[hit.product_id].status == domain.ACTIVE
+        _hit(product, hit.score, list(hit.matched_fields), found.meaning, query)
+        for hit, product in found.hits
+        if product.status == domain.ACTIVE
     ]
     if not by_relevance:
         key, descending = _SORT_KEYS[order]
