@@ -1,0 +1,38 @@
+"""What every notify use case works with."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.kit.uow import UnitOfWork
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How notifications are made and delivered (from the settings)."""
+
+    password_reset_url: str = "http://127.0.0.1:8080/reset-password?token="
+    max_event_age: timedelta = timedelta(days=1)
+    # How long a worker holds a record it is sending; past it, the record is another worker's to send.
+    lease: timedelta = timedelta(seconds=30)
+    max_attempts: int = 5
+    retry_base_seconds: float = 2.0
+    retry_max_seconds: float = 60.0
+
+
+@dataclass
+class Deps:
+    sessions: async_sessionmaker[AsyncSession]
+    policy: Policy = field(default_factory=Policy)
+    clock: Callable[[], datetime] = field(default=_now)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions, source="notify")
