@@ -25,7 +25,7 @@ async def setup(runtime: Runtime) -> None:
     arq = arq_redis(settings)
 
     async def close() -> None:
-        await arq.aclose()
+        await arq.aclose(close_connection_pool=True)
 
     runtime.on_close(close)
     notify_pb2_grpc.add_NotifyServiceServicer_to_server(NotifyApi(deps), runtime.server)

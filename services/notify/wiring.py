@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from arq.connections import ArqRedis
+from redis.asyncio import ConnectionPool
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.notify.handlers.deps import Deps, Policy
@@ -43,7 +44,5 @@ def mailer_of(settings: NotifySettings) -> SmtpMailer:
 
 
 def arq_redis(settings: NotifySettings) -> ArqRedis:
-    redis: ArqRedis = ArqRedis.from_url(
-        settings.redis_url, socket_connect_timeout=2, default_queue_name=settings.notify_queue_name
-    )
-    return redis
+    pool = ConnectionPool.from_url(settings.redis_url, socket_connect_timeout=2)
+    return ArqRedis(pool, default_queue_name=settings.notify_queue_name)
