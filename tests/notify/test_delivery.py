@@ -100,7 +100,9 @@ async def test_a_job_run_again_or_enqueued_twice_sends_once(start_auth: StartAut
 
     # The same job again (a retry after a lost acknowledgement): the record says SENT, nothing is sent.
     settings = notify.settings
-    ctx = {"deps": deps_of(settings, notify.running.runtime.sessions), "mailer": mailer_of(settings), "job_try": 2}
+    sessions = notify.running.runtime.sessions
+    assert sessions is not None
+    ctx = {"deps": deps_of(settings, sessions), "mailer": mailer_of(settings), "job_try": 2}
     assert await send_email(ctx, notification_id) == "SENT"
     # And Arq refuses a second job with the record's id while it holds the first one's result.
     arq = arq_redis(settings)
