@@ -34,7 +34,8 @@ def messages(directory: Path) -> list[tuple[Path, EmailMessage]]:
 
 def text_of(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
-    return part.get_content() if part is not None else ""
+    content = part.get_content() if part is not None else ""
+    return str(content).replace("\r\n", "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
