@@ -47,12 +47,20 @@ async def deliver(deps: Deps, mailer: Mailer, notification_id: str, *, attempt: 
         now = deps.clock()
         if (busy := notification.busy_until(now)) is not None:
             raise RetryLater((busy - now).total_seconds() + 0.1, "another worker holds it")
+        try:
+            email = email_of(notification)
+        except (KeyError, ValueError, OSError) as error:
+            # A template that does not fit its record (or is missing) would fail every try alike.
+            notification.failed(f"cannot render the {notification.kind} email: {error!r}")
+            await store.save_notification(uow.session, notification)
+            await uow.commit()
+            return Outcome(notification.status, sent_now=False)
         notification.start_sending(now, policy.lease)
         await store.save_notification(uow.session, notification)
         await uow.commit()
 
     try:
-        await mailer.send(email_of(notification))
+        await mailer.send(email)
     except TemporarySendFailure as error:
         last = attempt >= policy.max_attempts
         await _settle(deps, notification_id, error=str(error), final=last)
