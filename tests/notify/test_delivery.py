@@ -126,7 +126,7 @@ async def test_a_worker_killed_mid_send_sends_again_at_most_once(
     start_auth: StartAuth, start_notify: StartNotify
 ) -> None:
     auth = await start_auth()
-    notify = await start_notify(auth.running.address, worker=False, notify_job_timeout_seconds=2.0)
+    notify = await start_notify(auth.running.address, worker=False, notify_job_timeout_seconds=1.0)
     hold = threading.Event()
     notify.mail.sink.hold = hold
     worker = await asyncio.create_subprocess_exec(
