@@ -67,7 +67,9 @@ class EmailRelay:
                     continue
                 backoff.reset()
                 if handed < self._batch_size:
-                    await wait_for_stop(stop, self._idle_interval if listening else self._poll_interval, wake=wake)
+                    # Lost jobs are looked for on every pass: pass at least as often as they can become due.
+                    idle = min(self._idle_interval, self._requeue_after.total_seconds())
+                    await wait_for_stop(stop, idle if listening else self._poll_interval, wake=wake)
         finally:
             await listener.close()
 

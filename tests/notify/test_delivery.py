@@ -184,3 +184,24 @@ async def test_a_poison_event_goes_to_the_dead_letter_stream(start_auth: StartAu
     # The consumer goes on with the next events.
     _user_id, email = await register(auth)
     await one_mail(notify, email)
+
+
+async def test_a_record_whose_job_was_lost_is_handed_to_the_queue_again(
+    start_auth: StartAuth, start_notify: StartNotify
+) -> None:
+    auth = await start_auth()
+    notify = await start_notify(auth.running.address, worker=False, notify_requeue_after_seconds=1.0)
+    user_id, email = await register(auth)
+
+    async def queued() -> bool:
+        row = await record(notify, user_id)
+        return row is not None and row.status == "QUEUED"
+
+    await eventually(queued, message="the record was not handed to the queue")
+    # Redis loses the job (a restart without persistence, say): the queue is empty, the record still QUEUED.
+    await notify.redis.delete(notify.settings.notify_queue_name)
+    await notify.redis.delete(*[key async for key in notify.redis.scan_iter("arq:job:*")])
+    async with in_process_worker(notify.settings):
+        await one_mail(notify, email, timeout=15)
+    row = await record(notify, user_id)
+    assert (row.status, row.attempts) == ("SENT", 1)

@@ -30,6 +30,10 @@ async def email_of(checkout: Checkout, user_id: str) -> str:
     return str(email)
 
 
+def usd(units: int) -> str:
+    return f"${units // 100}.{units % 100:02d}"
+
+
 def ref(order_id: str) -> str:
     return "#" + order_id.replace("-", "")[-8:].upper()
 
@@ -95,6 +99,17 @@ async def test_a_declined_payment_and_a_cancellation_are_emailed(stack: tuple[Ch
     cancelled = await one_mail(notify, buyer, subject=f"Order {ref(placed.id)} is cancelled")
     assert "Nothing was charged." in body_text(cancelled)
     assert "1 × Trail running shoe at $80.00" in body_text(cancelled)
+
+    # A paid order cancelled: the cancellation says a refund follows, and the refund is emailed.
+    paid = await shop.place(me, sizes={}, mugs=1)
+    await pay(checkout, paid, me)
+    await shop.status_becomes(paid.id, me, order_pb2.ORDER_STATUS_PAID)
+    await checkout.order.stub.CancelOrder(order_pb2.CancelOrderRequest(id=paid.id), metadata=me)
+    total = usd(paid.total.units)  # the shoe is still in the cart: the first order was never paid
+    cancelled = await one_mail(notify, buyer, subject=f"Order {ref(paid.id)} is cancelled")
+    assert f"You paid for it: {total} goes back to you" in body_text(cancelled)
+    refunded = await one_mail(notify, buyer, subject=f"{total} refunded for order {ref(paid.id)}", timeout=15)
+    assert f"we refunded {total} for order {paid.id}" in body_text(refunded)
 
 
 async def test_order_emails_turned_off_are_recorded_as_skipped_and_not_sent(stack: tuple[Checkout, Notify]) -> None:
