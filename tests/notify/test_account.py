@@ -15,7 +15,7 @@ from marketplace.auth.v1 import auth_pb2
 from marketplace.notify.v1 import notify_pb2
 from tests.notify.conftest import Notify, StartNotify
 from tests.notify.mail import body_text, html_text, one_mail
-from tests.support.auth import PASSWORD, Auth, StartAuth, bearer
+from tests.support.auth import PASSWORD, Auth, StartAuth, bearer, service_token
 from tests.support.polling import eventually
 
 
@@ -145,3 +145,28 @@ async def test_each_user_lists_only_their_own_notifications_in_pages(stack: tupl
             metadata=bearer(bob.tokens.access_token),
         )
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_a_delegated_token_neither_reads_nor_changes_notifications(stack: tuple[Auth, Notify]) -> None:
+    auth, notify = stack
+    registered, _name, _email = await register(auth)
+    buddy = bearer(await service_token(auth, "buddy"))
+    exchanged = await auth.stub.ExchangeToken(
+        auth_pb2.ExchangeTokenRequest(subject_token=registered.tokens.access_token, scopes=["catalog:read"]),
+        metadata=buddy,
+    )
+    assistant = bearer(exchanged.access_token)
+    calls = [
+        notify.stub.ListNotifications(notify_pb2.ListNotificationsRequest(), metadata=assistant),
+        notify.stub.GetPreferences(notify_pb2.GetPreferencesRequest(), metadata=assistant),
+        notify.stub.UpdatePreferences(
+            notify_pb2.UpdatePreferencesRequest(preferences=notify_pb2.NotificationPreferences()), metadata=assistant
+        ),
+    ]
+    for call in calls:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await call
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    me = bearer(registered.tokens.access_token)
+    prefs = (await notify.stub.GetPreferences(notify_pb2.GetPreferencesRequest(), metadata=me)).preferences
+    assert not prefs.HasField("update_time")  # nothing changed

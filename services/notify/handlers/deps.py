@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.kit.errors import PermissionDenied
+from services.kit.principal import Principal
 from services.kit.uow import UnitOfWork
 
 
@@ -36,3 +38,11 @@ class Deps:
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, source="notify")
+
+
+def user_of(principal: Principal) -> str:
+    """The user whose notifications these are: the token's own user. A delegated token (an assistant acting for
+    the user) neither reads them nor changes what the user receives."""
+    if principal.actor:
+        raise PermissionDenied("notifications need the user's own token", reason="DELEGATION_NOT_ALLOWED")
+    return principal.subject
