@@ -223,3 +223,33 @@ class Line:
 
 def describe_lines(lines: list[Line]) -> str:
     return "\n".join(f"- {line.describe()}" for line in lines)
+
+
+@dataclass(frozen=True)
+class ProductSale:
+    """What one order sold of one product (all its variants together), for the seller's first-sale email."""
+
+    product_id: str
+    seller_id: str
+    title: str
+    quantity: int
+    amount_units: int
+    currency: str
+
+
+def sales_by_product(lines: list[tuple[str, str, Line]]) -> dict[str, ProductSale]:
+    """(product id, seller id, line) per order line -> one sale per product, in the order's line order."""
+    sales: dict[str, ProductSale] = {}
+    for product_id, seller_id, line in lines:
+        if not product_id or not seller_id:
+            continue
+        before = sales.get(product_id)
+        sales[product_id] = ProductSale(
+            product_id,
+            seller_id,
+            before.title if before is not None else line.title,
+            (before.quantity if before is not None else 0) + line.quantity,
+            (before.amount_units if before is not None else 0) + line.quantity * line.unit_units,
+            line.currency,
+        )
+    return sales

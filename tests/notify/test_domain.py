@@ -119,3 +119,16 @@ def test_preferences_govern_every_kind_but_password_resets() -> None:
     assert preferences.updated_at == NOW
     with pytest.raises(ValueError):
         preferences.change({"sms": True}, NOW)
+
+
+def test_an_orders_lines_make_one_sale_per_product() -> None:
+    lines = [
+        ("shoe", "s1", domain.Line("Shoe", 1, 8000, "USD")),
+        ("mug", "s2", domain.Line("Mug", 2, 1999, "USD")),
+        ("shoe", "s1", domain.Line("Shoe", 2, 8000, "USD")),  # another size
+        ("", "s3", domain.Line("Unknown", 1, 1, "USD")),
+    ]
+    sales = domain.sales_by_product(lines)
+    assert list(sales) == ["shoe", "mug"]
+    assert (sales["shoe"].quantity, sales["shoe"].amount_units, sales["shoe"].seller_id) == (3, 24000, "s1")
+    assert (sales["mug"].quantity, sales["mug"].amount_units) == (2, 3998)

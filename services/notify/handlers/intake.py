@@ -101,23 +101,19 @@ async def order_paid(
     """The buyer's receipt, and each seller's first sale of a product (`lines`: product id, seller id, line)."""
     data = {"order_id": order_id, "order_ref": short_ref(order_id), "total": str(total)}
     await notify(uow, deps, event, domain.ORDER_PAID, buyer_id, data | {"lines": _lines(lines)})
-    sellers = {product_id: seller_id for product_id, seller_id, _line in lines if product_id and seller_id}
+    sales = domain.sales_by_product(lines)
+    sellers = {product_id: sale.seller_id for product_id, sale in sales.items()}
     first = await store.first_sales(uow.session, order_id, sellers, deps.clock())
-    for product_id, seller_id, line in lines:
+    for product_id, sale in sales.items():
         if product_id not in first:
             continue
-        first.discard(product_id)  # one email per product, even when several of its variants sold at once
-        sold = sum(other.quantity for pid, _seller, other in lines if pid == product_id)
-        sale = {
+        values = {
             "order_id": order_id,
-            "product_title": line.title or "your product",
-            "quantity": str(sold),
-            "amount": format_money(
-                sum(other.quantity * other.unit_units for pid, _s, other in lines if pid == product_id),
-                line.currency,
-            ),
+            "product_title": sale.title or "your product",
+            "quantity": str(sale.quantity),
+            "amount": format_money(sale.amount_units, sale.currency),
         }
-        await notify(uow, deps, event, domain.FIRST_SALE, seller_id, sale, about=product_id)
+        await notify(uow, deps, event, domain.FIRST_SALE, sale.seller_id, values, about=product_id)
 
 
 async def order_shipped(
