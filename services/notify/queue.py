@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.kit.loops import Backoff, wait_for_stop
 from services.kit.outbox import OutboxListener
 from services.notify import store
+from services.notify.domain import retry_delay
 from services.notify.handlers import delivery
 from services.notify.handlers.deps import Deps
 from services.notify.mailer import Mailer
@@ -98,6 +99,14 @@ async def send_email(ctx: dict[str, Any], notification_id: str) -> str:
     except delivery.RetryLater as later:
         log.warning("email %s not sent (%s); trying again in %.1f s", notification_id, later, later.delay)
         raise Retry(defer=later.delay) from later
+    except Exception as error:
+        # The database (or anything else notify needs) failed: Arq tries again, up to its own limit; past it,
+        # the relay hands the record over again once it is overdue.
+        delay = retry_delay(
+            int(ctx.get("job_try", 1)), base=deps.policy.retry_base_seconds, maximum=deps.policy.retry_max_seconds
+        )
+        log.exception("email %s failed; trying again in %.1f s", notification_id, delay)
+        raise Retry(defer=delay) from error
     return outcome.status
 
 

@@ -12,12 +12,17 @@ import threading
 import uuid
 from typing import Any
 
+import pytest
+from arq.worker import Retry
+
 from marketplace.auth.v1 import auth_pb2
 from marketplace.events.v1 import envelope_pb2
+from services.kit import db
 from services.kit.bus import ENVELOPE_FIELD
 from services.kit.ids import new_id
 from services.kit.outbox import dead_letter_stream, stream_for
 from services.kit.settings import REPO_ROOT
+from services.notify.handlers.deps import Deps
 from services.notify.queue import JOB_NAME, send_email
 from services.notify.settings import NotifySettings
 from services.notify.wiring import arq_redis, deps_of, mailer_of
@@ -205,3 +210,14 @@ async def test_a_record_whose_job_was_lost_is_handed_to_the_queue_again(
         await one_mail(notify, email, timeout=15)
     row = await record(notify, user_id)
     assert (row.status, row.attempts) == ("SENT", 1)
+
+
+async def test_a_job_that_cannot_reach_its_database_is_retried_by_arq() -> None:
+    engine = db.create_engine("postgresql+asyncpg://notify@127.0.0.1:1/nowhere", pool_pre_ping=False)
+    try:
+        deps = Deps(sessions=db.session_factory(engine))
+        with pytest.raises(Retry) as retried:
+            await send_email({"deps": deps, "mailer": None, "job_try": 3}, new_id())
+        assert retried.value.defer_score == 8000  # 2 s base, third try: 8 s
+    finally:
+        await engine.dispose()
