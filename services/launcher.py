@@ -503,11 +503,13 @@ async def run_single(
         if name != FIRST_SERVICE:
             settings.service_client_secret = service_client_secret(credentials_key, name)
         serving = asyncio.ensure_future(run_service(definition, settings, stop=services_stop))
-        if name == "notify":
+        if name in WORKERS:
+            from services.notify.settings import NotifySettings
             from services.notify.worker import run_worker
 
-            working = asyncio.ensure_future(run_worker(settings, services_stop))  # type: ignore[arg-type]
-            members.append(Member(f"{name}-{WORKERS[name]}", "", os.getpid(), working, ended))
+            if isinstance(settings, NotifySettings):
+                working = asyncio.ensure_future(run_worker(settings, services_stop))
+                members.append(Member(f"{name}-{WORKERS[name]}", "", os.getpid(), working, ended))
         return Member(name, dial_address(name, environ), os.getpid(), serving, ended)
 
     try:
