@@ -34,8 +34,9 @@ class Outcome:
 
 
 async def deliver(deps: Deps, mailer: Mailer, notification_id: str, *, attempt: int) -> Outcome:
-    """Sends the notification's email unless it is done. `attempt` is the job's try (1, 2, ...); the last
-    allowed one (`Policy.max_attempts`) turns a temporary failure into FAILED. Raises RetryLater otherwise."""
+    """Sends the notification's email unless it is done; raises RetryLater after a temporary failure. The record
+    counts the sends tried (whichever job made them, `attempt` being only this job's try): the
+    `Policy.max_attempts`-th temporary failure is FAILED."""
     policy = deps.policy
     async with deps.uow() as uow:
         notification = await store.get_notification(uow.session, notification_id, for_update=True)
@@ -62,12 +63,13 @@ async def deliver(deps: Deps, mailer: Mailer, notification_id: str, *, attempt: 
     try:
         await mailer.send(email)
     except TemporarySendFailure as error:
-        last = attempt >= policy.max_attempts
+        tried = max(attempt, notification.attempts)
+        last = tried >= policy.max_attempts
         await _settle(deps, notification_id, error=str(error), final=last)
         if last:
             return Outcome("FAILED", sent_now=False)
         raise RetryLater(
-            retry_delay(attempt, base=policy.retry_base_seconds, maximum=policy.retry_max_seconds), str(error)
+            retry_delay(tried, base=policy.retry_base_seconds, maximum=policy.retry_max_seconds), str(error)
         ) from error
     except PermanentSendFailure as error:
         await _settle(deps, notification_id, error=str(error), final=True)
