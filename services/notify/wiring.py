@@ -8,6 +8,7 @@ from arq.connections import ArqRedis
 from redis.asyncio import ConnectionPool
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.notify.directory import Directory
 from services.notify.handlers.deps import Deps, Policy
 from services.notify.mailer import SmtpConfig, SmtpMailer
 from services.notify.settings import NotifySettings
@@ -25,8 +26,10 @@ def policy_of(settings: NotifySettings) -> Policy:
     )
 
 
-def deps_of(settings: NotifySettings, sessions: async_sessionmaker[AsyncSession]) -> Deps:
-    return Deps(sessions=sessions, policy=policy_of(settings))
+def deps_of(
+    settings: NotifySettings, sessions: async_sessionmaker[AsyncSession], directory: Directory | None = None
+) -> Deps:
+    return Deps(sessions=sessions, policy=policy_of(settings), directory=directory)
 
 
 def mailer_of(settings: NotifySettings) -> SmtpMailer:

@@ -119,6 +119,7 @@ def _settings_for(
             infra.redis_url,
             url,
             auth_target=auth_target,
+            service_client_secret=service_secret("notify"),
             notify_events_group=f"notify-fuzz-{uuid.uuid4().hex[:8]}",
             notify_queue_name=f"notify:fuzz:{uuid.uuid4().hex[:8]}",
         )

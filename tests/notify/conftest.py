@@ -26,6 +26,7 @@ from services.notify.service import DEFINITION
 from services.notify.settings import NotifySettings
 from services.notify.worker import run_worker
 from tests.checkout.conftest import start_auth, start_cart, start_catalog, start_checkout, start_order
+from tests.support.auth import service_secret
 from tests.support.serving import migrate_service, serving, settings_under_test
 from tests.support.sql import run_sql
 
@@ -124,6 +125,7 @@ def notify_settings(
 ) -> NotifySettings:
     values: dict[str, Any] = {
         "auth_target": auth_target,
+        "service_client_secret": service_secret("notify"),
         "smtp_host": mail.host,
         "smtp_port": mail.port,
         "smtp_timeout_seconds": 2.0,

@@ -170,3 +170,21 @@ async def test_a_delegated_token_neither_reads_nor_changes_notifications(stack: 
     me = bearer(registered.tokens.access_token)
     prefs = (await notify.stub.GetPreferences(notify_pb2.GetPreferencesRequest(), metadata=me)).preferences
     assert not prefs.HasField("update_time")  # nothing changed
+
+
+async def test_only_notify_reads_a_users_contact_from_auth(stack: tuple[Auth, Notify]) -> None:
+    auth, _notify = stack
+    registered, _name, email = await register(auth)
+    request = auth_pb2.GetUserContactRequest(user_id=registered.user.id)
+    found = await auth.stub.GetUserContact(request, metadata=bearer(await service_token(auth, "notify")))
+    assert (found.user_id, found.email, found.display_name) == (registered.user.id, email, "Ada Lovelace")
+    for caller in (bearer(await service_token(auth, "order")), bearer(registered.tokens.access_token)):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await auth.stub.GetUserContact(request, metadata=caller)
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.aio.AioRpcError) as missing:
+        await auth.stub.GetUserContact(
+            auth_pb2.GetUserContactRequest(user_id=str(uuid.uuid4())),
+            metadata=bearer(await service_token(auth, "notify")),
+        )
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND

@@ -148,3 +148,24 @@ async def test_order_emails_turned_off_are_recorded_as_skipped_and_not_sent(stac
     # The seller's first sale is the seller's preference, not the buyer's.
     seller = await email_of(checkout, shop.mug_seller_id)
     await one_mail(notify, seller, subject="First sale: Insulated travel mug")
+
+
+async def test_users_registered_before_notify_ran_are_looked_up_in_auth(
+    start_checkout: StartCheckout, start_notify: StartNotify
+) -> None:
+    checkout = await start_checkout()
+    shop = await Shop.open(checkout.order)
+    me, buyer_id = await shop.buyer()
+    # Notify starts after every UserRegistered (its group reads only what comes next): it never heard of them.
+    notify = await start_notify(checkout.order.cart.catalog.auth.running.address)
+    buyer = await email_of(checkout, buyer_id)
+    placed = await shop.place(me, sizes={}, mugs=1)
+    await pay(checkout, placed, me)
+    paid = await one_mail(notify, buyer, subject=f"Order {ref(placed.id)} is paid: $19.99")
+    assert paid["To"] == f"{buyer.split('@')[0]} <{buyer}>"
+    seller = await email_of(checkout, shop.mug_seller_id)
+    await one_mail(notify, seller, subject="First sale: Insulated travel mug")
+    rows = await notify.sql(
+        "SELECT user_id FROM recipients WHERE user_id IN (:a, :b)", a=buyer_id, b=shop.mug_seller_id
+    )
+    assert len(rows) == 2  # remembered

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.kit.errors import PermissionDenied
 from services.kit.principal import Principal
 from services.kit.uow import UnitOfWork
+from services.notify.directory import Directory
 
 
 def _now() -> datetime:
@@ -34,6 +35,8 @@ class Policy:
 class Deps:
     sessions: async_sessionmaker[AsyncSession]
     policy: Policy = field(default_factory=Policy)
+    # Asked about users notify has not heard of (auth's GetUserContact); None: such users get no email.
+    directory: Directory | None = None
     clock: Callable[[], datetime] = field(default=_now)
 
     def uow(self) -> UnitOfWork:

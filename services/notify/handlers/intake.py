@@ -44,6 +44,11 @@ async def notify(
     session = uow.session
     now = deps.clock()
     recipient = await store.recipient(session, user_id)
+    if recipient is None and deps.directory is not None:
+        # Registered before notify first ran, or its UserRegistered is gone from the stream.
+        recipient = await deps.directory.lookup(user_id)
+        if recipient is not None:
+            await store.remember_recipient(session, recipient, now)
     preferences = await store.load_preferences(session, user_id)
     name = recipient.greeting_name if recipient is not None else "there"
     values = {"name": name, **data}
