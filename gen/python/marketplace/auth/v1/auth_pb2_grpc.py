@@ -320,9 +320,9 @@ class AuthServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetUserContact(self, request, context):
-        """Internal: where a user's emails go (the notify service, for users it has not heard of from
-        UserRegistered). Errors: PERMISSION_DENIED when the caller is not the notify service; NOT_FOUND when there
-        is no such user.
+        """Service-to-service only (no REST mapping), with the notify service's token: where a user's emails go
+        (their address and display name), for users notify has not heard of from UserRegistered. Errors:
+        PERMISSION_DENIED when the caller is not the notify service; NOT_FOUND when there is no such user.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
