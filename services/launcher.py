@@ -44,6 +44,8 @@ from services.kit.settings import (
 )
 
 READY_TIMEOUT_SECONDS = 60.0
+# Services with a worker process of their own (`python -m services.<name> <command>`), started beside them.
+WORKERS: dict[str, str] = {"notify": "worker"}
 # Added to the services' drain grace before a service that ignores SIGTERM gets SIGKILL.
 STOP_MARGIN_SECONDS = 5.0
 FIRST_SERVICE = "auth"
@@ -349,8 +351,12 @@ async def load_demo_catalog(infra: Infrastructure, credentials_key: str, environ
 
 
 def announce(members: list[Member], single: bool) -> None:
-    say(f"\nmarketplace-mesh is up: {len(members)} service(s){' in one process' if single else ''}.")
+    served = [member for member in members if member.address]
+    say(f"\nmarketplace-mesh is up: {len(served)} service(s){' in one process' if single else ''}.")
     for member in members:
+        if not member.address:
+            say(f"  {member.name:<9} {'(its worker)':<17} pid {member.pid}")
+            continue
         grpcurl = f".venv/bin/grpcurl -plaintext {member.address} list"
         say(f"  {member.name:<9} {member.address:<17} pid {member.pid:<8} {grpcurl}")
     say("Ctrl-C stops everything.\n")
@@ -433,6 +439,19 @@ async def run_processes(
             start_new_session=True,
         )
         processes[name] = process
+        if name in WORKERS:
+            worker = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                f"services.{name}",
+                WORKERS[name],
+                env=service_environment(name, environ, infra, credentials_key),
+                cwd=REPO_ROOT,
+                start_new_session=True,
+            )
+            processes[f"{name}-{WORKERS[name]}"] = worker
+            finished = asyncio.ensure_future(worker.wait())
+            members.append(Member(f"{name}-{WORKERS[name]}", "", worker.pid, finished, ended))
         return Member(name, dial_address(name, environ), process.pid, asyncio.ensure_future(process.wait()), ended)
 
     try:
@@ -501,6 +520,13 @@ async def run_single(
         if name != FIRST_SERVICE:
             settings.service_client_secret = service_client_secret(credentials_key, name)
         serving = asyncio.ensure_future(run_service(definition, settings, stop=services_stop))
+        if name in WORKERS:
+            from services.notify.settings import NotifySettings
+            from services.notify.worker import run_worker
+
+            if isinstance(settings, NotifySettings):
+                working = asyncio.ensure_future(run_worker(settings, services_stop))
+                members.append(Member(f"{name}-{WORKERS[name]}", "", os.getpid(), working, ended))
         return Member(name, dial_address(name, environ), os.getpid(), serving, ended)
 
     try:
@@ -549,7 +575,15 @@ async def _up(options: Options, environ: Mapping[str, str]) -> int:
     options.data_dir.mkdir(parents=True, exist_ok=True)
     run_file = options.data_dir / RUN_FILE_NAME
     infra = await asyncio.to_thread(start_infrastructure, options.data_dir, environ, run_file=run_file)
+    mail_sink = None
     try:
+        if "notify" in names and not environ.get("SMTP_HOST", ""):
+            from services.notify.mail_sink import MAIL_DIR_NAME, start_mail_sink
+
+            mail_sink = start_mail_sink(options.data_dir / MAIL_DIR_NAME)
+            environ = {**environ, "SMTP_HOST": mail_sink.hostname, "SMTP_PORT": str(mail_sink.port)}
+            mail_dir = options.data_dir / MAIL_DIR_NAME
+            say(f"mail      local sink on {mail_sink.hostname}:{mail_sink.port}, messages in {mail_dir}")
         await prepare_databases(names, infra, environ)
         if stop.is_set():
             return 0
@@ -559,6 +593,8 @@ async def _up(options: Options, environ: Mapping[str, str]) -> int:
         run = run_single if options.single else run_processes
         return await run(names, infra, credentials_key, stop, environ)
     finally:
+        if mail_sink is not None:
+            mail_sink.stop()
         remove_run_file(run_file)
         say("stopping postgres and valkey…")
         await asyncio.to_thread(infra.stop)

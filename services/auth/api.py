@@ -15,6 +15,7 @@ from services.auth.handlers import (
     account,
     address_book,
     administration,
+    contacts,
     password_reset,
     provisioning,
     service_access,
@@ -219,3 +220,9 @@ class AuthApi(auth_pb2_grpc.AuthServiceServicer):  # type: ignore[misc]  # gener
             self._deps, current_principal(), email=request.email, store_name=request.store_name
         )
         return auth_pb2.EnsureSellerResponse(user_id=user_id, created=created)
+
+    async def GetUserContact(
+        self, request: auth_pb2.GetUserContactRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> auth_pb2.GetUserContactResponse:
+        user = await contacts.get_user_contact(self._deps, current_principal(), request.user_id)
+        return auth_pb2.GetUserContactResponse(user_id=user.id, email=user.email, display_name=user.display_name)

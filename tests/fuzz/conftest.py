@@ -34,6 +34,7 @@ from services.auth.keys import generate_private_pem, key_id
 from services.kit.db import drop_database, ensure_database
 from services.kit.server import RunningService, ServiceDefinition
 from services.kit.settings import ServiceSettings
+from services.notify.settings import NotifySettings
 from tests.cart.conftest import cart_settings
 from tests.catalog.conftest import catalog_settings
 from tests.fuzz.strategies import Pools
@@ -41,7 +42,7 @@ from tests.order.conftest import order_settings
 from tests.payment.conftest import payment_settings
 from tests.seller.conftest import seller_settings
 from tests.support.auth import PASSWORD, Auth, auth_settings, bearer, service_secret, service_token
-from tests.support.serving import migrate_service, serving
+from tests.support.serving import migrate_service, serving, settings_under_test
 
 Metadata = tuple[tuple[str, str | bytes], ...]
 
@@ -113,6 +114,18 @@ def _settings_for(
         return payment_settings(infra.database_url, infra.redis_url, url, auth_target, started["order"].running.address)
     if name == "seller":
         return seller_settings(infra.database_url, infra.redis_url, url, auth_target)
+    if name == "notify":
+        # No worker runs here: the records the seeding makes stay queued, and no SMTP server is needed.
+        return settings_under_test(
+            NotifySettings,
+            infra.database_url,
+            infra.redis_url,
+            url,
+            auth_target=auth_target,
+            service_client_secret=service_secret("notify"),
+            notify_events_group=f"notify-fuzz-{uuid.uuid4().hex[:8]}",
+            notify_queue_name=f"notify:fuzz:{uuid.uuid4().hex[:8]}",
+        )
     values: dict[str, Any] = {
         "database_url": infra.database_url,
         "redis_url": infra.redis_url,

@@ -356,3 +356,19 @@ class EnsureSellerResponse(_message.Message):
     user_id: str
     created: bool
     def __init__(self, user_id: _Optional[str] = ..., created: _Optional[bool] = ...) -> None: ...
+
+class GetUserContactRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class GetUserContactResponse(_message.Message):
+    __slots__ = ("user_id", "email", "display_name")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    email: str
+    display_name: str
+    def __init__(self, user_id: _Optional[str] = ..., email: _Optional[str] = ..., display_name: _Optional[str] = ...) -> None: ...

@@ -140,6 +140,11 @@ class AuthServiceStub:
                 request_serializer=marketplace_dot_auth_dot_v1_dot_auth__pb2.EnsureSellerRequest.SerializeToString,
                 response_deserializer=marketplace_dot_auth_dot_v1_dot_auth__pb2.EnsureSellerResponse.FromString,
                 _registered_method=True)
+        self.GetUserContact = channel.unary_unary(
+                '/marketplace.auth.v1.AuthService/GetUserContact',
+                request_serializer=marketplace_dot_auth_dot_v1_dot_auth__pb2.GetUserContactRequest.SerializeToString,
+                response_deserializer=marketplace_dot_auth_dot_v1_dot_auth__pb2.GetUserContactResponse.FromString,
+                _registered_method=True)
 
 
 class AuthServiceServicer:
@@ -314,6 +319,15 @@ class AuthServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetUserContact(self, request, context):
+        """Service-to-service only (no REST mapping), with the notify service's token: where a user's emails go
+        (their address and display name), for users notify has not heard of from UserRegistered. Errors:
+        PERMISSION_DENIED when the caller is not the notify service; NOT_FOUND when there is no such user.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -416,6 +430,11 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     servicer.EnsureSeller,
                     request_deserializer=marketplace_dot_auth_dot_v1_dot_auth__pb2.EnsureSellerRequest.FromString,
                     response_serializer=marketplace_dot_auth_dot_v1_dot_auth__pb2.EnsureSellerResponse.SerializeToString,
+            ),
+            'GetUserContact': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUserContact,
+                    request_deserializer=marketplace_dot_auth_dot_v1_dot_auth__pb2.GetUserContactRequest.FromString,
+                    response_serializer=marketplace_dot_auth_dot_v1_dot_auth__pb2.GetUserContactResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -964,6 +983,33 @@ class AuthService:
             '/marketplace.auth.v1.AuthService/EnsureSeller',
             marketplace_dot_auth_dot_v1_dot_auth__pb2.EnsureSellerRequest.SerializeToString,
             marketplace_dot_auth_dot_v1_dot_auth__pb2.EnsureSellerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUserContact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marketplace.auth.v1.AuthService/GetUserContact',
+            marketplace_dot_auth_dot_v1_dot_auth__pb2.GetUserContactRequest.SerializeToString,
+            marketplace_dot_auth_dot_v1_dot_auth__pb2.GetUserContactResponse.FromString,
             options,
             channel_credentials,
             insecure,

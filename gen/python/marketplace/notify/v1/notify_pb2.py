@@ -29,7 +29,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from marketplace.common.v1 import access_pb2 as marketplace_dot_common_dot_v1_dot_access__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"marketplace/notify/v1/notify.proto\x12\x15marketplace.notify.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"marketplace/common/v1/access.proto\"\x86\x02\n\x0cNotification\x12\n\n\x02id\x18\x01 \x01(\t\x12/\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x1e.marketplace.notify.v1.Channel\x12\x10\n\x08template\x18\x03 \x01(\t\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12\x39\n\x06status\x18\x05 \x01(\x0e\x32).marketplace.notify.v1.NotificationStatus\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07sent_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x98\x01\n\x17NotificationPreferences\x12\x1b\n\x13order_updates_email\x18\x01 \x01(\x08\x12\x17\n\x0fmarketing_email\x18\x02 \x01(\x08\x12\x16\n\x0esecurity_email\x18\x03 \x01(\x08\x12/\n\x0bupdate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"V\n\x18ListNotificationsRequest\x12\x1c\n\tpage_size\x18\x01 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x64(\x00\x12\x1c\n\npage_token\x18\x02 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x04\"p\n\x19ListNotificationsResponse\x12:\n\rnotifications\x18\x01 \x03(\x0b\x32#.marketplace.notify.v1.Notification\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x17\n\x15GetPreferencesRequest\"]\n\x16GetPreferencesResponse\x12\x43\n\x0bpreferences\x18\x01 \x01(\x0b\x32..marketplace.notify.v1.NotificationPreferences\"\xd6\x01\n\x18UpdatePreferencesRequest\x12K\n\x0bpreferences\x18\x01 \x01(\x0b\x32..marketplace.notify.v1.NotificationPreferencesB\x06\xbaH\x03\xc8\x01\x01\x12m\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB<\xbaH9\xe2\x01\x36\x12\x13order_updates_email\x12\x0fmarketing_email\x12\x0esecurity_email\"`\n\x19UpdatePreferencesResponse\x12\x43\n\x0bpreferences\x18\x01 \x01(\x0b\x32..marketplace.notify.v1.NotificationPreferences*5\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x11\n\rCHANNEL_EMAIL\x10\x01*\xb8\x01\n\x12NotificationStatus\x12#\n\x1fNOTIFICATION_STATUS_UNSPECIFIED\x10\x00\x12\x1e\n\x1aNOTIFICATION_STATUS_QUEUED\x10\x01\x12\x1c\n\x18NOTIFICATION_STATUS_SENT\x10\x02\x12\x1e\n\x1aNOTIFICATION_STATUS_FAILED\x10\x03\x12\x1f\n\x1bNOTIFICATION_STATUS_SKIPPED\x10\x04\x32\xf7\x03\n\rNotifyService\x12\x97\x01\n\x11ListNotifications\x12/.marketplace.notify.v1.ListNotificationsRequest\x1a\x30.marketplace.notify.v1.ListNotificationsResponse\"\x1f\xca\xf3\x18\x02\x08\x02\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/notifications\x12\x99\x01\n\x0eGetPreferences\x12,.marketplace.notify.v1.GetPreferencesRequest\x1a-.marketplace.notify.v1.GetPreferencesResponse\"*\xca\xf3\x18\x02\x08\x02\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/notification-preferences\x12\xaf\x01\n\x11UpdatePreferences\x12/.marketplace.notify.v1.UpdatePreferencesRequest\x1a\x30.marketplace.notify.v1.UpdatePreferencesResponse\"7\xca\xf3\x18\x02\x08\x02\x82\xd3\xe4\x93\x02+2\x1c/v1/notification-preferences:\x0bpreferencesb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"marketplace/notify/v1/notify.proto\x12\x15marketplace.notify.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"marketplace/common/v1/access.proto\"\x9d\x02\n\x0cNotification\x12\n\n\x02id\x18\x01 \x01(\t\x12/\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x1e.marketplace.notify.v1.Channel\x12\x10\n\x08template\x18\x03 \x01(\t\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12\x39\n\x06status\x18\x05 \x01(\x0e\x32).marketplace.notify.v1.NotificationStatus\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07sent_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rstatus_reason\x18\x08 \x01(\t\"\x98\x01\n\x17NotificationPreferences\x12\x1b\n\x13order_updates_email\x18\x01 \x01(\x08\x12\x17\n\x0fmarketing_email\x18\x02 \x01(\x08\x12\x16\n\x0esecurity_email\x18\x03 \x01(\x08\x12/\n\x0bupdate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"V\n\x18ListNotificationsRequest\x12\x1c\n\tpage_size\x18\x01 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x64(\x00\x12\x1c\n\npage_token\x18\x02 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x04\"p\n\x19ListNotificationsResponse\x12:\n\rnotifications\x18\x01 \x03(\x0b\x32#.marketplace.notify.v1.Notification\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x17\n\x15GetPreferencesRequest\"]\n\x16GetPreferencesResponse\x12\x43\n\x0bpreferences\x18\x01 \x01(\x0b\x32..marketplace.notify.v1.NotificationPreferences\"\xd6\x01\n\x18UpdatePreferencesRequest\x12K\n\x0bpreferences\x18\x01 \x01(\x0b\x32..marketplace.notify.v1.NotificationPreferencesB\x06\xbaH\x03\xc8\x01\x01\x12m\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB<\xbaH9\xe2\x01\x36\x12\x13order_updates_email\x12\x0fmarketing_email\x12\x0esecurity_email\"`\n\x19UpdatePreferencesResponse\x12\x43\n\x0bpreferences\x18\x01 \x01(\x0b\x32..marketplace.notify.v1.NotificationPreferences*5\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x11\n\rCHANNEL_EMAIL\x10\x01*\xb8\x01\n\x12NotificationStatus\x12#\n\x1fNOTIFICATION_STATUS_UNSPECIFIED\x10\x00\x12\x1e\n\x1aNOTIFICATION_STATUS_QUEUED\x10\x01\x12\x1c\n\x18NOTIFICATION_STATUS_SENT\x10\x02\x12\x1e\n\x1aNOTIFICATION_STATUS_FAILED\x10\x03\x12\x1f\n\x1bNOTIFICATION_STATUS_SKIPPED\x10\x04\x32\xf7\x03\n\rNotifyService\x12\x97\x01\n\x11ListNotifications\x12/.marketplace.notify.v1.ListNotificationsRequest\x1a\x30.marketplace.notify.v1.ListNotificationsResponse\"\x1f\xca\xf3\x18\x02\x08\x02\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/notifications\x12\x99\x01\n\x0eGetPreferences\x12,.marketplace.notify.v1.GetPreferencesRequest\x1a-.marketplace.notify.v1.GetPreferencesResponse\"*\xca\xf3\x18\x02\x08\x02\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/notification-preferences\x12\xaf\x01\n\x11UpdatePreferences\x12/.marketplace.notify.v1.UpdatePreferencesRequest\x1a\x30.marketplace.notify.v1.UpdatePreferencesResponse\"7\xca\xf3\x18\x02\x08\x02\x82\xd3\xe4\x93\x02+2\x1c/v1/notification-preferences:\x0bpreferencesb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -50,26 +50,26 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_NOTIFYSERVICE'].methods_by_name['GetPreferences']._serialized_options = b'\312\363\030\002\010\002\202\323\344\223\002\036\022\034/v1/notification-preferences'
   _globals['_NOTIFYSERVICE'].methods_by_name['UpdatePreferences']._loaded_options = None
   _globals['_NOTIFYSERVICE'].methods_by_name['UpdatePreferences']._serialized_options = b'\312\363\030\002\010\002\202\323\344\223\002+2\034/v1/notification-preferences:\013preferences'
-  _globals['_CHANNEL']._serialized_start=1280
-  _globals['_CHANNEL']._serialized_end=1333
-  _globals['_NOTIFICATIONSTATUS']._serialized_start=1336
-  _globals['_NOTIFICATIONSTATUS']._serialized_end=1520
+  _globals['_CHANNEL']._serialized_start=1303
+  _globals['_CHANNEL']._serialized_end=1356
+  _globals['_NOTIFICATIONSTATUS']._serialized_start=1359
+  _globals['_NOTIFICATIONSTATUS']._serialized_end=1543
   _globals['_NOTIFICATION']._serialized_start=224
-  _globals['_NOTIFICATION']._serialized_end=486
-  _globals['_NOTIFICATIONPREFERENCES']._serialized_start=489
-  _globals['_NOTIFICATIONPREFERENCES']._serialized_end=641
-  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_start=643
-  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_end=729
-  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_start=731
-  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_end=843
-  _globals['_GETPREFERENCESREQUEST']._serialized_start=845
-  _globals['_GETPREFERENCESREQUEST']._serialized_end=868
-  _globals['_GETPREFERENCESRESPONSE']._serialized_start=870
-  _globals['_GETPREFERENCESRESPONSE']._serialized_end=963
-  _globals['_UPDATEPREFERENCESREQUEST']._serialized_start=966
-  _globals['_UPDATEPREFERENCESREQUEST']._serialized_end=1180
-  _globals['_UPDATEPREFERENCESRESPONSE']._serialized_start=1182
-  _globals['_UPDATEPREFERENCESRESPONSE']._serialized_end=1278
-  _globals['_NOTIFYSERVICE']._serialized_start=1523
-  _globals['_NOTIFYSERVICE']._serialized_end=2026
+  _globals['_NOTIFICATION']._serialized_end=509
+  _globals['_NOTIFICATIONPREFERENCES']._serialized_start=512
+  _globals['_NOTIFICATIONPREFERENCES']._serialized_end=664
+  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_start=666
+  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_end=752
+  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_start=754
+  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_end=866
+  _globals['_GETPREFERENCESREQUEST']._serialized_start=868
+  _globals['_GETPREFERENCESREQUEST']._serialized_end=891
+  _globals['_GETPREFERENCESRESPONSE']._serialized_start=893
+  _globals['_GETPREFERENCESRESPONSE']._serialized_end=986
+  _globals['_UPDATEPREFERENCESREQUEST']._serialized_start=989
+  _globals['_UPDATEPREFERENCESREQUEST']._serialized_end=1203
+  _globals['_UPDATEPREFERENCESRESPONSE']._serialized_start=1205
+  _globals['_UPDATEPREFERENCESRESPONSE']._serialized_end=1301
+  _globals['_NOTIFYSERVICE']._serialized_start=1546
+  _globals['_NOTIFYSERVICE']._serialized_end=2049
 # @@protoc_insertion_point(module_scope)

@@ -35,7 +35,7 @@ NOTIFICATION_STATUS_FAILED: NotificationStatus
 NOTIFICATION_STATUS_SKIPPED: NotificationStatus
 
 class Notification(_message.Message):
-    __slots__ = ("id", "channel", "template", "subject", "status", "created_at", "sent_at")
+    __slots__ = ("id", "channel", "template", "subject", "status", "created_at", "sent_at", "status_reason")
     ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_FIELD_NUMBER: _ClassVar[int]
@@ -43,6 +43,7 @@ class Notification(_message.Message):
     STATUS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     SENT_AT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
     id: str
     channel: Channel
     template: str
@@ -50,7 +51,8 @@ class Notification(_message.Message):
     status: NotificationStatus
     created_at: _timestamp_pb2.Timestamp
     sent_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., template: _Optional[str] = ..., subject: _Optional[str] = ..., status: _Optional[_Union[NotificationStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    status_reason: str
+    def __init__(self, id: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., template: _Optional[str] = ..., subject: _Optional[str] = ..., status: _Optional[_Union[NotificationStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status_reason: _Optional[str] = ...) -> None: ...
 
 class NotificationPreferences(_message.Message):
     __slots__ = ("order_updates_email", "marketing_email", "security_email", "update_time")

@@ -28,7 +28,8 @@ if _version_not_supported:
 class NotifyServiceStub:
     """Notifications the marketplace sends to a user (emails about orders, new products and account security)
     and the user's choice of which ones to receive. Notify reacts to events; clients only read what was
-    sent and change their preferences.
+    sent and change their preferences, each user their own, with their own token: a delegated token (an
+    assistant acting for the user) gets PERMISSION_DENIED.
     """
 
     def __init__(self, channel):
@@ -57,7 +58,8 @@ class NotifyServiceStub:
 class NotifyServiceServicer:
     """Notifications the marketplace sends to a user (emails about orders, new products and account security)
     and the user's choice of which ones to receive. Notify reacts to events; clients only read what was
-    sent and change their preferences.
+    sent and change their preferences, each user their own, with their own token: a delegated token (an
+    assistant acting for the user) gets PERMISSION_DENIED.
     """
 
     def ListNotifications(self, request, context):
@@ -112,7 +114,8 @@ def add_NotifyServiceServicer_to_server(servicer, server):
 class NotifyService:
     """Notifications the marketplace sends to a user (emails about orders, new products and account security)
     and the user's choice of which ones to receive. Notify reacts to events; clients only read what was
-    sent and change their preferences.
+    sent and change their preferences, each user their own, with their own token: a delegated token (an
+    assistant acting for the user) gets PERMISSION_DENIED.
     """
 
     @staticmethod
