@@ -13,6 +13,8 @@ ENVOY_DIR = REPO_ROOT / "envoy"
 EDGE_DESCRIPTORS = ENVOY_DIR / "marketplace-edge.binpb"
 OPENAPI_PATH = ENVOY_DIR / "openapi.yaml"
 DEFAULT_WEB_ORIGINS = ("http://localhost:8080", "http://localhost:5173")
+# Every variable the edge reads from the launcher's environment (.env.example lists them).
+ENVIRONMENT_VARIABLES = ("MESH_EDGE", "EDGE_HOST", "EDGE_PORT", "EDGE_ADMIN_PORT", "EDGE_CONCURRENCY", "WEB_ORIGINS")
 
 
 @dataclass(frozen=True)

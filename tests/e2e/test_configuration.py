@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from services import registry
+from services.edge.settings import ENVIRONMENT_VARIABLES as EDGE_VARIABLES
 from services.kit.settings import CREDENTIALS_KEY_ENV, DATA_DIR_ENV, DEFAULT_PORTS, SUPERVISOR_PID_ENV, ServiceSettings
 from services.launcher import (
     DEMO_CATALOG_ENV,
@@ -46,7 +47,7 @@ def expected_variables() -> set[str]:
         names |= {name.upper() for name in settings_type.model_fields if name not in PER_SERVICE_FIELDS}
     for service in registry.SERVICE_NAMES:
         names |= {f"{service.upper()}_PORT", f"{service.upper()}_DATABASE_URL"}
-    return names | {DATA_DIR_ENV, CREDENTIALS_KEY_ENV, DEMO_CATALOG_ENV, SUPERVISOR_PID_ENV}
+    return names | {DATA_DIR_ENV, CREDENTIALS_KEY_ENV, DEMO_CATALOG_ENV, SUPERVISOR_PID_ENV, *EDGE_VARIABLES}
 
 
 def test_env_example_lists_every_variable_and_nothing_else() -> None:
