@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fails when gen/ or envoy/ differs from what `make gen` produces from proto/.
+# Fails when gen/ or envoy/ differs from what `make gen` produces from proto/ (gen/ts/ only where Node is
+# installed: without it tools/gen_ts.sh says it skipped and leaves the checked-in files).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/gen.sh

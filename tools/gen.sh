@@ -29,3 +29,6 @@ mv "$OUT/python" "$OUT/descriptors" gen/
 
 # The edge (envoy/): Envoy configs, the transcoder's descriptor set and the OpenAPI document, from the fresh set.
 $PY tools/gen_edge.py
+
+# TypeScript for the storefront (gen/ts/, protoc-gen-es): skipped with a message when Node is not installed.
+tools/gen_ts.sh
