@@ -1,0 +1,126 @@
+"""A shopper in a real browser: signs up, searches, picks a size, fills the cart, checks out with the local
+payment provider and watches the order turn PAID live (WatchOrder over gRPC-Web), every call going through
+Envoy on the page's own origin. Screenshots of each step land in var/screenshots/storefront/."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from playwright.async_api import Page, Request, async_playwright, expect
+
+from marketplace.catalog.v1 import catalog_pb2
+from tests.web.conftest import SCREENSHOTS, Storefront
+
+pytestmark = pytest.mark.timeout(90)
+
+STEP_TIMEOUT_MS = 15_000
+
+
+async def shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+async def test_a_shopper_signs_up_searches_buys_and_sees_the_order_paid_live(storefront: Storefront) -> None:
+    catalog = storefront.checkout.order.cart.catalog
+    seller, _ = await catalog.seller()
+    shoe = await catalog.create(
+        seller,
+        title="Trail running shoe",
+        brand="Stride",
+        category="shoes",
+        price=8000,
+        options=[catalog_pb2.ProductOption(name="size", values=["41", "42", "43"])],
+    )
+    await catalog.create(seller, title="Insulated travel mug", price=1999)
+    name = "shopper_" + uuid.uuid4().hex[:8]
+
+    calls: list[Request] = []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(storefront.browser_path), headless=True)
+        try:
+            context = await browser.new_context(viewport={"width": 1200, "height": 900})
+            context.set_default_timeout(STEP_TIMEOUT_MS)
+            page = await context.new_page()
+            page.on("request", lambda request: calls.append(request) if "/marketplace." in request.url else None)
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+
+            # The storefront comes from the edge itself.
+            reply = await page.goto(storefront.url + "/")
+            assert reply is not None and reply.ok
+            assert reply.headers["content-type"].startswith("text/html")
+            await expect(page.get_by_role("heading", level=1)).to_have_text("Shop")
+            await shot(page, "01-shop")
+
+            await page.get_by_role("link", name="Sign up").click()
+            await page.get_by_label("Email").fill(f"{name}@example.com")
+            await page.get_by_label("Username").fill(name)
+            await page.get_by_label("Password").fill("correct horse battery")
+            await page.get_by_label("Display name").fill("Sam Shopper")
+            await shot(page, "02-sign-up")
+            await page.get_by_role("button", name="Create account").click()
+            await expect(page.get_by_test_id("signed-in-as")).to_have_text("Signed in as Sam Shopper")
+
+            await page.get_by_role("searchbox", name="Search").fill("trail shoe")
+            await page.get_by_role("button", name="Search").click()
+            await expect(page.get_by_role("heading", level=1)).to_have_text("Results for “trail shoe”")
+            products = page.get_by_test_id("products")
+            await expect(products.get_by_role("link", name="Trail running shoe")).to_be_visible()
+            await expect(products.get_by_role("link", name="Insulated travel mug")).to_have_count(0)
+            await shot(page, "03-search")
+
+            await products.get_by_role("link", name="Trail running shoe").click()
+            await expect(page.get_by_role("heading", level=1)).to_have_text("Trail running shoe")
+            add = page.get_by_role("button", name="Add to cart")
+            await expect(add).to_be_disabled()  # no size chosen yet
+            await page.get_by_role("group", name="size").get_by_label("42").check()
+            await page.get_by_label("Quantity").fill("2")
+            await add.click()
+            await expect(page.get_by_text("Added. Your cart has 2 items.")).to_be_visible()
+            await shot(page, "04-product")
+
+            await page.get_by_role("link", name="Cart", exact=True).click()
+            await expect(page.get_by_role("heading", level=1)).to_have_text("Your cart")
+            await expect(page.get_by_test_id("subtotal")).to_have_text("$160.00")
+            await shot(page, "05-cart")
+
+            await page.get_by_role("link", name="Check out").click()
+            await expect(page.get_by_role("heading", level=1)).to_have_text("Checkout")
+            await page.get_by_label("Recipient name").fill("Sam Shopper")
+            await page.get_by_label("Address line 1").fill("1 Market Street")
+            await page.get_by_label("City").fill("Springfield")
+            await page.get_by_label("Postal code").fill("12345")
+            await shot(page, "06-checkout")
+            await page.get_by_role("button", name="Place order and pay").click()
+
+            # The stream opened right after the order was placed: it shows the payment arrive.
+            await expect(page.get_by_test_id("order-status")).to_have_text("Paid")
+            history = page.get_by_test_id("status-history")
+            await expect(history).to_contain_text(re.compile(r"Pending payment[\s\S]*Paid"))
+            await shot(page, "07-paid-live")
+
+            await page.get_by_role("navigation", name="Main").get_by_role("link", name="My orders").click()
+            await expect(page.get_by_role("heading", level=1)).to_have_text("My orders")
+            row = page.get_by_test_id("orders").get_by_role("row").nth(1)
+            await expect(row).to_contain_text("$160.00")
+            await expect(row).to_contain_text("Paid")
+            await row.get_by_role("link").click()
+            await expect(page.get_by_test_id("order-status")).to_have_text("Paid")
+            await expect(page.get_by_text("2 × Trail running shoe (size: 42)")).to_be_visible()
+            await shot(page, "08-order")
+            assert not errors, errors
+        finally:
+            await browser.close()
+
+    # Every call was gRPC-Web to the page's own origin, the live status a server stream.
+    assert calls
+    for call in calls:
+        assert call.url.startswith(storefront.url + "/marketplace.")
+        assert call.headers.get("content-type") == "application/grpc-web+proto", call.url
+    paths = {call.url.removeprefix(storefront.url) for call in calls}
+    assert "/marketplace.order.v1.OrderService/WatchOrder" in paths
+    assert "/marketplace.payment.v1.PaymentService/ConfirmPayment" in paths
+    assert shoe.id
