@@ -1,6 +1,7 @@
-"""A shopper in a real browser: signs up, searches, picks a size, fills the cart, checks out with the local
-payment provider and watches the order turn PAID live (WatchOrder over gRPC-Web), every call going through
-Envoy on the page's own origin. Screenshots of each step land in var/screenshots/storefront/."""
+"""The storefront in a real browser. A seller signs up, lists a shoe in three sizes and adds stock; a shopper
+signs up, searches, picks a size, fills the cart, checks out with the local payment provider and watches the
+order turn PAID live (WatchOrder over gRPC-Web). Every call goes through Envoy on the page's own origin.
+Screenshots of each step land in var/screenshots/storefront/."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import uuid
 import pytest
 from playwright.async_api import Page, Request, async_playwright, expect
 
-from marketplace.catalog.v1 import catalog_pb2
 from tests.web.conftest import SCREENSHOTS, Storefront
 
 pytestmark = pytest.mark.timeout(90)
@@ -25,17 +25,10 @@ async def shot(page: Page, name: str) -> None:
 
 async def test_a_shopper_signs_up_searches_buys_and_sees_the_order_paid_live(storefront: Storefront) -> None:
     catalog = storefront.checkout.order.cart.catalog
-    seller, _ = await catalog.seller()
-    shoe = await catalog.create(
-        seller,
-        title="Trail running shoe",
-        brand="Stride",
-        category="shoes",
-        price=8000,
-        options=[catalog_pb2.ProductOption(name="size", values=["41", "42", "43"])],
-    )
-    await catalog.create(seller, title="Insulated travel mug", price=1999)
+    other_seller, _ = await catalog.seller()
+    await catalog.create(other_seller, title="Insulated travel mug", price=1999)
     name = "shopper_" + uuid.uuid4().hex[:8]
+    seller_name = "seller_" + uuid.uuid4().hex[:8]
 
     calls: list[Request] = []
     async with async_playwright() as playwright:
@@ -55,12 +48,45 @@ async def test_a_shopper_signs_up_searches_buys_and_sees_the_order_paid_live(sto
             await expect(page.get_by_role("heading", level=1)).to_have_text("Shop")
             await shot(page, "01-shop")
 
+            # The seller's side: an account with a store, a product with sizes, stock, what is not offered.
+            await page.get_by_role("link", name="Sign up").click()
+            await page.get_by_label("Email").fill(f"{seller_name}@example.com")
+            await page.get_by_label("Username").fill(seller_name)
+            await page.get_by_label("Password").fill("correct horse battery")
+            await page.get_by_label("sell (and buy)").check()
+            await page.get_by_label("Store name").fill("Stride shoes")
+            await page.get_by_role("button", name="Create account").click()
+            await expect(page.get_by_role("heading", level=1)).to_have_text("Seller: Stride shoes")
+            await page.get_by_role("link", name="Add a product").click()
+            await page.get_by_label("Title").fill("Trail running shoe")
+            await page.get_by_label("SKU").fill("TRAIL-" + uuid.uuid4().hex[:6])
+            await page.get_by_label("Price ($)").fill("80.00")
+            await page.get_by_label("Category").fill("shoes")
+            await page.get_by_label("Brand").fill("Stride")
+            await page.get_by_label("Stock", exact=True).fill("9")
+            await page.get_by_label("Options").fill("size: 41, 42, 43")
+            await shot(page, "02-seller-new-product")
+            await page.get_by_role("button", name="Add the product").click()
+            mine = page.get_by_test_id("my-products")
+            await expect(mine).to_contain_text("Trail running shoe")
+            size_42 = mine.get_by_test_id("variant").filter(has_text="size: 42")
+            await expect(size_42).to_contain_text("size: 42: 9")
+            await size_42.get_by_label("Stock change for size: 42").fill("1")
+            await size_42.get_by_role("button", name="Adjust stock").click()
+            await expect(mine.get_by_test_id("variant").filter(has_text="size: 42")).to_contain_text("size: 42: 10")
+            await expect(page.get_by_role("note").filter(has_text="not offered yet")).to_be_visible()
+            await page.get_by_role("button", name="Assistant").click()
+            await expect(page.get_by_role("complementary")).to_contain_text("not available yet")
+            await shot(page, "03-seller")
+            await page.keyboard.press("Escape")
+            await page.get_by_role("button", name="Sign out").click()
+
             await page.get_by_role("link", name="Sign up").click()
             await page.get_by_label("Email").fill(f"{name}@example.com")
             await page.get_by_label("Username").fill(name)
             await page.get_by_label("Password").fill("correct horse battery")
             await page.get_by_label("Display name").fill("Sam Shopper")
-            await shot(page, "02-sign-up")
+            await shot(page, "04-sign-up")
             await page.get_by_role("button", name="Create account").click()
             await expect(page.get_by_test_id("signed-in-as")).to_have_text("Signed in as Sam Shopper")
 
@@ -70,7 +96,7 @@ async def test_a_shopper_signs_up_searches_buys_and_sees_the_order_paid_live(sto
             products = page.get_by_test_id("products")
             await expect(products.get_by_role("link", name="Trail running shoe")).to_be_visible()
             await expect(products.get_by_role("link", name="Insulated travel mug")).to_have_count(0)
-            await shot(page, "03-search")
+            await shot(page, "05-search")
 
             await products.get_by_role("link", name="Trail running shoe").click()
             await expect(page.get_by_role("heading", level=1)).to_have_text("Trail running shoe")
@@ -80,12 +106,12 @@ async def test_a_shopper_signs_up_searches_buys_and_sees_the_order_paid_live(sto
             await page.get_by_label("Quantity").fill("2")
             await add.click()
             await expect(page.get_by_text("Added. Your cart has 2 items.")).to_be_visible()
-            await shot(page, "04-product")
+            await shot(page, "06-product")
 
             await page.get_by_role("link", name="Cart", exact=True).click()
             await expect(page.get_by_role("heading", level=1)).to_have_text("Your cart")
             await expect(page.get_by_test_id("subtotal")).to_have_text("$160.00")
-            await shot(page, "05-cart")
+            await shot(page, "07-cart")
 
             await page.get_by_role("link", name="Check out").click()
             await expect(page.get_by_role("heading", level=1)).to_have_text("Checkout")
@@ -93,14 +119,14 @@ async def test_a_shopper_signs_up_searches_buys_and_sees_the_order_paid_live(sto
             await page.get_by_label("Address line 1").fill("1 Market Street")
             await page.get_by_label("City").fill("Springfield")
             await page.get_by_label("Postal code").fill("12345")
-            await shot(page, "06-checkout")
+            await shot(page, "08-checkout")
             await page.get_by_role("button", name="Place order and pay").click()
 
             # The stream opened right after the order was placed: it shows the payment arrive.
             await expect(page.get_by_test_id("order-status")).to_have_text("Paid")
             history = page.get_by_test_id("status-history")
             await expect(history).to_contain_text(re.compile(r"Pending payment[\s\S]*Paid"))
-            await shot(page, "07-paid-live")
+            await shot(page, "09-paid-live")
 
             await page.get_by_role("navigation", name="Main").get_by_role("link", name="My orders").click()
             await expect(page.get_by_role("heading", level=1)).to_have_text("My orders")
@@ -110,7 +136,7 @@ async def test_a_shopper_signs_up_searches_buys_and_sees_the_order_paid_live(sto
             await row.get_by_role("link").click()
             await expect(page.get_by_test_id("order-status")).to_have_text("Paid")
             await expect(page.get_by_text("2 × Trail running shoe (size: 42)")).to_be_visible()
-            await shot(page, "08-order")
+            await shot(page, "10-order")
             assert not errors, errors
         finally:
             await browser.close()
@@ -123,4 +149,3 @@ async def test_a_shopper_signs_up_searches_buys_and_sees_the_order_paid_live(sto
     paths = {call.url.removeprefix(storefront.url) for call in calls}
     assert "/marketplace.order.v1.OrderService/WatchOrder" in paths
     assert "/marketplace.payment.v1.PaymentService/ConfirmPayment" in paths
-    assert shoe.id

@@ -80,7 +80,7 @@ function productRow(product: Product): HTMLElement {
         variants.map((variant) =>
           h(
             "li",
-            {},
+            { "data-testid": "variant" },
             `${variant && Object.keys(variant.optionValues).length ? optionText(variant.optionValues) : "Stock"}: `,
             h("strong", {}, String(variant ? variant.stock : now.stock)),
             " ",
@@ -101,8 +101,8 @@ function shipping(): HTMLElement {
     "form",
     { class: "filters" },
     field("Order id", h("input", { name: "id", required: true })),
-    field("Carrier", h("input", { name: "carrier", required: true })),
-    field("Tracking number", h("input", { name: "tracking", required: true })),
+    field("Carrier", h("input", { name: "carrier" }), "To mark shipped."),
+    field("Tracking number", h("input", { name: "tracking" }), "To mark shipped."),
     h("button", { type: "submit", name: "action", value: "ship" }, "Mark shipped"),
     h("button", { type: "submit", name: "action", value: "deliver" }, "Mark delivered"),
   );
