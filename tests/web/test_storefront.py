@@ -45,6 +45,9 @@ async def test_a_shopper_signs_up_searches_buys_and_sees_the_order_paid_live(sto
             reply = await page.goto(storefront.url + "/")
             assert reply is not None and reply.ok
             assert reply.headers["content-type"].startswith("text/html")
+            assert "script-src 'self'" in reply.headers["content-security-policy"]
+            script = await page.request.get(storefront.url + "/assets/app.js")
+            assert script.ok and script.headers["content-type"].startswith("text/javascript")
             await expect(page.get_by_role("heading", level=1)).to_have_text("Shop")
             await shot(page, "01-shop")
 
