@@ -131,6 +131,13 @@ async def test_a_shopper_signs_up_searches_buys_and_sees_the_order_paid_live(sto
             await expect(history).to_contain_text(re.compile(r"Pending payment[\s\S]*Paid"))
             await shot(page, "09-paid-live")
 
+            # Signed out and in again (Login), the order history still shows it.
+            await page.get_by_role("button", name="Sign out").click()
+            await page.get_by_role("link", name="Sign in").click()
+            await page.get_by_label("Email or username").fill(name)
+            await page.get_by_label("Password").fill("correct horse battery")
+            await page.get_by_role("button", name="Sign in").click()
+            await expect(page.get_by_test_id("signed-in-as")).to_have_text("Signed in as Sam Shopper")
             await page.get_by_role("navigation", name="Main").get_by_role("link", name="My orders").click()
             await expect(page.get_by_role("heading", level=1)).to_have_text("My orders")
             row = page.get_by_test_id("orders").get_by_role("row").nth(1)
