@@ -111,6 +111,24 @@ export async function renderProduct(main: HTMLElement, route: Route): Promise<vo
     }
   });
   update();
+  // Price and stock stay current while the page is open (WatchProduct, a server stream).
+  void (async () => {
+    try {
+      for await (const change of catalog.watchProduct({ id }, { signal: route.signal })) {
+        product.stock = change.stock;
+        if (change.price) product.price = change.price;
+        for (const watched of change.variants) {
+          const known = product.variants.find((variant) => variant.id === watched.variantId);
+          if (!known) continue;
+          known.stock = watched.stock;
+          if (watched.price) known.price = watched.price;
+        }
+        update();
+      }
+    } catch {
+      // The page keeps what GetProduct said; adding to the cart checks the stock anyway.
+    }
+  })();
   const attributes = Object.entries(product.attributes);
   replace(
     main,
