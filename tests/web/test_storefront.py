@@ -1,6 +1,6 @@
 """The storefront in a real browser. A seller signs up, lists a shoe in three sizes and adds stock; a shopper
-signs up, searches, picks a size, fills the cart, checks out with the local payment provider and watches the
-order turn PAID live (WatchOrder over gRPC-Web). Every call goes through Envoy on the page's own origin.
+signs up, searches, sees a restock arrive live on the product page (WatchProduct), fills the cart, checks out
+with the local payment provider and watches the order turn PAID live (WatchOrder over gRPC-Web). Every call goes through Envoy on the page's own origin.
 Screenshots of each step land in var/screenshots/storefront/."""
 
 from __future__ import annotations
@@ -11,16 +11,30 @@ import uuid
 import pytest
 from playwright.async_api import Page, Request, async_playwright, expect
 
+from marketplace.auth.v1 import auth_pb2
+from marketplace.catalog.v1 import catalog_pb2
+from tests.support.auth import bearer
 from tests.web.conftest import SCREENSHOTS, Storefront
 
 pytestmark = pytest.mark.timeout(90)
 
 STEP_TIMEOUT_MS = 15_000
+PASSWORD = "correct horse battery"
 
 
 async def shot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+async def restock(storefront: Storefront, login: str, product_id: str, *, size: str, delta: int) -> None:
+    catalog = storefront.checkout.order.cart.catalog
+    signed_in = await catalog.auth.stub.Login(auth_pb2.LoginRequest(login=login, password=PASSWORD))
+    me = bearer(signed_in.tokens.access_token)
+    product = (await catalog.stub.GetProduct(catalog_pb2.GetProductRequest(id=product_id), metadata=me)).product
+    variant = next(variant for variant in product.variants if variant.option_values["size"] == size)
+    request = catalog_pb2.AdjustStockRequest(id=product_id, variant_id=variant.id, delta=delta, reason="restock")
+    await catalog.stub.AdjustStock(request, metadata=me)
 
 
 async def test_a_shopper_signs_up_searches_buys_and_sees_the_order_paid_live(storefront: Storefront) -> None:
@@ -55,7 +69,7 @@ async def test_a_shopper_signs_up_searches_buys_and_sees_the_order_paid_live(sto
             await page.get_by_role("link", name="Sign up").click()
             await page.get_by_label("Email").fill(f"{seller_name}@example.com")
             await page.get_by_label("Username").fill(seller_name)
-            await page.get_by_label("Password").fill("correct horse battery")
+            await page.get_by_label("Password").fill(PASSWORD)
             await page.get_by_label("sell (and buy)").check()
             await page.get_by_label("Store name").fill("Stride shoes")
             await page.get_by_role("button", name="Create account").click()
@@ -87,7 +101,7 @@ async def test_a_shopper_signs_up_searches_buys_and_sees_the_order_paid_live(sto
             await page.get_by_role("link", name="Sign up").click()
             await page.get_by_label("Email").fill(f"{name}@example.com")
             await page.get_by_label("Username").fill(name)
-            await page.get_by_label("Password").fill("correct horse battery")
+            await page.get_by_label("Password").fill(PASSWORD)
             await page.get_by_label("Display name").fill("Sam Shopper")
             await shot(page, "04-sign-up")
             await page.get_by_role("button", name="Create account").click()
@@ -106,6 +120,11 @@ async def test_a_shopper_signs_up_searches_buys_and_sees_the_order_paid_live(sto
             add = page.get_by_role("button", name="Add to cart")
             await expect(add).to_be_disabled()  # no size chosen yet
             await page.get_by_role("group", name="size").get_by_label("42").check()
+            await expect(page.get_by_text("10 in stock")).to_be_visible()
+            # The seller restocks while the shopper looks: the page follows (WatchProduct).
+            product_id = page.url.rsplit("/", 1)[-1]
+            await restock(storefront, seller_name, product_id, size="42", delta=5)
+            await expect(page.get_by_text("15 in stock")).to_be_visible()
             await page.get_by_label("Quantity").fill("2")
             await add.click()
             await expect(page.get_by_text("Added. Your cart has 2 items.")).to_be_visible()
@@ -135,7 +154,7 @@ async def test_a_shopper_signs_up_searches_buys_and_sees_the_order_paid_live(sto
             await page.get_by_role("button", name="Sign out").click()
             await page.get_by_role("link", name="Sign in").click()
             await page.get_by_label("Email or username").fill(name)
-            await page.get_by_label("Password").fill("correct horse battery")
+            await page.get_by_label("Password").fill(PASSWORD)
             await page.get_by_role("button", name="Sign in").click()
             await expect(page.get_by_test_id("signed-in-as")).to_have_text("Signed in as Sam Shopper")
             await page.get_by_role("navigation", name="Main").get_by_role("link", name="My orders").click()
