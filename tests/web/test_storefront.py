@@ -1,7 +1,7 @@
 """The storefront in a real browser. A seller signs up, lists a shoe in three sizes and adds stock; a shopper
 signs up, searches, sees a restock arrive live on the product page (WatchProduct), fills the cart, checks out
-with the local payment provider and watches the order turn PAID live (WatchOrder over gRPC-Web). Every call goes through Envoy on the page's own origin.
-Screenshots of each step land in var/screenshots/storefront/."""
+with the local payment provider and watches the order turn PAID live (WatchOrder over gRPC-Web). Every call
+goes through Envoy on the page's own origin. Screenshots of each step land in var/screenshots/storefront/."""
 
 from __future__ import annotations
 
