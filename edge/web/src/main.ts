@@ -84,16 +84,21 @@ async function show(): Promise<void> {
   const [path = "/", search = ""] = window.location.hash.slice(1).split("?");
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   const page = pages[parts[0] ?? ""] ?? renderNotFound;
+  const signal = leaving.signal;
   renderNav();
-  main.replaceChildren();
+  // Each visit renders into its own element: a page still loading when the visitor moves on fills an element
+  // that is no longer shown.
+  const view = h("div", { class: "view" });
+  main.replaceChildren(view);
   main.setAttribute("aria-busy", "true");
   try {
-    await page(main, { parts, query: new URLSearchParams(search), signal: leaving.signal });
+    await page(view, { parts, query: new URLSearchParams(search), signal });
   } finally {
-    main.removeAttribute("aria-busy");
+    if (!signal.aborted) main.removeAttribute("aria-busy");
   }
+  if (signal.aborted) return;
   // Keyboard and screen reader users land on the new page's heading.
-  const heading = main.querySelector<HTMLElement>("h1");
+  const heading = view.querySelector<HTMLElement>("h1");
   if (heading) {
     heading.tabIndex = -1;
     heading.focus();
