@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: install run run-single migrate gen lint check-gen buf-lint buf-breaking test test-fast fuzz clean
+.PHONY: install run run-single migrate gen web lint check-gen buf-lint buf-breaking test test-fast fuzz clean
 
 install: .venv/.installed
 
@@ -23,6 +23,10 @@ migrate: install
 
 gen: install
 	tools/gen.sh
+
+# The storefront only (edge/web/ → edge/web/dist/); `make gen` runs it too. Needs Node (see edge/web/README.md).
+web:
+	tools/build_web.sh
 
 check-gen: install
 	tools/check_gen_fresh.sh
@@ -51,4 +55,4 @@ fuzz: install
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q --timeout=0 tests/fuzz
 
 clean:
-	rm -rf .venv third_party .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .venv third_party .mypy_cache .ruff_cache .pytest_cache edge/web/node_modules

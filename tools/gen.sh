@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates gen/ from proto/: Python modules, type stubs, gRPC stubs and the descriptor set Envoy loads.
+# Regenerates gen/ from proto/: Python modules, type stubs, gRPC stubs and the descriptor set Envoy loads;
+# the storefront's TypeScript and build (where Node is installed); then envoy/.
 # Everything comes from installed wheels; nothing is fetched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,11 @@ find "$OUT/python" -mindepth 1 -type d -exec touch {}/__init__.py \;
 mkdir -p gen
 rm -rf gen/python gen/descriptors
 mv "$OUT/python" "$OUT/descriptors" gen/
+
+# The storefront: TypeScript from the fresh set (gen/ts/, protoc-gen-es), then its build (edge/web/dist/, whose
+# files the edge routes). Both are skipped with a message where Node is not installed.
+tools/gen_ts.sh
+tools/build_web.sh
 
 # The edge (envoy/): Envoy configs, the transcoder's descriptor set and the OpenAPI document, from the fresh set.
 $PY tools/gen_edge.py

@@ -146,6 +146,65 @@ def _route_settings(rpc: Rpc, settings: EdgeSettings, *, rest: bool) -> dict[str
     return {"route": action, "typed_per_filter_config": per_filter}
 
 
+# The storefront's files by extension; anything else is served as bytes.
+WEB_CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".json": "application/json",
+    ".txt": "text/plain; charset=utf-8",
+    ".webmanifest": "application/manifest+json",
+    ".woff2": "font/woff2",
+}
+WEB_INDEX = "index.html"
+# The page loads only its own scripts and styles and calls only this origin; product pictures may come from
+# the image store's address, wherever that is.
+WEB_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: http: data: blob:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def _header(key: str, value: str) -> dict[str, Any]:
+    return {"append_action": "OVERWRITE_IF_EXISTS_OR_ADD", "header": {"key": key, "value": value}}
+
+
+def web_routes(settings: EdgeSettings) -> list[dict[str, Any]]:
+    """One `direct_response` route per built file of the storefront (index.html also on `/`). Envoy reads the
+    files when it loads the config: a rebuilt storefront is served once Envoy restarts."""
+    table: list[dict[str, Any]] = []
+    for name in settings.web_files:
+        suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ""
+        headers = [
+            _header("content-type", WEB_CONTENT_TYPES.get(suffix, "application/octet-stream")),
+            # The built files keep their names from one build to the next: always revalidate.
+            _header("cache-control", "no-cache"),
+            _header("x-content-type-options", "nosniff"),
+        ]
+        if name == WEB_INDEX:
+            headers += [
+                _header("content-security-policy", WEB_CSP),
+                _header("referrer-policy", "no-referrer"),
+                _header("x-frame-options", "DENY"),
+            ]
+        paths = ["/", f"/{name}"] if name == WEB_INDEX else [f"/{name}"]
+        for path in paths:
+            table.append(
+                {
+                    "name": f"web:{path}",
+                    "match": {"path": path, "headers": [{"name": ":method", "string_match": {"exact": "GET"}}]},
+                    "direct_response": {"status": 200, "body": {"filename": f"{settings.web_root}/{name}"}},
+                    "response_headers_to_add": headers,
+                    # Not an RPC: the transcoder would refuse the unknown path.
+                    "typed_per_filter_config": {F_TRANSCODER: {"@type": FILTER_CONFIG, "disabled": True}},
+                }
+            )
+    return table
+
+
 def routes(found: list[Rpc], settings: EdgeSettings) -> list[dict[str, Any]]:
     served = [rpc for rpc in found if rpc.service in settings.upstreams]
     table: list[dict[str, Any]] = [
@@ -168,6 +227,7 @@ def routes(found: list[Rpc], settings: EdgeSettings) -> list[dict[str, Any]]:
             # Not an RPC: the transcoder would refuse the unknown path.
             "typed_per_filter_config": {F_TRANSCODER: {"@type": FILTER_CONFIG, "disabled": True}},
         },
+        *web_routes(settings),
     ]
     for rpc in served:
         if rpc.internal:

@@ -164,7 +164,10 @@ async def start_local_edge(names: list[str], environ: Mapping[str, str], config_
 
 
 def describe(edge: Edge) -> list[str]:
-    return [
+    lines = [
         f"  edge      {edge.url}  (Envoy, pid {edge.process.pid}): REST/JSON, gRPC and gRPC-Web",
         f"            {edge.url}/openapi.yaml  the REST API; admin on {edge.admin_url} (loopback only)",
     ]
+    if edge.settings.web_files:
+        lines.append(f"            {edge.url}/  the storefront (edge/web/dist)")
+    return lines

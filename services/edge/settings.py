@@ -15,6 +15,8 @@ OPENAPI_PATH = ENVOY_DIR / "openapi.yaml"
 DEFAULT_WEB_ORIGINS = ("http://localhost:8080", "http://localhost:5173")
 # Every variable the edge reads from the launcher's environment (.env.example lists them).
 ENVIRONMENT_VARIABLES = ("MESH_EDGE", "EDGE_HOST", "EDGE_PORT", "EDGE_ADMIN_PORT", "EDGE_CONCURRENCY", "WEB_ORIGINS")
+# The built storefront (edge/web/, checked in): Envoy serves each of its files on its own route at `/`.
+WEB_DIST = REPO_ROOT / "edge" / "web" / "dist"
 
 
 @dataclass(frozen=True)
@@ -64,10 +66,21 @@ class EdgeSettings:
     # Auth signs with a new key as soon as it rotates, and Envoy only learns the key when it refetches: new
     # tokens are refused at the edge for at most this long after a rotation, so it stays short.
     jwks_cache_seconds: int = 30
+    # The storefront: the folder as Envoy reads it and its files (relative paths), each served on `/<file>`
+    # (index.html also on `/`). None by default: the configs of this machine and Kubernetes list the build.
+    web_root: str = "edge/web/dist"
+    web_files: tuple[str, ...] = ()
 
 
 def _origins(value: str) -> tuple[str, ...]:
     return tuple(origin.strip() for origin in value.split(",") if origin.strip())
+
+
+def built_web_files(root: Path = WEB_DIST) -> tuple[str, ...]:
+    """The files of the built storefront, relative to its folder; empty when it is not built."""
+    if not root.is_dir():
+        return ()
+    return tuple(sorted(path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file()))
 
 
 def local_settings(services: Iterable[str], environ: Mapping[str, str]) -> EdgeSettings:
@@ -88,12 +101,16 @@ def local_settings(services: Iterable[str], environ: Mapping[str, str]) -> EdgeS
         jwt_audience=environ.get("JWT_AUDIENCE", "") or "marketplace-mesh",
         descriptor_path=str(EDGE_DESCRIPTORS),
         openapi_path=str(OPENAPI_PATH),
+        web_root=str(WEB_DIST),
+        web_files=built_web_files(),
     )
 
 
 def checked_in_settings(services: Iterable[str]) -> EdgeSettings:
     """What envoy/envoy.yaml is generated with: the default ports, run from the repository's root."""
-    return EdgeSettings(upstreams={name: Upstream("127.0.0.1", DEFAULT_PORTS[name]) for name in services})
+    return EdgeSettings(
+        upstreams={name: Upstream("127.0.0.1", DEFAULT_PORTS[name]) for name in services}, web_files=built_web_files()
+    )
 
 
 def kubernetes_settings(services: Iterable[str]) -> EdgeSettings:
@@ -104,6 +121,8 @@ def kubernetes_settings(services: Iterable[str]) -> EdgeSettings:
         descriptor_path="/etc/envoy/marketplace-edge.binpb",
         openapi_path="/etc/envoy/openapi.yaml",
         discovery="STRICT_DNS",
+        web_root="/etc/envoy/web",
+        web_files=built_web_files(),
     )
 
 

@@ -14,7 +14,7 @@ from marketplace.common.v1 import access_pb2
 from services.edge import contracts
 from services.edge.envoy_config import JWT_PUBLIC, JWT_USER, bootstrap
 from services.edge.render import generated_files, served_services
-from services.edge.settings import checked_in_settings, envoy_binary
+from services.edge.settings import built_web_files, checked_in_settings, envoy_binary
 from services.kit.settings import REPO_ROOT
 
 pytestmark = pytest.mark.timeout(120)
@@ -60,10 +60,13 @@ def test_every_route_follows_its_access_rule() -> None:
             assert requirement(route) == expected, name
             assert route["route"]["cluster"] == rpc.service in clusters
             assert route["route"]["timeout"] == ("0s" if rpc.streaming else "15s"), name
-    # Only routes that serve RPCs carry a JWT requirement; the rest are the preflight, the document and denials.
+    # Only routes that serve RPCs carry a JWT requirement; the rest are the preflight, the document, the
+    # storefront's files and denials.
     assert {route["name"] for route in routes if requirement(route) is None} == {
         "cors-preflight",
         "openapi",
+        *(f"web:/{name}" for name in built_web_files()),
+        "web:/",
         *(f"internal:{rpc.grpc_path}" for rpc in found if rpc.internal),
     }
 
@@ -117,7 +120,8 @@ def test_envoy_accepts_both_flavours(tmp_path: Path) -> None:
     local = _validate(REPO_ROOT / "envoy" / "envoy.yaml")
     assert local.returncode == 0, local.stderr[-2000:]
     # The Kubernetes flavour reads its files from /etc/envoy; validated here with them where they are.
-    k8s = (REPO_ROOT / "envoy" / "k8s.yaml").read_text().replace("/etc/envoy/", f"{REPO_ROOT}/envoy/")
+    k8s = (REPO_ROOT / "envoy" / "k8s.yaml").read_text()
+    k8s = k8s.replace("/etc/envoy/web/", f"{REPO_ROOT}/edge/web/dist/").replace("/etc/envoy/", f"{REPO_ROOT}/envoy/")
     document = yaml.safe_load(k8s)
     clusters = {cluster["name"]: cluster for cluster in document["static_resources"]["clusters"]}
     assert clusters["catalog"]["type"] == "STRICT_DNS"
@@ -178,3 +182,25 @@ async def test_mesh_edge_0_runs_without_envoy(tmp_path: Path) -> None:
 
     assert await start_local_edge(["auth"], {"MESH_EDGE": "0"}, tmp_path) is None
     assert not os.listdir(tmp_path)
+
+
+def test_the_storefront_is_served_file_by_file_with_its_content_type() -> None:
+    names = served_services()
+    found = contracts.rpcs(contracts.load_descriptor_set(), names)
+    routes = {route["name"]: route for route in route_table(bootstrap(found, checked_in_settings(names)))}
+    files = built_web_files()
+    assert "index.html" in files, "edge/web/dist is checked in"
+
+    def headers(route: dict[str, Any]) -> dict[str, str]:
+        return {item["header"]["key"]: item["header"]["value"] for item in route["response_headers_to_add"]}
+
+    for path in ("/", "/index.html"):
+        index = routes[f"web:{path}"]
+        assert index["match"]["path"] == path
+        assert index["direct_response"]["body"]["filename"] == "edge/web/dist/index.html"
+        assert headers(index)["content-type"] == "text/html; charset=utf-8"
+        assert "script-src 'self'" in headers(index)["content-security-policy"]
+    scripts = [name for name in files if name.endswith(".js")]
+    assert scripts
+    for name in scripts:
+        assert headers(routes[f"web:/{name}"])["content-type"] == "text/javascript; charset=utf-8"
