@@ -1,0 +1,145 @@
+"""Checkout over REST/JSON through real Envoy, in front of the five real services: cart, order (server streaming
+as NDJSON) and payment, with the edge's errors (400 naming fields, 401, 403, 404, 400 for a failed
+precondition)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from services.edge.runner import start_edge, stop_edge
+from services.edge.settings import EDGE_DESCRIPTORS, OPENAPI_PATH, EdgeSettings, Upstream
+from tests.checkout.conftest import (
+    Checkout,
+    checkout,
+    start_auth,
+    start_cart,
+    start_catalog,
+    start_checkout,
+    start_order,
+)
+from tests.edge.conftest import free_port
+from tests.order.support import Shop
+
+__all__ = ["checkout", "start_auth", "start_cart", "start_catalog", "start_checkout", "start_order"]
+
+ADDRESS = {"recipientName": "Ada Buyer", "line1": "1 Main St", "city": "Berlin", "countryCode": "DE"}
+
+
+def _upstream(address: str) -> Upstream:
+    host, port = address.rsplit(":", 1)
+    return Upstream(host, int(port))
+
+
+@pytest.fixture
+async def shop_edge(checkout: Checkout) -> AsyncIterator[tuple[Checkout, httpx.AsyncClient]]:
+    cart = checkout.order.cart
+    settings = EdgeSettings(
+        upstreams={
+            "auth": _upstream(cart.catalog.auth.running.address),
+            "catalog": _upstream(cart.catalog.running.address),
+            "cart": _upstream(cart.running.address),
+            "order": _upstream(checkout.order.running.address),
+            "payment": _upstream(checkout.payment_running.address),
+        },
+        listen_port=free_port(),
+        admin_port=free_port(),
+        web_origins=(),
+        descriptor_path=str(EDGE_DESCRIPTORS),
+        openapi_path=str(OPENAPI_PATH),
+        jwks_cache_seconds=5,
+    )
+    work = Path(tempfile.mkdtemp(prefix="mesh-edge-checkout-"))
+    edge = await start_edge(settings, work, log_path=work / "envoy.log", concurrency=1)
+    try:
+        async with httpx.AsyncClient(base_url=edge.url, timeout=20) as http:
+            yield checkout, http
+    finally:
+        await stop_edge(edge)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def bearer(metadata: Any) -> dict[str, str]:
+    return {key: value for key, value in metadata}
+
+
+def reason(reply: httpx.Response) -> str:
+    for detail in reply.json().get("details", []):
+        if detail.get("@type", "").endswith("google.rpc.ErrorInfo"):
+            return str(detail["reason"])
+    return ""
+
+
+async def test_a_checkout_by_rest_with_the_order_watched_as_ndjson(
+    shop_edge: tuple[Checkout, httpx.AsyncClient],
+) -> None:
+    checkout, http = shop_edge
+    shop = await Shop.open(checkout.order)
+    me_md, _ = await shop.buyer()
+    me = bearer(me_md)
+    added = await http.post(
+        "/v1/cart/items",
+        headers=me,
+        json={"productId": shop.shoe.id, "variantId": shop.size("42").id, "quantity": 2},
+    )
+    assert added.status_code == 200, added.text
+    assert added.json()["line"]["optionValues"] == {"size": "42"}
+
+    # Without a token the edge refuses; with a bad request id the answer names the field.
+    refused = await http.post("/v1/orders", json={"requestId": str(uuid.uuid4()), "shippingAddress": ADDRESS})
+    assert refused.status_code == 401
+    invalid = await http.post("/v1/orders", headers=me, json={"requestId": "nope", "shippingAddress": ADDRESS})
+    assert invalid.status_code == 400 and "request_id" in invalid.text
+
+    created = await http.post(
+        "/v1/orders", headers=me, json={"requestId": str(uuid.uuid4()), "shippingAddress": ADDRESS}
+    )
+    assert created.status_code == 200, created.text
+    order = created.json()["order"]
+    assert (order["status"], order["total"]["units"]) == ("ORDER_STATUS_PENDING_PAYMENT", "16000")
+    assert [part["sellerId"] for part in order["fulfilments"]] == [shop.shoe_seller_id]
+
+    # Another buyer is refused; an unknown order is 404.
+    other_md, _ = await shop.buyer()
+    assert (await http.get(f"/v1/orders/{order['id']}", headers=bearer(other_md))).status_code == 403
+    assert (await http.get(f"/v1/orders/{uuid.uuid4()}", headers=me)).status_code == 404
+
+    statuses: list[str] = []
+
+    async def watch() -> None:
+        async with http.stream("GET", f"/v1/orders/{order['id']}:watch", headers=me) as stream:
+            assert stream.status_code == 200
+            async for line in stream.aiter_lines():
+                if line.strip():
+                    statuses.append(json.loads(line)["order"]["status"])
+                    if statuses[-1] == "ORDER_STATUS_PAID":
+                        return
+
+    watching = asyncio.create_task(watch())
+    payment = await http.post("/v1/payments", headers=me, json={"orderId": order["id"], "requestId": str(uuid.uuid4())})
+    assert payment.status_code == 200, payment.text
+    payment_id = payment.json()["payment"]["id"]
+    confirmed = await http.post(f"/v1/payments/{payment_id}:confirm", headers=me, json={})
+    assert confirmed.json()["payment"]["status"] == "PAYMENT_STATUS_SUCCEEDED"
+    await asyncio.wait_for(watching, 20)
+    assert statuses[0] == "ORDER_STATUS_PENDING_PAYMENT" and statuses[-1] == "ORDER_STATUS_PAID"
+
+    # A paid order cannot be paid again: FAILED_PRECONDITION is 400 with its reason.
+    again = await http.post("/v1/payments", headers=me, json={"orderId": order["id"], "requestId": str(uuid.uuid4())})
+    assert (again.status_code, reason(again)) == (400, "ORDER_ALREADY_PAID")
+    # The seller ships their part by REST; the buyer may not.
+    ship = {"carrier": "DHL", "trackingNumber": "REST-1"}
+    assert (await http.post(f"/v1/orders/{order['id']}:ship", headers=me, json=ship)).status_code == 403
+    shipped = await http.post(f"/v1/orders/{order['id']}:ship", headers=bearer(shop.shoe_seller), json=ship)
+    assert shipped.status_code == 200 and shipped.json()["order"]["status"] == "ORDER_STATUS_SHIPPED"
+    listed = await http.get("/v1/orders", headers=me, params={"status": "ORDER_STATUS_SHIPPED"})
+    assert [o["id"] for o in listed.json()["orders"]] == [order["id"]]
