@@ -1,6 +1,6 @@
-"""Checkout over REST/JSON through real Envoy, in front of the five real services: cart, order (server streaming
-as NDJSON) and payment, with the edge's errors (400 naming fields, 401, 403, 404, 400 for a failed
-precondition)."""
+"""Checkout, notifications and the seller dashboard over REST/JSON through real Envoy, in front of the real
+services: cart, order (server streaming as NDJSON), payment, notify and seller, with the edge's errors (400
+naming fields, 401, 403, 404, 400 for a failed precondition)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import pytest
 
 from services.edge.runner import start_edge, stop_edge
 from services.edge.settings import EDGE_DESCRIPTORS, OPENAPI_PATH, EdgeSettings, Upstream
+from services.seller.service import DEFINITION as SELLER
 from tests.checkout.conftest import (
     Checkout,
     checkout,
@@ -28,9 +29,21 @@ from tests.checkout.conftest import (
     start_order,
 )
 from tests.edge.conftest import free_port
+from tests.notify.conftest import StartNotify, mail_server, start_notify
 from tests.order.support import Shop
+from tests.seller.conftest import seller_settings
+from tests.support.serving import migrate_service, serving
 
-__all__ = ["checkout", "start_auth", "start_cart", "start_catalog", "start_checkout", "start_order"]
+__all__ = [
+    "checkout",
+    "mail_server",
+    "start_auth",
+    "start_cart",
+    "start_catalog",
+    "start_checkout",
+    "start_notify",
+    "start_order",
+]
 
 ADDRESS = {"recipientName": "Ada Buyer", "line1": "1 Main St", "city": "Berlin", "countryCode": "DE"}
 
@@ -41,7 +54,23 @@ def _upstream(address: str) -> Upstream:
 
 
 @pytest.fixture
-async def shop_edge(checkout: Checkout) -> AsyncIterator[tuple[Checkout, httpx.AsyncClient]]:
+async def shop_edge(
+    checkout: Checkout, infra: Any, fresh_database: Any, start_notify: StartNotify
+) -> AsyncIterator[tuple[Checkout, httpx.AsyncClient]]:
+    cart = checkout.order.cart
+    auth_target = cart.catalog.auth.running.address
+    notify = await start_notify(auth_target, worker=False)
+    seller_url = await fresh_database("seller")
+    await migrate_service(SELLER, seller_url)
+    seller_config = seller_settings(infra.database_url, infra.redis_url, seller_url, auth_target)
+    async with serving(SELLER, seller_config) as (seller, _):
+        async for served in _edge(checkout, notify.running.address, seller.address):
+            yield served
+
+
+async def _edge(
+    checkout: Checkout, notify_address: str, seller_address: str
+) -> AsyncIterator[tuple[Checkout, httpx.AsyncClient]]:
     cart = checkout.order.cart
     settings = EdgeSettings(
         upstreams={
@@ -50,6 +79,8 @@ async def shop_edge(checkout: Checkout) -> AsyncIterator[tuple[Checkout, httpx.A
             "cart": _upstream(cart.running.address),
             "order": _upstream(checkout.order.running.address),
             "payment": _upstream(checkout.payment_running.address),
+            "notify": _upstream(notify_address),
+            "seller": _upstream(seller_address),
         },
         listen_port=free_port(),
         admin_port=free_port(),
@@ -143,3 +174,36 @@ async def test_a_checkout_by_rest_with_the_order_watched_as_ndjson(
     assert shipped.status_code == 200 and shipped.json()["order"]["status"] == "ORDER_STATUS_SHIPPED"
     listed = await http.get("/v1/orders", headers=me, params={"status": "ORDER_STATUS_SHIPPED"})
     assert [o["id"] for o in listed.json()["orders"]] == [order["id"]]
+
+
+async def test_notifications_and_the_seller_dashboard_by_rest(shop_edge: tuple[Checkout, httpx.AsyncClient]) -> None:
+    checkout, http = shop_edge
+    shop = await Shop.open(checkout.order)
+    me_md, _ = await shop.buyer()
+    me = bearer(me_md)
+    assert (await http.get("/v1/notification-preferences")).status_code == 401
+    preferences = await http.get("/v1/notification-preferences", headers=me)
+    assert preferences.status_code == 200, preferences.text
+    changed = await http.patch(
+        "/v1/notification-preferences",
+        headers=me,
+        json={"preferences": {"orderUpdatesEmail": False}, "updateMask": "orderUpdatesEmail"},
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["preferences"].get("orderUpdatesEmail", False) is False
+    too_many = await http.get("/v1/notifications", headers=me, params={"pageSize": 1000})
+    assert too_many.status_code == 400 and "page_size" in too_many.text
+    listed = await http.get("/v1/notifications", headers=me, params={"pageSize": 5})
+    # Only the caller's own: at most the welcome of this registration (it may still be on its way).
+    assert listed.status_code == 200
+    assert [n["template"] for n in listed.json().get("notifications", [])] in ([], ["welcome"])
+
+    # The dashboard is the seller's own; a buyer is refused, another seller's figures too.
+    seller = bearer(shop.shoe_seller)
+    board = await http.get("/v1/seller/dashboard", headers=seller)
+    assert board.status_code == 200, board.text
+    assert (await http.get("/v1/seller/dashboard", headers=me)).status_code == 403
+    other = await http.get("/v1/seller/dashboard", headers=seller, params={"sellerId": shop.mug_seller_id})
+    assert other.status_code == 403
+    orders = await http.get("/v1/seller/orders", headers=seller, params={"pageSize": 5})
+    assert orders.status_code == 200 and orders.json().get("orders", []) == []
