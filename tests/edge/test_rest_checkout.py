@@ -5,9 +5,12 @@ naming fields, 401, 403, 404, 400 for a failed precondition)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +24,7 @@ from services.edge.settings import EDGE_DESCRIPTORS, OPENAPI_PATH, EdgeSettings,
 from services.seller.service import DEFINITION as SELLER
 from tests.checkout.conftest import (
     Checkout,
+    StartCheckout,
     checkout,
     start_auth,
     start_cart,
@@ -45,6 +49,7 @@ __all__ = [
     "start_order",
 ]
 
+WEBHOOK_SECRET = "whsec_edge_test"
 ADDRESS = {"recipientName": "Ada Buyer", "line1": "1 Main St", "city": "Berlin", "countryCode": "DE"}
 
 
@@ -55,8 +60,9 @@ def _upstream(address: str) -> Upstream:
 
 @pytest.fixture
 async def shop_edge(
-    checkout: Checkout, infra: Any, fresh_database: Any, start_notify: StartNotify
+    start_checkout: StartCheckout, infra: Any, fresh_database: Any, start_notify: StartNotify
 ) -> AsyncIterator[tuple[Checkout, httpx.AsyncClient]]:
+    checkout = await start_checkout(payment={"stripe_webhook_secret": WEBHOOK_SECRET})
     cart = checkout.order.cart
     auth_target = cart.catalog.auth.running.address
     notify = await start_notify(auth_target, worker=False)
@@ -207,3 +213,31 @@ async def test_notifications_and_the_seller_dashboard_by_rest(shop_edge: tuple[C
     assert other.status_code == 403
     orders = await http.get("/v1/seller/orders", headers=seller, params={"pageSize": 5})
     assert orders.status_code == 200 and orders.json().get("orders", []) == []
+
+
+def stripe_signature(payload: bytes, secret: str, timestamp: int) -> str:
+    signed = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={signed}"
+
+
+async def test_the_stripe_webhook_gets_its_raw_body_and_signature_through_the_edge(
+    shop_edge: tuple[Checkout, httpx.AsyncClient],
+) -> None:
+    _, http = shop_edge
+    event = {"id": f"evt_{uuid.uuid4().hex}", "object": "event", "type": "customer.created", "data": {"object": {}}}
+    payload = json.dumps(event).encode()
+    headers = {"content-type": "application/json"}
+    # No token needed (the signature authenticates), but a forged or stale signature is refused.
+    signed = stripe_signature(payload, WEBHOOK_SECRET, int(time.time()))
+    accepted = await http.post(
+        "/v1/payments/stripe/webhook", content=payload, headers=headers | {"stripe-signature": signed}
+    )
+    assert accepted.status_code == 200, accepted.text
+    forged = stripe_signature(payload, "whsec_someone_else", int(time.time()))
+    refused = await http.post(
+        "/v1/payments/stripe/webhook", content=payload, headers=headers | {"stripe-signature": forged}
+    )
+    assert (refused.status_code, reason(refused)) == (401, "BAD_SIGNATURE")
+    stale = stripe_signature(payload, WEBHOOK_SECRET, int(time.time()) - 3600)
+    old = await http.post("/v1/payments/stripe/webhook", content=payload, headers=headers | {"stripe-signature": stale})
+    assert (old.status_code, reason(old)) == (401, "BAD_SIGNATURE")
