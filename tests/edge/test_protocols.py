@@ -164,6 +164,31 @@ async def test_grpc_web_with_buf_curl(stack: Stack) -> None:
     assert json.loads(done.stdout)["product"]["id"] == product.id
 
 
+async def test_grpc_with_grpcurl_and_the_descriptor_set(stack: Stack) -> None:
+    """An operator's grpcurl through the edge, with the contracts' descriptor set instead of reflection."""
+    product, _ = await new_product(stack)
+    grpcurl = Path(sys.executable).parent / "grpcurl"
+    host_port = stack.url.removeprefix("http://")
+    command = [
+        str(grpcurl),
+        "-plaintext",
+        "-protoset",
+        str(EDGE_DESCRIPTORS),
+        "-d",
+        json.dumps({"id": product.id}),
+        host_port,
+        "marketplace.catalog.v1.CatalogService/GetProduct",
+    ]
+    done = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["product"]["id"] == product.id
+    # An internal RPC is not there for it either.
+    internal = [*command[:-1], "marketplace.catalog.v1.CatalogService/ReserveStock"]
+    internal[internal.index("-d") + 1] = "{}"
+    refused = await asyncio.to_thread(subprocess.run, internal, capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "Unimplemented" in refused.stdout + refused.stderr
+
+
 # --- internal RPCs ----------------------------------------------------------------------------------------------
 
 
