@@ -7,6 +7,7 @@ import { CatalogService } from "@gen/marketplace/catalog/v1/catalog_pb.js";
 import { Role } from "@gen/marketplace/common/v1/roles_pb.js";
 import { OrderService } from "@gen/marketplace/order/v1/order_pb.js";
 import { PaymentService } from "@gen/marketplace/payment/v1/payment_pb.js";
+import { SellerService } from "@gen/marketplace/seller/v1/seller_pb.js";
 
 const SESSION_KEY = "marketplace-mesh.session";
 
@@ -125,6 +126,7 @@ export const catalog = createClient(CatalogService, transport);
 export const cart = createClient(CartService, transport);
 export const orders = createClient(OrderService, transport);
 export const payments = createClient(PaymentService, transport);
+export const sellers = createClient(SellerService, transport);
 
 /** A sentence for a failed call: the service's own message, and what to do for the common codes. */
 export function describeError(error: unknown): string {

@@ -6,7 +6,8 @@ import {
   type Product,
   type ProductVariant,
 } from "@gen/marketplace/catalog/v1/catalog_pb.js";
-import { catalog, describeError, isSeller, newRequestId, orders, session } from "../api.js";
+import { SellerOrderStatus, type SellerOrder } from "@gen/marketplace/seller/v1/seller_pb.js";
+import { catalog, describeError, isSeller, newRequestId, orders, sellers, session } from "../api.js";
 import { field, formValue, h, notice, notOffered, replace } from "../dom.js";
 import type { Route } from "../main.js";
 import { navigate } from "../main.js";
@@ -95,8 +96,43 @@ function productRow(product: Product): HTMLElement {
   return row;
 }
 
+function toShipRow(order: SellerOrder, form: HTMLFormElement): HTMLElement {
+  const lines = order.lines.map((line) => `${line.title} × ${line.quantity}`).join(", ");
+  const total = order.sellerTotal ? formatMoney(order.sellerTotal) : "";
+  const choose = h("button", { type: "button" }, "Ship this order");
+  choose.addEventListener("click", () => {
+    const input = form.querySelector<HTMLInputElement>("input[name=id]");
+    if (input) {
+      input.value = order.orderId;
+      form.querySelector<HTMLInputElement>("input[name=carrier]")?.focus();
+    }
+  });
+  return h("li", {}, h("span", {}, `Order ${order.orderId.slice(0, 8)}: ${lines} (${total}) `), choose);
+}
+
+async function listToShip(slot: HTMLElement, form: HTMLFormElement): Promise<void> {
+  try {
+    const reply = await sellers.listSellerOrders({
+      status: SellerOrderStatus.PAID,
+      pageSize: 20,
+      pageToken: "",
+      sellerId: "",
+    });
+    replace(
+      slot,
+      reply.orders.length
+        ? h("ul", { class: "to-ship" }, ...reply.orders.map((order) => toShipRow(order, form)))
+        : notice("info", "No paid order is waiting for your shipment."),
+    );
+  } catch (error) {
+    // The seller dashboard may not run in this deployment: say so, and keep shipping by order id.
+    replace(slot, notOffered(`Your list of orders to ship is not offered yet here: ${describeError(error)}`));
+  }
+}
+
 function shipping(): HTMLElement {
   const status = h("div", { class: "status-slot" });
+  const waiting = h("div", { class: "status-slot" }, notice("status", "Loading your orders to ship…"));
   const form = h(
     "form",
     { class: "filters" },
@@ -116,18 +152,18 @@ function shipping(): HTMLElement {
           ? await orders.markDelivered({ id, sellerId: "" })
           : await orders.shipOrder({ id, carrier: formValue(form, "carrier"), trackingNumber: formValue(form, "tracking"), sellerId: "" });
       replace(status, notice("status", `Order ${reply.order?.id.slice(0, 8) ?? id}: done.`));
+      void listToShip(waiting, form);
     } catch (error) {
       replace(status, notice("error", describeError(error)));
     }
   });
+  void listToShip(waiting, form);
   return h(
     "section",
     { "aria-labelledby": "to-ship" },
     h("h2", { id: "to-ship" }, "Orders to ship"),
-    notOffered(
-      "A list of the orders waiting for your shipment is not offered yet: the order service has no call that lists a seller's orders. " +
-        "Shipping an order you know the id of works:",
-    ),
+    waiting,
+    h("p", {}, "Ship or deliver your part of an order:"),
     form,
     status,
   );
