@@ -72,25 +72,28 @@ class SmtpConfig:
 
 
 class SmtpMailer:
-    def __init__(self, config: SmtpConfig) -> None:
+    """Sends over SMTP, keeping up to `max_idle` connections open between emails: a connection costs the
+    server's greeting, EHLO and (with TLS) a handshake, several times the message itself. A kept connection the
+    server has closed meanwhile is noticed on the next send, which then opens a fresh one once."""
+
+    def __init__(self, config: SmtpConfig, *, max_idle: int = 10) -> None:
         self._config = config
+        self._max_idle = max_idle
+        self._idle: list[aiosmtplib.SMTP] = []
 
     async def send(self, email: Email) -> None:
         config = self._config
         message = build_message(email, config.sender)
+        sender = parseaddr(config.sender)[1] or config.sender
         try:
-            await aiosmtplib.send(
-                message,
-                sender=parseaddr(config.sender)[1] or config.sender,
-                recipients=[email.to_address],
-                hostname=config.host,
-                port=config.port,
-                username=config.username or None,
-                password=config.password or None,
-                use_tls=config.tls == "tls",
-                start_tls=config.tls == "starttls",
-                timeout=config.timeout,
-            )
+            kept = self._kept()
+            if kept is not None:
+                try:
+                    await self._send_on(kept, message, sender, email.to_address)
+                    return
+                except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
+                    pass  # the server dropped the kept connection while it was idle: this message was not taken
+            await self._send_on(await self._connect(), message, sender, email.to_address)
         except aiosmtplib.SMTPRecipientsRefused as error:
             codes = [refused.code for refused in error.recipients]
             raise _by_code(min(codes, default=550), str(error)) from error
@@ -101,6 +104,59 @@ class SmtpMailer:
             raise _by_code(error.code, f"{error.code} {error.message}") from error
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as error:
             raise TemporarySendFailure(f"SMTP server unavailable: {error or type(error).__name__}") from error
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await _quit(connection)
+
+    async def _send_on(self, connection: aiosmtplib.SMTP, message: EmailMessage, sender: str, to: str) -> None:
+        try:
+            await connection.send_message(message, sender=sender, recipients=[to])
+        except BaseException:
+            _discard(connection)
+            raise
+        if len(self._idle) < self._max_idle:
+            self._idle.append(connection)
+        else:
+            await _quit(connection)
+
+    def _kept(self) -> aiosmtplib.SMTP | None:
+        while self._idle:
+            connection = self._idle.pop()
+            if connection.is_connected:
+                return connection
+        return None
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        config = self._config
+        connection = aiosmtplib.SMTP(
+            hostname=config.host,
+            port=config.port,
+            username=config.username or None,
+            password=config.password or None,
+            use_tls=config.tls == "tls",
+            start_tls=config.tls == "starttls",
+            timeout=config.timeout,
+        )
+        try:
+            await connection.connect()
+        except BaseException:
+            _discard(connection)
+            raise
+        return connection
+
+
+async def _quit(connection: aiosmtplib.SMTP) -> None:
+    try:
+        await connection.quit()
+    except (TimeoutError, aiosmtplib.SMTPException, OSError):
+        _discard(connection)
+
+
+def _discard(connection: aiosmtplib.SMTP) -> None:
+    if connection.is_connected:
+        connection.close()
 
 
 def _by_code(code: int, detail: str) -> Exception:

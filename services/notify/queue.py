@@ -119,7 +119,8 @@ def make_worker(
     job_timeout: float,
     max_attempts: int,
     handle_signals: bool,
-    poll_delay: float = 0.2,
+    concurrency: int = 20,
+    poll_delay: float = 0.1,
 ) -> Worker:
     """An Arq worker for the email jobs. Arq's own try limit is set above notify's, which records the last
     temporary failure as FAILED itself (a job Arq gave up on would leave its record QUEUED)."""
@@ -129,7 +130,7 @@ def make_worker(
         redis_pool=arq,
         job_timeout=job_timeout,
         keep_result=60,
-        max_jobs=10,
+        max_jobs=concurrency,
         poll_delay=poll_delay,
         handle_signals=handle_signals,
         ctx={"deps": deps, "mailer": mailer},

@@ -30,6 +30,9 @@ class NotifySettings(ServiceSettings):
     notify_queue_name: str = "notify:email"
     # A job running longer is cancelled; a killed worker's job runs again after this plus 10 s (Arq).
     notify_job_timeout_seconds: float = 20.0
+    # Emails one worker process sends at a time (Arq's max_jobs), each on an SMTP connection kept between
+    # emails (at most this many kept open).
+    notify_worker_concurrency: int = 20
     # Sends tried per email before it is FAILED (temporary SMTP failures), and the delay before each retry:
     # base * 2^(try - 1), at most max.
     notify_max_attempts: int = 5

@@ -42,7 +42,8 @@ def mailer_of(settings: NotifySettings) -> SmtpMailer:
             password=settings.smtp_password,
             tls=settings.smtp_tls,
             timeout=settings.smtp_timeout_seconds,
-        )
+        ),
+        max_idle=settings.notify_worker_concurrency,
     )
 
 

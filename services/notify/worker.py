@@ -25,14 +25,16 @@ async def run_worker(settings: NotifySettings, stop: asyncio.Event, *, grace: fl
     drain grace) and cancels the rest (their records stay SENDING under a lease, for the next try)."""
     engine = db.create_engine(settings.service_database_url, pool_size=5, max_overflow=5)
     arq = arq_redis(settings)
+    mailer = mailer_of(settings)
     worker = make_worker(
         deps_of(settings, db.session_factory(engine)),
-        mailer_of(settings),
+        mailer,
         arq,
         queue_name=settings.notify_queue_name,
         job_timeout=settings.notify_job_timeout_seconds,
         max_attempts=settings.notify_max_attempts,
         handle_signals=False,
+        concurrency=settings.notify_worker_concurrency,
     )
     running = asyncio.ensure_future(worker.async_run())
     stopping = asyncio.ensure_future(stop.wait())
@@ -48,6 +50,7 @@ async def run_worker(settings: NotifySettings, stop: asyncio.Event, *, grace: fl
         await worker.close()
         with contextlib.suppress(asyncio.CancelledError):
             await running
+        await mailer.close()
         await engine.dispose()
 
 
