@@ -42,7 +42,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 
 from marketplace.common.v1 import access_pb2
-from services.kit import errors
+from services.kit import db, errors
 from services.kit.input_check import Undecodable, nul_violations, tolerant_deserializer
 from services.kit.logs import reset_correlation_id, set_correlation_id
 from services.kit.principal import Principal, current_principal_or_none, reset_principal, set_principal
@@ -463,6 +463,16 @@ class KitInterceptor(ServerInterceptor):
                 },
             )
             unavailable = errors.Unavailable(f"a service this call needs is unavailable (ref {call.correlation_id})")
+            await self._abort(call, context, unavailable)
+        if db.connection_lost(error):
+            # The connection to this service's database broke (a restart, a failover, a killed backend): the
+            # pool has dropped it and the next call gets a fresh one, so this is worth a retry, not INTERNAL.
+            call.error = f"database unavailable: {type(error).__name__}"
+            log.warning(
+                "the database connection was lost",
+                extra={"fields": {"method": method.name, "correlation_id": call.correlation_id}},
+            )
+            unavailable = errors.Unavailable(f"the service's database is unavailable (ref {call.correlation_id})")
             await self._abort(call, context, unavailable)
         call.code = grpc.StatusCode.INTERNAL
         log.error(
