@@ -31,5 +31,7 @@ def order_events_consumer(deps: Deps, redis: Redis) -> StreamConsumer:
         stream=stream_for("order"),
         group=GROUP,
         consumer=f"cart-{uuid.uuid4().hex[:12]}",
+        # Orders are independent: each handler locks the rows it changes (in id order).
+        concurrency=8,
         handlers={events_pb2.OrderPaid: on_paid},
     )

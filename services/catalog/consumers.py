@@ -42,6 +42,8 @@ def order_events_consumer(deps: Deps, redis: Redis) -> StreamConsumer:
         stream=settings.catalog_order_events_stream,
         group=settings.catalog_order_events_group,
         consumer=f"catalog-{uuid.uuid4().hex[:12]}",
+        # Orders are independent: each handler locks the rows it changes (in id order).
+        concurrency=8,
         handlers={events_pb2.OrderPaid: on_paid, events_pb2.OrderCancelled: on_cancelled},
     )
 

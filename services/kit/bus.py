@@ -39,6 +39,11 @@ class StreamConsumer:
     A message whose handler raises stays pending; once idle for `claim_idle` seconds a consumer of the group claims
     it (XAUTOCLAIM) and tries again. After `max_deliveries` tries it goes to `<stream>.dead` with the error and is
     acknowledged. Payload types without a handler are acknowledged and ignored.
+
+    With `concurrency` above 1, the messages of a batch are handled that many at a time, those of one subject
+    (the envelope's `subject`: an order, a product) one after another in stream order, so events about
+    different things do not queue behind each other. Handlers must then be safe to run side by side, as they
+    are when several consumers share the group: each locks the rows it changes, in a fixed order.
     """
 
     def __init__(
@@ -56,7 +61,10 @@ class StreamConsumer:
         claim_interval: float = 1.0,
         max_deliveries: int = 5,
         max_backoff: float = 5.0,
+        concurrency: int = 1,
     ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
         if redis.connection_pool.connection_kwargs.get("decode_responses"):
             raise ValueError("the bus reads binary envelopes: use a Redis client without decode_responses")
         self._redis = redis
@@ -73,6 +81,7 @@ class StreamConsumer:
         self._claim_interval = claim_interval
         self._max_deliveries = max_deliveries
         self._max_backoff = max_backoff
+        self._concurrency = concurrency
         self._claim_cursor = "0-0"
         self._last_claim = 0.0
 
@@ -112,10 +121,33 @@ class StreamConsumer:
             self.group, self.consumer, {self.stream: ">"}, count=self._batch_size, block=self._block_ms
         )
         for _stream, entries in response or []:
+            await self._process_batch(entries)
+            seen += len(entries)
+        return seen
+
+    async def _process_batch(self, entries: list[tuple[bytes, Mapping[bytes, bytes]]]) -> None:
+        if self._concurrency == 1 or len(entries) == 1:
             for message_id, fields in entries:
                 await self._process(message_id, fields, deliveries=1)
-                seen += 1
-        return seen
+            return
+        by_subject: dict[str, list[tuple[bytes, Mapping[bytes, bytes]]]] = {}
+        for message_id, fields in entries:
+            by_subject.setdefault(_subject_of(fields), []).append((message_id, fields))
+        slots = asyncio.Semaphore(self._concurrency)
+
+        async def in_order(messages: list[tuple[bytes, Mapping[bytes, bytes]]]) -> None:
+            async with slots:
+                for message_id, fields in messages:
+                    await self._process(message_id, fields, deliveries=1)
+
+        # Every subject's run is awaited to its end before the next read, even when one fails (Redis down): no
+        # handler is left running behind the consumer's back.
+        outcomes = await asyncio.gather(
+            *(in_order(messages) for messages in by_subject.values()), return_exceptions=True
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def _claim_stuck(self) -> int:
         cursor, entries, *_deleted = await self._redis.xautoclaim(
@@ -211,6 +243,16 @@ class StreamConsumer:
             )
             pipeline.xack(self.stream, self.group, message_id)
             await pipeline.execute()
+
+
+def _subject_of(fields: Mapping[bytes, bytes]) -> str:
+    """The envelope's subject ("" for one that does not parse: `_process` dead-letters it)."""
+    envelope = Envelope()
+    try:
+        envelope.ParseFromString(fields.get(ENVELOPE_FIELD, b""))
+    except DecodeError:
+        return ""
+    return envelope.subject
 
 
 # --- broadcast tails ------------------------------------------------------------------------------------------

@@ -43,6 +43,8 @@ def payment_events_consumer(deps: Deps, redis: Redis) -> StreamConsumer:
         stream=stream_for("payment"),
         group=GROUP,
         consumer=f"order-{uuid.uuid4().hex[:12]}",
+        # Orders are independent: each handler locks the rows it changes (in id order).
+        concurrency=8,
         handlers={
             events_pb2.PaymentSucceeded: on_succeeded,
             events_pb2.PaymentFailed: on_failed,

@@ -59,6 +59,8 @@ def order_events_consumer(deps: Deps, redis: Redis, settings: PaymentSettings) -
         stream=settings.payment_order_events_stream,
         group=settings.payment_order_events_group,
         consumer=f"payment-{uuid.uuid4().hex[:12]}",
+        # Orders are independent: each handler locks the rows it changes (in id order).
+        concurrency=8,
         handlers={events_pb2.OrderCancelled: on_cancelled, events_pb2.OrderPaymentRefused: on_refused},
     )
 

@@ -251,3 +251,52 @@ async def test_a_client_that_decodes_responses_is_refused(example_db, infra, str
             consumer_for(example_db, decoding, stream, Recorder())
     finally:
         await decoding.aclose()
+
+
+class Overlaps:
+    """A slow handler that notes, per event, its subject and how many handlers were running beside it."""
+
+    def __init__(self) -> None:
+        self.running: dict[str, int] = {}
+        self.order: list[tuple[str, str]] = []
+        self.most_at_once = 0
+        self.same_subject_overlap = False
+
+    async def __call__(self, uow, envelope, payload: StringValue) -> None:
+        subject = envelope.subject
+        if self.running.get(subject):
+            self.same_subject_overlap = True
+        self.running[subject] = self.running.get(subject, 0) + 1
+        self.most_at_once = max(self.most_at_once, sum(self.running.values()))
+        self.order.append((subject, payload.value))
+        await uow.session.execute(widgets.insert().values(id=envelope.id, name=payload.value, quantity=1))
+        await asyncio.sleep(0.05)
+        self.running[subject] -= 1
+
+
+async def test_concurrent_handling_keeps_each_subjects_order_and_the_bound(example_db, redis, stream):
+    handler = Overlaps()
+    consumer = consumer_for(example_db, redis, stream, handler, concurrency=3)
+    await consumer.ensure_group()
+    sent = [("a", "a1"), ("b", "b1"), ("a", "a2"), ("c", "c1"), ("d", "d1"), ("a", "a3"), ("e", "e1"), ("b", "b2")]
+    for subject, value in sent:
+        await add(redis, stream, envelope_of(subject, StringValue(value=value)))
+    assert await consumer.poll_once() == len(sent)
+    assert sorted(handler.order) == sorted(sent)
+    for subject in "ab":
+        assert [value for s, value in handler.order if s == subject] == [v for s, v in sent if s == subject]
+    assert not handler.same_subject_overlap
+    assert handler.most_at_once == 3
+    assert await count(example_db, widgets) == len(sent)
+    assert await pending(redis, stream) == 0
+
+
+async def test_one_at_a_time_by_default(example_db, redis, stream):
+    handler = Overlaps()
+    consumer = consumer_for(example_db, redis, stream, handler)
+    await consumer.ensure_group()
+    for subject in "abc":
+        await add(redis, stream, envelope_of(subject, StringValue(value=subject)))
+    await consumer.poll_once()
+    assert handler.most_at_once == 1
+    assert [value for _subject, value in handler.order] == ["a", "b", "c"]
