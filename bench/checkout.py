@@ -802,6 +802,20 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--start-timeout", type=float, default=300.0, help="seconds for a service to serve")
     parser.add_argument("--seed", type=int, default=7)
+    chaos = parser.add_argument_group("chaos mode (bench/chaos.py)")
+    chaos.add_argument(
+        "--chaos",
+        action="store_true",
+        help="a bounded number of checkouts while order, payment, the catalog and Redis are each SIGKILLed once",
+    )
+    chaos.add_argument("--checkouts", type=int, default=1000, help="checkouts attempted in chaos mode")
+    chaos.add_argument("--decline-every", type=int, default=10, help="every n-th checkout declines and cancels")
+    chaos.add_argument("--down-seconds", type=float, default=2.0, help="from a SIGKILL to the restart")
+    chaos.add_argument("--retry-seconds", type=float, default=90.0, help="how long a buyer retries one call")
+    chaos.add_argument(
+        "--settle-seconds", type=float, default=120.0, help="the wait for PAID, and for the saga at the end"
+    )
+    chaos.add_argument("--max-seconds", type=float, default=420.0, help="the checkouts' time limit in all")
     args = parser.parse_args(argv)
     args.seconds = min(args.seconds, 120.0)
     if args.baseline_client == "auto":
@@ -813,6 +827,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     import uvloop
 
+    if args.chaos:
+        from bench import chaos
+
+        outcome = uvloop.run(chaos.run(args))
+        print()
+        print(chaos.report(outcome))
+        return 0 if outcome.ok else 1
     result = uvloop.run(run(args))
     print()
     print(report(result))
