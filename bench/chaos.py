@@ -32,9 +32,13 @@ from bench.checkout import (
     SERVICES,
     STOCK,
     Channels,
+    Hop,
     Item,
     Metadata,
     Stack,
+    database_now,
+    event_hops,
+    percentile,
     pick_lines,
     plain_url,
     register,
@@ -80,6 +84,7 @@ class Tally:
     failures: list[str] = field(default_factory=list)
     retries: Counter[str] = field(default_factory=Counter)  # "Method CODE" -> calls tried again
     changed: asyncio.Event = field(default_factory=asyncio.Event)  # set when a checkout begins or ends
+    over: bool = False  # the buyers are done (or out of time): nothing more is killed
 
     @property
     def finished(self) -> int:
@@ -266,11 +271,11 @@ async def inflict(
     """Kills each victim once, when its share of the checkouts has begun, and starts it again at once."""
     kills: list[Kill] = []
     for victim, share in plan:
-        while tally.attempted < share * tally.total and tally.finished < tally.total:
+        while tally.attempted < share * tally.total and not tally.over:
             tally.changed.clear()
             await tally.changed.wait()
-        if tally.finished >= tally.total:
-            break  # the checkouts ended first (a small --checkouts): the check reports the kills missing
+        if tally.over:
+            break  # the checkouts ended first (a small --checkouts): the report says which kills are missing
         at, begun, in_flight = time.monotonic() - started, tally.attempted, tally.attempted - tally.finished
         killed = time.monotonic()
         if victim == "redis":
@@ -374,6 +379,7 @@ class ChaosResult:
     tally: Tally
     kills: list[Kill]
     checks: list[saga_checks.Check]
+    hops: list[Hop]  # every event hop of the run, to show what the kills delayed
 
     @property
     def ok(self) -> bool:
@@ -390,6 +396,7 @@ async def run(args: argparse.Namespace) -> ChaosResult:
             buyers = await asyncio.gather(*(register(stubs, roles_pb2.ROLE_BUYER) for _ in range(args.buyers)))
             print(f"seeded {args.sellers} sellers, {len(items)} items to buy, {len(buyers)} buyers", flush=True)
             tally = Tally(args.checkouts)
+            since = await database_now(running.urls["order"])
             started = time.monotonic()
             loops = [
                 asyncio.ensure_future(
@@ -409,8 +416,11 @@ async def run(args: argparse.Namespace) -> ChaosResult:
             for task in late:
                 task.cancel()
                 tally.failures.append("a buyer still busy when the run's time was up")
+            await asyncio.gather(*late, return_exceptions=True)
             seconds = time.monotonic() - started
             progress.cancel()
+            tally.over = True
+            tally.changed.set()
             # A restart under way finishes; nothing more is killed once the buyers are done.
             kills = await chaos
             print(f"checkouts done after {seconds:.1f} s: waiting for the saga to settle", flush=True)
@@ -425,7 +435,9 @@ async def run(args: argparse.Namespace) -> ChaosResult:
                 if saga_checks.settled(checks) or time.monotonic() - settling > args.settle_seconds:
                     break
                 await asyncio.sleep(1.0)
-            return ChaosResult(args.buyers, seconds, time.monotonic() - settling, tally, kills, checks)
+            settle_seconds = time.monotonic() - settling
+            hops = await event_hops(running.urls, since, await database_now(running.urls["order"]))
+            return ChaosResult(args.buyers, seconds, settle_seconds, tally, kills, checks, hops)
         finally:
             await redis.aclose()
             await stubs.close()
@@ -462,6 +474,12 @@ def report(result: ChaosResult) -> str:
         *(f"  {kill.line()}" for kill in result.kills),
         f"calls retried while something was down: {sum(tally.retries.values())}"
         + (" (" + ", ".join(f"{name} {n}" for name, n in tally.retries.most_common()) + ")" if tally.retries else ""),
+        "event hops (outbox.created_at → inbox.handled_at), events handled, p50 / p99 / max ms: "
+        + "; ".join(
+            f"{hop.name} {len(hop.lags_ms)}, {percentile(hop.lags_ms, 0.5):.0f} / {percentile(hop.lags_ms, 0.99):.0f}"
+            f" / {max(hop.lags_ms):.0f}"
+            for hop in result.hops
+        ),
         f"checks, {result.settle_seconds:.1f} s after the last checkout:",
         *(f"  {check.line()}" for check in result.checks),
     ]
