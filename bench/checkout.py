@@ -16,6 +16,9 @@ throughput at the same concurrency (h2load, or a Python client where it is missi
 the checkouts, so the result is also given as a ratio to it; the mesh's CPU and transactions at rest, and
 transactions per checkout. After the run the catalog's committed stock is checked against the paid orders'
 units. Everything stops by itself.
+
+`--chaos` runs bench/chaos.py instead: a bounded number of checkouts (`--checkouts`) while the order, payment
+and catalog processes and the embedded Valkey are each SIGKILLed once and started again, then the saga's checks.
 """
 
 from __future__ import annotations
