@@ -16,6 +16,9 @@ throughput at the same concurrency (h2load, or a Python client where it is missi
 the checkouts, so the result is also given as a ratio to it; the mesh's CPU and transactions at rest, and
 transactions per checkout. After the run the catalog's committed stock is checked against the paid orders'
 units. Everything stops by itself.
+
+`--chaos` runs bench/chaos.py instead: a bounded number of checkouts (`--checkouts`) while the order, payment
+and catalog processes and the embedded Valkey are each SIGKILLed once and started again, then the saga's checks.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +48,8 @@ from sqlalchemy.engine import make_url
 
 from bench import h2load
 from bench.catalog import free_port
+from bench.mesh import REPO_ROOT as REPO_ROOT
+from bench.mesh import Mesh, mesh, valkey_pid
 from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
 from marketplace.cart.v1 import cart_pb2, cart_pb2_grpc
 from marketplace.catalog.v1 import catalog_pb2, catalog_pb2_grpc
@@ -55,7 +60,6 @@ from services import launcher
 from services.kit.db import drop_database, ensure_database
 from services.kit.settings import CREDENTIALS_KEY_ENV, database_name
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = Path(__file__).resolve().parent / ".cache"
 SERVICES = ("auth", "catalog", "cart", "order", "payment")
 PASSWORD = "bench checkout password"
@@ -126,39 +130,6 @@ class Watched:
         """CPU seconds between two samples: processes alive at the end count from the start (or from zero when
         they started meanwhile); those reaped meanwhile are in the parent's children's time."""
         return sum(value - before.get(pid, 0.0) for pid, value in after.items())
-
-
-@contextlib.contextmanager
-def service_processes(
-    environ: Mapping[str, str], infra: launcher.Infrastructure, credentials_key: str, logs: Path
-) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
-    """Every service as `python -m services.<name> serve`, in its own process group; stopped at the end."""
-    logs.mkdir(parents=True, exist_ok=True)
-    processes: dict[str, subprocess.Popen[bytes]] = {}
-    try:
-        for name in SERVICES:
-            env = launcher.service_environment(name, environ, infra, credentials_key)
-            with (logs / f"checkout-{name}.log").open("wb") as output:
-                # This interpreter and the project's own module: no untrusted input.
-                processes[name] = subprocess.Popen(
-                    [sys.executable, "-m", f"services.{name}", "serve"],
-                    env=env,
-                    cwd=REPO_ROOT,
-                    stdin=subprocess.DEVNULL,
-                    stdout=output,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-        yield processes
-    finally:
-        for process in processes.values():
-            process.terminate()
-        for process in processes.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 async def wait_serving(name: str, address: str, process: subprocess.Popen[bytes], timeout: float) -> None:
@@ -572,17 +543,29 @@ class Result:
         return self.sold == self.paid_units and self.reserved == 0
 
 
-async def run(args: argparse.Namespace) -> Result:
-    if args.baseline_client == "h2load":
-        h2load.require_h2load()
+@dataclass
+class Stack:
+    """PostgreSQL, Redis and the five services, serving, with what a client needs to reach them."""
+
+    environ: dict[str, str]
+    infra: launcher.Infrastructure
+    urls: dict[str, str]  # each service's database
+    addresses: dict[str, str]  # each service's gRPC address
+    services: Mesh
+
+
+@contextlib.asynccontextmanager
+async def stack(start_timeout: float, settings: Mapping[str, str] | None = None) -> AsyncIterator[Stack]:
+    """Starts PostgreSQL and Redis (embedded unless DATABASE_URL / REDIS_URL), the services' databases and the
+    services, each with `settings` added to its environment; everything stops when the block ends."""
     environ = dict(os.environ)
     # No demo catalog; a service stops at once (nothing polls its health here).
     environ.update(LOG_LEVEL="WARNING", GRPC_HOST="127.0.0.1", MESH_DEMO_CATALOG="0", DRAIN_GRACE_SECONDS="0")
     environ.update({f"{name.upper()}_PORT": str(free_port()) for name in SERVICES})
     environ["CATALOG_IMAGE_PORT"] = str(free_port())
+    environ.update(settings or {})
     credentials_key = environ.get(CREDENTIALS_KEY_ENV, "") or secrets.token_hex(32)
     addresses = {name: launcher.dial_address(name, environ) for name in SERVICES}
-    rng = random.Random(args.seed)
 
     with tempfile.TemporaryDirectory(prefix="bench-checkout-") as scratch:
         infra = await asyncio.to_thread(launcher.start_infrastructure, Path(scratch), environ)
@@ -597,23 +580,32 @@ async def run(args: argparse.Namespace) -> Result:
             urls = await launcher.prepare_databases(SERVICES, infra, environ)
             for name, url in urls.items():
                 environ[f"{name.upper()}_DATABASE_URL"] = url
-            with service_processes(environ, infra, credentials_key, CACHE_DIR) as processes:
-                await wait_serving("auth", addresses["auth"], processes["auth"], args.start_timeout)
+            with mesh(environ, infra, credentials_key, CACHE_DIR, SERVICES, log_prefix="checkout") as started:
+                processes = started.processes
+                await wait_serving("auth", addresses["auth"], processes["auth"], start_timeout)
                 await asyncio.gather(
-                    *(wait_serving(name, addresses[name], processes[name], args.start_timeout) for name in SERVICES[1:])
+                    *(wait_serving(name, addresses[name], processes[name], start_timeout) for name in SERVICES[1:])
                 )
                 print("services serving:", ", ".join(f"{n} pid {p.pid}" for n, p in processes.items()), flush=True)
-                watched = [Watched(name, process.pid) for name, process in processes.items()]
-                if infra.postgres is not None:
-                    watched.append(Watched("postgres", int(infra.postgres.get_pid()), tree=True))
-                if infra.valkey is not None:
-                    watched.append(Watched("valkey", int(infra.valkey._process.pid)))
-                watched.append(Watched("bench client", os.getpid()))
-                return await measure(args, addresses, urls, watched, rng)
+                yield Stack(environ, infra, urls, addresses, started)
         finally:
             for name in own:
                 await drop_database(infra.database_url, name)
             await asyncio.to_thread(infra.stop)
+
+
+async def run(args: argparse.Namespace) -> Result:
+    if args.baseline_client == "h2load":
+        h2load.require_h2load()
+    rng = random.Random(args.seed)
+    async with stack(args.start_timeout) as running:
+        watched = [Watched(name, process.pid) for name, process in running.services.processes.items()]
+        if running.infra.postgres is not None:
+            watched.append(Watched("postgres", int(running.infra.postgres.get_pid()), tree=True))
+        if running.infra.valkey is not None:
+            watched.append(Watched("valkey", valkey_pid(running.infra)))
+        watched.append(Watched("bench client", os.getpid()))
+        return await measure(args, running.addresses, running.urls, watched, rng)
 
 
 async def measure(
@@ -813,6 +805,20 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--start-timeout", type=float, default=300.0, help="seconds for a service to serve")
     parser.add_argument("--seed", type=int, default=7)
+    chaos = parser.add_argument_group("chaos mode (bench/chaos.py)")
+    chaos.add_argument(
+        "--chaos",
+        action="store_true",
+        help="a bounded number of checkouts while order, payment, the catalog and Redis are each SIGKILLed once",
+    )
+    chaos.add_argument("--checkouts", type=int, default=1000, help="checkouts attempted in chaos mode")
+    chaos.add_argument("--decline-every", type=int, default=10, help="every n-th checkout declines and cancels")
+    chaos.add_argument("--down-seconds", type=float, default=2.0, help="from a SIGKILL to the restart")
+    chaos.add_argument("--retry-seconds", type=float, default=90.0, help="how long a buyer retries one call")
+    chaos.add_argument(
+        "--settle-seconds", type=float, default=120.0, help="the wait for PAID, and for the saga at the end"
+    )
+    chaos.add_argument("--max-seconds", type=float, default=420.0, help="the checkouts' time limit in all")
     args = parser.parse_args(argv)
     args.seconds = min(args.seconds, 120.0)
     if args.baseline_client == "auto":
@@ -824,6 +830,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     import uvloop
 
+    if args.chaos:
+        from bench import chaos
+
+        outcome = uvloop.run(chaos.run(args))
+        print()
+        print(chaos.report(outcome))
+        return 0 if outcome.ok else 1
     result = uvloop.run(run(args))
     print()
     print(report(result))

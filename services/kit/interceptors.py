@@ -40,6 +40,8 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from marketplace.common.v1 import access_pb2
 from services.kit import db, errors
@@ -473,6 +475,16 @@ class KitInterceptor(ServerInterceptor):
                 extra={"fields": {"method": method.name, "correlation_id": call.correlation_id}},
             )
             unavailable = errors.Unavailable(f"the service's database is unavailable (ref {call.correlation_id})")
+            await self._abort(call, context, unavailable)
+        if isinstance(error, (RedisConnectionError, RedisTimeoutError)):
+            # Redis is down or restarting (refused, timed out, still loading its data; every authenticated call
+            # checks the revocation list there): worth a retry once it is back, not INTERNAL.
+            call.error = f"redis unavailable: {type(error).__name__}"
+            log.warning(
+                "redis is unavailable",
+                extra={"fields": {"method": method.name, "correlation_id": call.correlation_id}},
+            )
+            unavailable = errors.Unavailable(f"the service's Redis is unavailable (ref {call.correlation_id})")
             await self._abort(call, context, unavailable)
         call.code = grpc.StatusCode.INTERNAL
         log.error(
