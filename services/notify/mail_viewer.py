@@ -48,7 +48,11 @@ dt { font-weight: 600; }
 def viewer_port(environ: Mapping[str, str]) -> int:
     """MAIL_VIEWER_PORT (default 8025); 0 means no viewer."""
     value = environ.get(MAIL_VIEWER_PORT_ENV, "").strip()
-    return int(value) if value else DEFAULT_MAIL_VIEWER_PORT
+    if not value:
+        return DEFAULT_MAIL_VIEWER_PORT
+    if not value.isdigit() or int(value) > 65535:
+        raise ValueError(f"{MAIL_VIEWER_PORT_ENV} must be a port number (0 for no mail viewer), not {value!r}")
+    return int(value)
 
 
 def linkify(text: str) -> str:

@@ -129,6 +129,8 @@ def test_the_port_setting() -> None:
     assert viewer_port({}) == 8025
     assert viewer_port({"MAIL_VIEWER_PORT": "9025"}) == 9025
     assert viewer_port({"MAIL_VIEWER_PORT": "0"}) == 0
+    with pytest.raises(ValueError, match="MAIL_VIEWER_PORT must be a port number"):
+        viewer_port({"MAIL_VIEWER_PORT": "mail"})
 
 
 def test_links_keep_the_sentence_out_and_only_http_schemes_link() -> None:
