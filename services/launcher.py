@@ -576,14 +576,23 @@ async def _up(options: Options, environ: Mapping[str, str]) -> int:
     run_file = options.data_dir / RUN_FILE_NAME
     infra = await asyncio.to_thread(start_infrastructure, options.data_dir, environ, run_file=run_file)
     mail_sink = None
+    mail_viewer = None
     try:
         if "notify" in names and not environ.get("SMTP_HOST", ""):
             from services.notify.mail_sink import MAIL_DIR_NAME, start_mail_sink
+            from services.notify.mail_viewer import MAIL_VIEWER_PORT_ENV, start_mail_viewer, viewer_port
 
             mail_sink = start_mail_sink(options.data_dir / MAIL_DIR_NAME)
             environ = {**environ, "SMTP_HOST": mail_sink.hostname, "SMTP_PORT": str(mail_sink.port)}
             mail_dir = options.data_dir / MAIL_DIR_NAME
             say(f"mail      local sink on {mail_sink.hostname}:{mail_sink.port}, messages in {mail_dir}")
+            if port := viewer_port(environ):
+                # The viewer is a convenience: a taken port is said, and the stack runs without it.
+                try:
+                    mail_viewer = start_mail_viewer(mail_dir, port=port)
+                    say(f"mail      read them at {mail_viewer.url}")
+                except OSError as error:
+                    shout(f"mail viewer not started on 127.0.0.1:{port} ({error}); {MAIL_VIEWER_PORT_ENV} moves it")
         await prepare_databases(names, infra, environ)
         if stop.is_set():
             return 0
@@ -593,6 +602,8 @@ async def _up(options: Options, environ: Mapping[str, str]) -> int:
         run = run_single if options.single else run_processes
         return await run(names, infra, credentials_key, stop, environ)
     finally:
+        if mail_viewer is not None:
+            mail_viewer.stop()
         if mail_sink is not None:
             mail_sink.stop()
         remove_run_file(run_file)

@@ -23,8 +23,9 @@ class NotifySettings(ServiceSettings):
     smtp_timeout_seconds: float = 10.0
     # The sender of every email.
     notify_mail_from: str = "Marketplace <no-reply@marketplace.local>"
-    # Where a password reset email sends the user; the token is appended (URL-encoded).
-    notify_password_reset_url: str = "http://127.0.0.1:8080/reset-password?token="
+    # Where a password reset email sends the user: the storefront's reset page (a hash route, so the token stays
+    # in the browser and is never sent to the edge); the token is appended (URL-encoded).
+    notify_password_reset_url: str = "http://127.0.0.1:8080/#/reset-password?token="
 
     # The Arq queue of email jobs (Redis: REDIS_URL).
     notify_queue_name: str = "notify:email"

@@ -18,6 +18,7 @@ from services.launcher import (
     service_environment,
     start_batches,
 )
+from services.notify.mail_viewer import MAIL_VIEWER_PORT_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 # Fields a service fills in from prefixed variables (<SERVICE>_PORT, <SERVICE>_DATABASE_URL) in load().
@@ -47,7 +48,8 @@ def expected_variables() -> set[str]:
         names |= {name.upper() for name in settings_type.model_fields if name not in PER_SERVICE_FIELDS}
     for service in registry.SERVICE_NAMES:
         names |= {f"{service.upper()}_PORT", f"{service.upper()}_DATABASE_URL"}
-    return names | {DATA_DIR_ENV, CREDENTIALS_KEY_ENV, DEMO_CATALOG_ENV, SUPERVISOR_PID_ENV, *EDGE_VARIABLES}
+    launcher = {DEMO_CATALOG_ENV, SUPERVISOR_PID_ENV, MAIL_VIEWER_PORT_ENV}
+    return names | {DATA_DIR_ENV, CREDENTIALS_KEY_ENV, *launcher, *EDGE_VARIABLES}
 
 
 def test_env_example_lists_every_variable_and_nothing_else() -> None:

@@ -14,6 +14,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,6 +150,7 @@ def launch(tmp_path: Path):
         env["CATALOG_IMAGE_PORT"] = str(free_port())
         env["EDGE_PORT"] = str(free_port())
         env["EDGE_ADMIN_PORT"] = str(free_port())
+        env["MAIL_VIEWER_PORT"] = str(free_port())
         env.update(overrides)
         log = tmp_path / f"launcher-{len(started)}.log"
         with log.open("wb") as sink:
@@ -203,6 +206,12 @@ def test_up_serves_every_service_and_ctrl_c_stops_everything(launch) -> None:
         health = json.loads(grpcurl("-d", '{"service": ""}', address, "grpc.health.v1.Health/Check"))
         assert health["status"] == "SERVING"
 
+    # The local mail sink's web mailbox (notify runs and SMTP_HOST is unset), on the port it was given.
+    mailbox = re.search(r"^mail +read them at (\S+)", launched.output(), re.MULTILINE)
+    assert mailbox, launched.output()
+    with urllib.request.urlopen(mailbox[1], timeout=5) as reply:
+        assert "Local mailbox" in reply.read().decode()
+
     # Every service got its client secret from the run's credentials key: auth accepts it, and only it.
     issued = json.loads(
         grpcurl(
@@ -228,6 +237,8 @@ def test_up_serves_every_service_and_ctrl_c_stops_everything(launch) -> None:
     assert launched.stop(signal.SIGINT) == 0
     assert "stopped." in launched.output()
     assert_nothing_left(launched, pids)
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(mailbox[1], timeout=5)
 
 
 def test_nothing_outlives_a_killed_launcher(launch) -> None:

@@ -5,6 +5,7 @@ import { AuthService, type User } from "@gen/marketplace/auth/v1/auth_pb.js";
 import { CartService } from "@gen/marketplace/cart/v1/cart_pb.js";
 import { CatalogService } from "@gen/marketplace/catalog/v1/catalog_pb.js";
 import { Role } from "@gen/marketplace/common/v1/roles_pb.js";
+import { NotifyService } from "@gen/marketplace/notify/v1/notify_pb.js";
 import { OrderService } from "@gen/marketplace/order/v1/order_pb.js";
 import { PaymentService } from "@gen/marketplace/payment/v1/payment_pb.js";
 import { SellerService } from "@gen/marketplace/seller/v1/seller_pb.js";
@@ -127,11 +128,18 @@ export const cart = createClient(CartService, transport);
 export const orders = createClient(OrderService, transport);
 export const payments = createClient(PaymentService, transport);
 export const sellers = createClient(SellerService, transport);
+export const notifications = createClient(NotifyService, transport);
+
+// The password reset calls are public and carry no token: a stale one kept in this tab would be refused by the
+// edge (a sent token must be valid), and the reset signs every session out anyway.
+const anonymous = createGrpcWebTransport({ baseUrl: window.location.origin, useBinaryFormat: true });
+export const publicAuth = createClient(AuthService, anonymous);
 
 /** A sentence for a failed call: the service's own message, and what to do for the common codes. */
 export function describeError(error: unknown): string {
   const failure = ConnectError.from(error);
   const message = failure.rawMessage || Code[failure.code];
+  if (isRateLimited(failure)) return tooMany(failure);
   switch (failure.code) {
     case Code.Unauthenticated:
       return `Please sign in again (${message}).`;
@@ -144,6 +152,25 @@ export function describeError(error: unknown): string {
     default:
       return message;
   }
+}
+
+/**
+ * The edge's rate limits (sign-in, sign-up, password reset). gRPC callers get RESOURCE_EXHAUSTED; a gRPC-Web
+ * call gets Envoy's HTTP 429 mapped to UNAVAILABLE ("local_rate_limited"), so the `retry-after` header the
+ * limit adds is what tells them apart from a service that is down.
+ */
+function isRateLimited(failure: ConnectError): boolean {
+  return failure.code === Code.ResourceExhausted || failure.metadata.has("retry-after");
+}
+
+function tooMany(failure: ConnectError): string {
+  const seconds = Number(failure.metadata.get("retry-after") ?? "");
+  const wait = Number.isFinite(seconds) && seconds > 0 ? `about ${seconds} seconds` : "a minute";
+  return `Too many attempts from here. Please wait ${wait} and try again.`;
+}
+
+export function errorCode(error: unknown): Code {
+  return ConnectError.from(error).code;
 }
 
 export function isCanceled(error: unknown): boolean {

@@ -8,7 +8,9 @@ import { renderSignIn, renderSignUp } from "./pages/account.js";
 import { renderBrowse } from "./pages/browse.js";
 import { renderCart } from "./pages/cart.js";
 import { renderCheckout } from "./pages/checkout.js";
+import { renderNotifications } from "./pages/notifications.js";
 import { renderOrder, renderOrders } from "./pages/orders.js";
+import { renderForgotPassword, renderResetPassword } from "./pages/password.js";
 import { renderProduct } from "./pages/product.js";
 import { renderSeller, renderSellerNew } from "./pages/seller.js";
 
@@ -29,6 +31,9 @@ const pages: Record<string, Page> = {
   seller: (main, route) => (route.parts[1] === "new" ? renderSellerNew(main, route) : renderSeller(main, route)),
   signin: renderSignIn,
   signup: renderSignUp,
+  "forgot-password": renderForgotPassword,
+  "reset-password": renderResetPassword,
+  notifications: renderNotifications,
 };
 
 /** Goes to a page: `navigate("/orders/" + id)`. */
@@ -55,6 +60,7 @@ function renderNav(): void {
     link("/", "Shop", current),
     link("/cart", "Cart", current),
     who ? link("/orders", "My orders", current) : null,
+    who ? link("/notifications", "My notifications", current) : null,
     who && isSeller() ? link("/seller", "Seller", current) : null,
   ];
   const account = who

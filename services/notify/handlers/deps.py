@@ -22,7 +22,7 @@ def _now() -> datetime:
 class Policy:
     """How notifications are made and delivered (from the settings)."""
 
-    password_reset_url: str = "http://127.0.0.1:8080/reset-password?token="
+    password_reset_url: str = "http://127.0.0.1:8080/#/reset-password?token="
     max_event_age: timedelta = timedelta(days=1)
     # How long a worker holds a record it is sending; past it, the record is another worker's to send.
     lease: timedelta = timedelta(seconds=30)

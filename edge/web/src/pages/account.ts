@@ -29,11 +29,15 @@ export function renderSignIn(main: HTMLElement, route: Route): void {
       replace(status, notice("error", describeError(error)));
     }
   });
+  // After a password reset the new password is what signs in: say so where the user lands.
+  const reset = route.query.get("reset") === "done";
   replace(
     main,
     h("h1", {}, "Sign in"),
+    reset ? notice("status", "Your password was changed and every session signed out. Sign in with the new password.") : null,
     form,
     status,
+    h("p", {}, h("a", { href: "#/forgot-password" }, "Forgot your password?")),
     h("p", {}, "No account yet? ", h("a", { href: `#/signup?next=${encodeURIComponent(after(route))}` }, "Sign up")),
   );
 }
