@@ -466,25 +466,16 @@ class KitInterceptor(ServerInterceptor):
             )
             unavailable = errors.Unavailable(f"a service this call needs is unavailable (ref {call.correlation_id})")
             await self._abort(call, context, unavailable)
-        if db.connection_lost(error):
-            # The connection to this service's database broke (a restart, a failover, a killed backend): the
-            # pool has dropped it and the next call gets a fresh one, so this is worth a retry, not INTERNAL.
-            call.error = f"database unavailable: {type(error).__name__}"
+        if (store := _store_lost(error)) is not None:
+            # The connection to this service's database or Redis broke or was refused (a restart, a failover, a
+            # killed backend, Redis still loading its data): the next call gets a fresh connection, so this is
+            # worth a retry once the store is back, not INTERNAL.
+            call.error = f"{store} unavailable: {type(error).__name__}"
             log.warning(
-                "the database connection was lost",
-                extra={"fields": {"method": method.name, "correlation_id": call.correlation_id}},
+                "a store of the service is unavailable",
+                extra={"fields": {"method": method.name, "correlation_id": call.correlation_id, "store": store}},
             )
-            unavailable = errors.Unavailable(f"the service's database is unavailable (ref {call.correlation_id})")
-            await self._abort(call, context, unavailable)
-        if isinstance(error, (RedisConnectionError, RedisTimeoutError)):
-            # Redis is down or restarting (refused, timed out, still loading its data; every authenticated call
-            # checks the revocation list there): worth a retry once it is back, not INTERNAL.
-            call.error = f"redis unavailable: {type(error).__name__}"
-            log.warning(
-                "redis is unavailable",
-                extra={"fields": {"method": method.name, "correlation_id": call.correlation_id}},
-            )
-            unavailable = errors.Unavailable(f"the service's Redis is unavailable (ref {call.correlation_id})")
+            unavailable = errors.Unavailable(f"the service's {store} is unavailable (ref {call.correlation_id})")
             await self._abort(call, context, unavailable)
         call.code = grpc.StatusCode.INTERNAL
         log.error(
@@ -529,6 +520,15 @@ class KitInterceptor(ServerInterceptor):
                 call.span.set_status(trace.StatusCode.ERROR, call.code.name)
             call.span.end()
             otel_context.detach(call.span_token)  # type: ignore[arg-type]
+
+
+def _store_lost(error: BaseException) -> str | None:
+    """"database" or "Redis" when `error` is the connection to that store lost or refused; None otherwise."""
+    if db.connection_lost(error):
+        return "database"
+    if isinstance(error, (RedisConnectionError, RedisTimeoutError)):
+        return "Redis"
+    return None
 
 
 def _was_cancelled(context: Context, error: BaseException) -> bool:
