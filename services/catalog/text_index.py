@@ -31,6 +31,8 @@ import numpy as np
 import numpy.typing as npt
 import Stemmer
 
+from services.kit.locks import ReadWriteLock
+
 # The fields a product's text is indexed in, with their weight and length normalisation (b). Chosen on the
 # relevance benchmarks (bench/search_quality.py, bench/README.md): the title says most, attribute and option
 # values (colour, size, material) are short and exact, the description is long and loose.
@@ -102,18 +104,26 @@ class _Postings:
 
     def arrays(self) -> tuple[IntArray, FloatArray]:
         if self.pending_docs:
-            self.docs = np.concatenate([self.docs, np.asarray(self.pending_docs, dtype=np.int32)])
-            self.weights = np.concatenate([self.weights, np.asarray(self.pending_weights, dtype=np.float32)])
-            self.pending_docs, self.pending_weights = [], []
+            # Queries (several at once, under the index's read lock) merge the pending part on first use: one
+            # at a time, the pending lists emptied last, so a query seeing them empty sees both arrays merged.
+            with _MERGING:
+                if self.pending_docs:
+                    self.docs = np.concatenate([self.docs, np.asarray(self.pending_docs, dtype=np.int32)])
+                    self.weights = np.concatenate([self.weights, np.asarray(self.pending_weights, dtype=np.float32)])
+                    self.pending_docs, self.pending_weights = [], []
         return self.docs, self.weights
 
 
+_MERGING = threading.Lock()
+
+
 class TextIndex:
-    """Thread-safe: queries run in worker threads while events add and remove documents."""
+    """Thread-safe: queries run side by side in worker threads (a read lock) while events add and remove
+    documents (the write lock)."""
 
     def __init__(self, analyzer: Analyzer | None = None) -> None:
         self.analyzer = analyzer or Analyzer()
-        self._lock = threading.RLock()
+        self._lock = ReadWriteLock()
         self._postings: dict[str, _Postings] = {}
         self._alive = np.zeros(1024, dtype=bool)
         self._lengths = np.zeros((1024, len(FIELDS)), dtype=np.float32)
@@ -148,7 +158,7 @@ class TextIndex:
     def add_many(self, documents: Sequence[Mapping[str, str]]) -> list[int]:
         """Indexes documents; many at once build their postings in one sort (the start's bulk load)."""
         analyzed = [self._field_terms(fields) for fields in documents]
-        with self._lock:
+        with self._lock.write():
             first = self._documents
             count = len(analyzed)
             self._reserve(first + count)
@@ -212,7 +222,7 @@ class TextIndex:
 
     def remove(self, document: int) -> None:
         """The document no longer counts (no-op for an unknown or dead one)."""
-        with self._lock:
+        with self._lock.write():
             if 0 <= document < self._documents and self._alive[document]:
                 self._alive[document] = False
                 self._live -= 1
@@ -236,7 +246,7 @@ class TextIndex:
         """Index terms starting with `prefix` (a word still being typed), at most `limit`, shortest first."""
         import bisect
 
-        with self._lock:
+        with self._lock.read():
             if self._sorted_terms is None:
                 self._sorted_terms = sorted(self._postings)
             terms = self._sorted_terms
@@ -256,7 +266,7 @@ class TextIndex:
         """The score of a document holding every query term at full saturation: a query's scores divided by it
         say how much of the query a document covers (0 to 1), comparable across queries and with a cosine. A
         term no document holds counts as the rarest there is: no product covers that part of the request."""
-        with self._lock:
+        with self._lock.read():
             live = max(self._live, 1)
             total = 0.0
             for term, weight in _best_weights(query).items():
@@ -267,7 +277,7 @@ class TextIndex:
 
     def score_and_ideal(self, query: Iterable[QueryTerm]) -> tuple[FloatArray, float]:
         """`score` and `ideal` of one query in one pass over its terms' postings (each search needs both)."""
-        with self._lock:
+        with self._lock.read():
             size = self._documents
             live = max(self._live, 1)
             all_docs: list[IntArray] = []
@@ -292,7 +302,7 @@ class TextIndex:
         return scores.astype(np.float32), total
 
     def document_frequency(self, term: str) -> int:
-        with self._lock:
+        with self._lock.read():
             postings = self._postings.get(term)
             if postings is None:
                 return 0

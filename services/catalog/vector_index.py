@@ -21,7 +21,6 @@ projection, which is fitted again when the index has doubled since.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -31,6 +30,7 @@ import numpy.typing as npt
 from services.catalog.domain import ACTIVE, INACTIVE
 from services.catalog.embeddings import DIMENSIONS
 from services.catalog.filters import ProductFilter
+from services.kit.locks import ReadWriteLock
 
 # The coarse pass: vectors projected on this many principal components (a fifth of the bytes of 384 float32).
 REDUCED_DIMENSIONS = 64
@@ -75,11 +75,12 @@ class IndexedProduct:
 
 
 class VectorIndex:
-    """Thread-safe: searches may run in worker threads while events update the index."""
+    """Thread-safe: searches run side by side in worker threads (a read lock) while events update the index
+    (the write lock)."""
 
     def __init__(self, dimensions: int = DIMENSIONS, initial_capacity: int = 1024) -> None:
         self._dimensions = dimensions
-        self._lock = threading.RLock()
+        self._lock = ReadWriteLock()
         self._size = 0
         self._vectors = np.zeros((initial_capacity, dimensions), dtype=np.float32)
         # The coarse-pass state: `_reduced[i]` is `(_vectors[i] - _mean) @ _basis`; empty until fitted.
@@ -233,7 +234,7 @@ class VectorIndex:
     def upsert(self, product: IndexedProduct, vector: npt.NDArray[np.float32] | None = None) -> None:
         """Adds or updates a product. Without a vector, only the filter fields of a known product change; a new
         product without one is found by words only until it has one."""
-        with self._lock:
+        with self._lock.write():
             row = self._row_of.get(product.product_id)
             if row is None:
                 if self._size == len(self._vectors):
@@ -267,7 +268,7 @@ class VectorIndex:
         self, product_id: str, stock: int, *, variant_id: str = "", variant_available: int | None = None
     ) -> None:
         """The product's units available, and those of the variant whose stock changed when it is named."""
-        with self._lock:
+        with self._lock.write():
             row = self._row_of.get(product_id)
             if row is not None:
                 self._stock[row] = stock
@@ -277,7 +278,7 @@ class VectorIndex:
 
     def remove(self, product_id: str) -> None:
         """Removes a product (no-op when absent); the last row moves into the hole."""
-        with self._lock:
+        with self._lock.write():
             row = self._row_of.pop(product_id, None)
             if row is None:
                 return
@@ -368,7 +369,7 @@ class VectorIndex:
         Called after a bulk load; upserts call it again once the index has doubled since the last fit.
         Takes about 0.3 s at 100,000 vectors.
         """
-        with self._lock:
+        with self._lock.write():
             size = self._size
             if size < COARSE_PASS_FROM:
                 return
@@ -391,9 +392,9 @@ class VectorIndex:
         self, query: npt.NDArray[np.float32], limit: int, where: ProductFilter | None = None
     ) -> list[tuple[str, float]]:
         """The `limit` products most similar to `query` (cosine, best first) among those `where` admits."""
-        with self._lock:
-            if self._size >= max(COARSE_PASS_FROM, 2 * self._fitted_size):
-                self.fit_projection()
+        if self._size >= max(COARSE_PASS_FROM, 2 * self._fitted_size):
+            self.fit_projection()  # a writer: before the read lock (a reader cannot take the write lock)
+        with self._lock.read():
             if self._size == 0 or limit <= 0:
                 return []
             query = query.astype(np.float32)
@@ -423,13 +424,13 @@ class VectorIndex:
 
     def set_text_document(self, product_id: str, document: int) -> None:
         """The product's document number in the text index (its words as `rank_text` scores them)."""
-        with self._lock:
+        with self._lock.write():
             row = self._row_of.get(product_id)
             if row is not None:
                 self._text_document[row] = document
 
     def text_document(self, product_id: str) -> int:
-        with self._lock:
+        with self._lock.read():
             row = self._row_of.get(product_id)
             return -1 if row is None else int(self._text_document[row])
 
@@ -438,7 +439,7 @@ class VectorIndex:
     ) -> dict[str, tuple[float, float]]:
         """Each indexed product's (cosine with `query`, score of its text document) — 0 where it has no vector
         or no document — for fusing the two searches' lists on the same products."""
-        with self._lock:
+        with self._lock.read():
             rows = [self._row_of[product_id] for product_id in product_ids if product_id in self._row_of]
             if not rows:
                 return {}
@@ -468,7 +469,7 @@ class VectorIndex:
     ) -> list[tuple[str, float]]:
         """The `limit` best products by their text documents' scores (by document number; above zero only)
         among those `where` admits, best first; ties by product id."""
-        with self._lock:
+        with self._lock.read():
             if self._size == 0 or limit <= 0:
                 return []
             scores = self._row_text_scores(self._text_document[: self._size], document_scores)

@@ -523,7 +523,7 @@ class KitInterceptor(ServerInterceptor):
 
 
 def _store_lost(error: BaseException) -> str | None:
-    """"database" or "Redis" when `error` is the connection to that store lost or refused; None otherwise."""
+    """ "database" or "Redis" when `error` is the connection to that store lost or refused; None otherwise."""
     if db.connection_lost(error):
         return "database"
     if isinstance(error, (RedisConnectionError, RedisTimeoutError)):
