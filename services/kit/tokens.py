@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
@@ -27,6 +28,9 @@ REVOKED_KEY_PREFIX = "auth:revoked:"
 REVOKED_SESSION_KEY_PREFIX = "auth:revoked-session:"
 # Keys written per round trip when revocations are restored.
 RESTORE_BATCH = 1000
+# Verified tokens remembered per process (least recently used dropped first): the active sessions of a busy
+# service, a few MB at most.
+VERIFIED_TOKENS_KEPT = 10_000
 
 Jwks = Mapping[str, Any]  # {"keys": [{"kty", "kid", "use", "alg", "n", "e"}, ...]}
 
@@ -97,8 +101,35 @@ class TokenVerifier:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None
         self._lock = asyncio.Lock()
+        # Tokens whose signature and claims were checked, with the key that signed them: a token comes back on
+        # every call of its session (a service's on every internal call), and an RS256 check costs more than
+        # the rest of the interceptor. Expiry and revocation are still checked on every call.
+        self._verified: OrderedDict[str, tuple[Principal, str]] = OrderedDict()
 
     async def verify(self, token: str) -> Principal:
+        principal = self._recently_verified(token) or await self._verify_signed(token)
+        revocations = self._revocations
+        if (
+            principal.token_id
+            and revocations is not None
+            and await revocations.is_revoked(principal.token_id, principal.session_id)
+        ):
+            raise Unauthenticated("token revoked")
+        return principal
+
+    def _recently_verified(self, token: str) -> Principal | None:
+        found = self._verified.get(token)
+        if found is None:
+            return None
+        principal, kid = found
+        if kid not in self._keys or time.time() > principal.expires_at + self._leeway:
+            # Its key is gone from the key set, or it expired: the full check decides (and says why).
+            del self._verified[token]
+            return None
+        self._verified.move_to_end(token)
+        return principal
+
+    async def _verify_signed(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -124,13 +155,10 @@ class TokenVerifier:
         except jwt.PyJWTError:
             raise Unauthenticated("invalid token") from None
         principal = principal_from_claims(claims)
-        revocations = self._revocations
-        if (
-            principal.token_id
-            and revocations is not None
-            and await revocations.is_revoked(principal.token_id, principal.session_id)
-        ):
-            raise Unauthenticated("token revoked")
+        if principal.expires_at:
+            self._verified[token] = (principal, kid)
+            if len(self._verified) > VERIFIED_TOKENS_KEPT:
+                self._verified.popitem(last=False)
         return principal
 
     async def _key(self, kid: str) -> jwt.PyJWK:
@@ -162,6 +190,7 @@ class TokenVerifier:
             except jwt.PyJWTError:
                 log.warning("ignoring an unusable signing key", extra={"fields": {"kid": entry.get("kid")}})
         self._keys = keys
+        self._verified.clear()
 
 
 def principal_from_claims(claims: Mapping[str, Any]) -> Principal:

@@ -68,9 +68,8 @@ def test_reentry_reads_within_reads_and_anything_within_a_write() -> None:
         pass
     with lock.write(), lock.read(), lock.write():
         pass
-    with lock.read(), pytest.raises(RuntimeError, match="reader cannot take the write lock"):
-        with lock.write():
-            pass
+    with lock.read(), pytest.raises(RuntimeError, match="reader cannot take the write lock"), lock.write():
+        pass
     # Everything was released: a writer in another thread gets in at once.
     done = threading.Event()
 
