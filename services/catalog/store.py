@@ -414,6 +414,34 @@ class Products:
         rows = (await self.session.execute(select(*_PRODUCT_COLUMNS).where(products.c.id.in_(product_ids)))).all()
         return {product.id: product for product in await self._products(rows)}
 
+    async def variant_details(self, variant_ids: Sequence[str]) -> list[Any]:
+        """Rows of (variant_id, product_id, seller_id, title, sku, option_values, price_units (its own or the
+        product's), currency, available, status, product_status, thumbnail_url (the first image's, or None)) for
+        the variants among `variant_ids` that exist."""
+        if not variant_ids:
+            return []
+        v, p, i = product_variants.c, products.c, product_images.c
+        thumbnail = select(i.thumbnail_url).where(i.product_id == p.id).order_by(i.position).limit(1).scalar_subquery()
+        statement = (
+            select(
+                v.id.label("variant_id"),
+                v.product_id,
+                p.seller_id,
+                p.title,
+                v.sku,
+                v.option_values,
+                func.coalesce(v.price_units, p.price_units).label("price_units"),
+                p.currency,
+                (v.stock - v.reserved).label("available"),
+                v.status,
+                p.status.label("product_status"),
+                thumbnail.label("thumbnail_url"),
+            )
+            .select_from(product_variants.join(products, p.id == v.product_id))
+            .where(v.id.in_(list(variant_ids)))
+        )
+        return list((await self.session.execute(statement)).all())
+
     async def by_skus(self, seller_id: str, skus: Sequence[str], *, for_update: bool = False) -> dict[str, Product]:
         """The seller's products with these SKUs, by SKU (locked when `for_update`)."""
         statement = select(products.c.id).where(products.c.seller_id == seller_id, products.c.sku.in_(skus))

@@ -9,7 +9,9 @@ import pytest
 from google.protobuf import field_mask_pb2
 
 from marketplace.catalog.v1 import catalog_pb2
+from marketplace.common.v1 import money_pb2
 from tests.catalog.conftest import Catalog
+from tests.catalog.test_product_images import add, jpeg_bytes
 
 
 async def test_variants_of_several_products_in_request_order_with_their_state(catalog: Catalog) -> None:
@@ -74,3 +76,27 @@ async def test_only_services_look_variants_up(catalog: Catalog) -> None:
         with pytest.raises(grpc.aio.AioRpcError) as invalid:
             await catalog.stub.GetVariants(catalog_pb2.GetVariantsRequest(variant_ids=bad), metadata=service)
         assert invalid.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_a_variants_own_price_and_its_products_first_picture(catalog: Catalog) -> None:
+    seller, _ = await catalog.seller()
+    shoe = await catalog.create(
+        seller, price=9000, stock=3, options=[catalog_pb2.ProductOption(name="size", values=["41", "46"])]
+    )
+    size_41, size_46 = shoe.variants
+    await catalog.stub.UpdateProductVariant(
+        catalog_pb2.UpdateProductVariantRequest(
+            product_id=shoe.id,
+            variant=catalog_pb2.ProductVariant(id=size_46.id, price=money_pb2.Money(units=9900, currency_code="USD")),
+            update_mask=field_mask_pb2.FieldMask(paths=["price"]),
+        ),
+        metadata=seller,
+    )
+    first = await catalog.stub.AddProductImage(add(shoe.id, jpeg_bytes()), metadata=seller)
+    await catalog.stub.AddProductImage(add(shoe.id, jpeg_bytes()), metadata=seller)
+    request = catalog_pb2.GetVariantsRequest(variant_ids=[size_46.id, size_41.id])
+
+    found = (await catalog.stub.GetVariants(request, metadata=await catalog.service("cart"))).variants
+
+    assert [(item.variant_id, item.unit_price.units) for item in found] == [(size_46.id, 9900), (size_41.id, 9000)]
+    assert {item.thumbnail_url for item in found} == {first.image.thumbnail_url}

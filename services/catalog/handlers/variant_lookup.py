@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from services.catalog.handlers.deps import Deps
-from services.catalog.store import Products, product_variants
+from services.catalog.store import Products
 
 
 @dataclass(frozen=True)
@@ -28,33 +26,27 @@ class VariantDetails:
 
 
 async def get_variants(deps: Deps, variant_ids: Sequence[str]) -> list[VariantDetails]:
-    """The variants the catalog knows among `variant_ids`, in that order, whatever their status (one query for the
-    owners, one load of their products)."""
+    """The variants the catalog knows among `variant_ids`, in that order, whatever their status: one statement
+    (the cart prices every cart with this call, so it reads only the asked variants and their products' rows,
+    never whole products)."""
     async with deps.sessions() as session:
-        v = product_variants.c
-        rows = await session.execute(select(v.id, v.product_id).where(v.id.in_(list(variant_ids))))
-        owners = {variant_id: product_id for variant_id, product_id in rows.all()}
-        products = await Products(session).many(sorted(set(owners.values())))
-    found = []
-    for variant_id in variant_ids:
-        product = products.get(owners.get(variant_id, ""))
-        if product is None:
-            continue
-        variant = product.variant(variant_id)
-        found.append(
-            VariantDetails(
-                variant_id=variant.id,
-                product_id=product.id,
-                seller_id=product.seller_id,
-                title=product.title,
-                sku=variant.sku,
-                option_values=dict(variant.option_values),
-                price_units=product.unit_price(variant),
-                currency=product.currency,
-                available=max(variant.available, 0),
-                status=variant.status,
-                product_status=product.status,
-                thumbnail_url=product.images[0].thumbnail_url if product.images else "",
-            )
+        rows = await Products(session).variant_details(variant_ids)
+    by_id = {row.variant_id: row for row in rows}
+    return [
+        VariantDetails(
+            variant_id=row.variant_id,
+            product_id=row.product_id,
+            seller_id=row.seller_id,
+            title=row.title,
+            sku=row.sku,
+            option_values=dict(row.option_values),
+            price_units=int(row.price_units),
+            currency=row.currency,
+            available=max(int(row.available), 0),
+            status=row.status,
+            product_status=row.product_status,
+            thumbnail_url=row.thumbnail_url or "",
         )
-    return found
+        for variant_id in variant_ids
+        if (row := by_id.get(variant_id)) is not None
+    ]
