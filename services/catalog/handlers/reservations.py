@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog import domain
 from services.catalog.handlers.deps import Deps
+from services.catalog.held_stock import RELEASED, RETURNED, SOLD, HeldStock
 from services.catalog.stock_reservation import HELD, Reservation, ReservationLine
 from services.catalog.store import Products, Reservations
 from services.kit.errors import FailedPrecondition, NotFound
@@ -38,23 +39,24 @@ class ReservationResult:
 
 
 async def _reserved_items(session: AsyncSession, lines: Sequence[ReservationLine]) -> list[ReservedItem]:
-    products = await Products(session).many([line.product_id for line in lines])
+    details = {
+        row.variant_id: row for row in await Products(session).variant_details([line.variant_id for line in lines])
+    }
     items = []
     for line in lines:
-        product = products[line.product_id]
-        variant = product.variant(line.variant_id)
+        row = details[line.variant_id]
         items.append(
             ReservedItem(
-                product_id=product.id,
-                variant_id=variant.id,
-                option_values=dict(variant.option_values),
+                product_id=row.product_id,
+                variant_id=row.variant_id,
+                option_values=dict(row.option_values),
                 quantity=line.quantity,
-                seller_id=product.seller_id,
-                sku=variant.sku,
-                title=product.title,
-                price_units=product.unit_price(variant),
-                currency=product.currency,
-                image_url=product.images[0].thumbnail_url if product.images else "",
+                seller_id=row.seller_id,
+                sku=row.sku,
+                title=row.title,
+                price_units=int(row.price_units),
+                currency=row.currency,
+                image_url=row.thumbnail_url or "",
             )
         )
     return items
@@ -87,23 +89,23 @@ async def reserve_stock(
             await uow.rollback()
             return await _existing_reservation(deps, reservation_id, requested)
         reservation = uow.track(Reservation(reservation_id, order_id, HELD, expires_at, now, now, list(lines)))
-        products = Products(uow.session)
-        # Always lock products in id order (and a product before its variants): two reservations sharing
-        # products never deadlock.
-        for line in sorted(lines, key=lambda line: (line.product_id, line.variant_id)):
-            status = await products.lock_status(line.product_id)
-            variant = (
-                None
-                if status != domain.ACTIVE
-                else await products.reserve(line.product_id, line.variant_id, line.quantity, now)
-            )
-            if variant is None:
-                raise await _unavailable(products, line, status)
-            totals = await products.refresh_totals(line.product_id, now)
+        held = HeldStock(uow.session)
+        in_order = sorted(lines, key=lambda line: (line.product_id, line.variant_id))
+        statuses = await held.lock_products([line.product_id for line in in_order])
+        for line in in_order:
+            if statuses.get(line.product_id) != domain.ACTIVE:
+                raise await _unavailable(held, line, statuses.get(line.product_id))
+        variants = await held.hold(in_order, now)
+        for line in in_order:
+            if line.variant_id not in variants:
+                raise await _unavailable(held, line, domain.ACTIVE)  # the transaction's holds are rolled back
+        totals = await held.refresh_totals([line.product_id for line in in_order], now)
+        for line in in_order:
+            variant, product = variants[line.variant_id], totals[line.product_id]
             reservation.record_stock_change(
                 domain.stock_changed(
                     product_id=line.product_id,
-                    seller_id=totals.seller_id,
+                    seller_id=product.seller_id,
                     variant_id=line.variant_id,
                     sku=variant.sku,
                     old_stock=variant.stock,
@@ -111,7 +113,7 @@ async def reserve_stock(
                     reserved=variant.reserved,
                     threshold=deps.low_stock_threshold,
                     reason=domain.RESERVED,
-                    product_available=totals.stock - totals.reserved,
+                    product_available=product.stock - product.reserved,
                 )
             )
         await Reservations(uow.session).add_lines(reservation_id, lines)
@@ -120,9 +122,9 @@ async def reserve_stock(
     return ReservationResult(reservation_id, items, expires_at)
 
 
-async def _unavailable(products: Products, line: ReservationLine, status: str | None) -> FailedPrecondition:
+async def _unavailable(held: HeldStock, line: ReservationLine, status: str | None) -> FailedPrecondition:
     where = {"product_id": line.product_id, "variant_id": line.variant_id}
-    found = None if status != domain.ACTIVE else await products.variant_availability(line.product_id, line.variant_id)
+    found = None if status != domain.ACTIVE else await held.availability(line)
     if found is None or found[0] != domain.ACTIVE:
         return FailedPrecondition("the product cannot be ordered", reason="PRODUCT_UNAVAILABLE", metadata=where)
     return FailedPrecondition(
@@ -130,39 +132,31 @@ async def _unavailable(products: Products, line: ReservationLine, status: str | 
     )
 
 
-SOLD, RELEASED, RETURNED = "sold", "released", "returned"
-
-
 async def _settle(uow: UnitOfWork, deps: Deps, reservation: Reservation, *, outcome: str) -> None:
     """Moves a reservation's units: out of `reserved` and out of stock (sold), out of `reserved` only (released),
     or back into stock after a sale (returned)."""
-    products = Products(uow.session)
+    held = HeldStock(uow.session)
     now = deps.clock()
+    lines = reservation.lines  # in product id order
+    await held.lock_products([line.product_id for line in lines])
+    variants = await held.settle(outcome, lines, now)
+    totals = await held.refresh_totals([line.product_id for line in lines], now)
     reasons = {SOLD: domain.SOLD, RELEASED: domain.RELEASED_STOCK, RETURNED: domain.RETURNED_STOCK}
-    for line in reservation.lines:  # in product id order, and a product's row before its variants'
-        await products.lock_status(line.product_id)
-        if outcome == SOLD:
-            variant = await products.sell_reserved(line.variant_id, line.quantity, now)
-            old_stock = variant.stock + line.quantity
-        elif outcome == RETURNED:
-            variant = await products.restock_sold(line.variant_id, line.quantity, now)
-            old_stock = variant.stock - line.quantity
-        else:
-            variant = await products.unreserve(line.variant_id, line.quantity, now)
-            old_stock = variant.stock
-        totals = await products.refresh_totals(line.product_id, now)
+    before = {SOLD: 1, RELEASED: 0, RETURNED: -1}[outcome]  # how the stock moved: units back to the old stock
+    for line in lines:
+        variant, product = variants[line.variant_id], totals[line.product_id]
         reservation.record_stock_change(
             domain.stock_changed(
                 product_id=line.product_id,
-                seller_id=totals.seller_id,
+                seller_id=product.seller_id,
                 variant_id=line.variant_id,
                 sku=variant.sku,
-                old_stock=old_stock,
+                old_stock=variant.stock + before * line.quantity,
                 new_stock=variant.stock,
                 reserved=variant.reserved,
                 threshold=deps.low_stock_threshold,
                 reason=reasons[outcome],
-                product_available=totals.stock - totals.reserved,
+                product_available=product.stock - product.reserved,
             )
         )
     await Reservations(uow.session).save_status(reservation)
