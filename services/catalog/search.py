@@ -426,22 +426,17 @@ class ProductSearch:
     ) -> list[tuple[str, float, bool]]:
         """The union of both lists (each `depth` deep), every candidate scored by both searches and fused:
         (product id, fused score, whether meaning found it), best first, ties by id."""
-        document_scores, ideal = (
-            self._text.score_and_ideal(terms.lexical) if terms.lexical else (np.zeros(0, dtype=np.float32), 0.0)
-        )
+        document_scores, ideal = self._text.score_and_ideal(terms.lexical) if terms.lexical else (None, 0.0)
         ideal = ideal or 1.0
-        lexical = self._index.rank_text(document_scores, depth, where) if terms.lexical else []
-        semantic = self._index.search(vector, depth, where)
-        found_by_meaning = {product_id for product_id, _ in semantic}
-        candidates = list(dict.fromkeys([product_id for product_id, _ in lexical + semantic]))
-        both = self._index.scores_of(candidates, vector, document_scores)
         fused = [
             (
                 product_id,
                 self._lexical_weight * text / ideal + (1 - self._lexical_weight) * max(cosine, 0.0),
-                product_id in found_by_meaning,
+                by_meaning,
             )
-            for product_id, (cosine, text) in both.items()
+            for product_id, cosine, text, by_meaning in self._index.hybrid_candidates(
+                vector, document_scores, depth, where
+            )
         ]
         return sorted(fused, key=lambda item: (-item[1], item[0]))[:depth]
 

@@ -392,35 +392,92 @@ class VectorIndex:
         self, query: npt.NDArray[np.float32], limit: int, where: ProductFilter | None = None
     ) -> list[tuple[str, float]]:
         """The `limit` products most similar to `query` (cosine, best first) among those `where` admits."""
-        if self._size >= max(COARSE_PASS_FROM, 2 * self._fitted_size):
-            self.fit_projection()  # a writer: before the read lock (a reader cannot take the write lock)
+        self._fit_if_grown()
         with self._lock.read():
             if self._size == 0 or limit <= 0:
                 return []
-            query = query.astype(np.float32)
-            mask = self._mask(where or ProductFilter()) & self._has_vector[: self._size]
-            candidates = np.flatnonzero(mask)
-            if candidates.size == 0:
+            rows, scores = self._nearest(query.astype(np.float32), limit, self._mask(where or ProductFilter()))
+            return [(self._ids[row], score) for row, score in zip(rows.tolist(), scores.tolist(), strict=True)]
+
+    def hybrid_candidates(
+        self,
+        query: npt.NDArray[np.float32],
+        document_scores: npt.NDArray[np.float32] | None,
+        depth: int,
+        where: ProductFilter | None = None,
+    ) -> list[tuple[str, float, float, bool]]:
+        """The union of the `depth` best products by words (`document_scores`; None: no words to rank by) and
+        the `depth` nearest to `query`, among those `where` admits: (product id, cosine, text score, whether
+        the nearest held it) each, for fusing. One pass under the lock, the filter worked out once."""
+        self._fit_if_grown()
+        with self._lock.read():
+            if self._size == 0 or depth <= 0:
                 return []
-            rescored = max(RESCORED, RESCORE_FACTOR * limit)
-            if self._basis is not None and candidates.size > max(rescored, COARSE_PASS_FROM):
-                # Coarse pass over the reduced vectors; rows the filter rejects can never be picked.
-                coarse = self._reduced[: self._size] @ (self._basis.T @ query)
-                coarse[~mask] = -np.inf
-                candidates = np.sort(np.argpartition(-coarse, rescored - 1)[:rescored])
-                candidates = candidates[mask[candidates]]
-                candidate_scores = self._vectors[candidates] @ query
-            elif candidates.size < self._size // 2:
-                # Exact scores of the admitted rows only: a narrow filter reads few vectors.
-                candidate_scores = self._vectors[candidates] @ query
-            else:
-                candidate_scores = (self._vectors[: self._size] @ query)[candidates]
-            if candidates.size > limit:
-                top = np.argpartition(-candidate_scores, limit - 1)[:limit]
-            else:
-                top = np.arange(candidates.size)
-            ordered = top[np.argsort(-candidate_scores[top], kind="stable")]
-            return [(self._ids[int(candidates[i])], float(candidate_scores[i])) for i in ordered]
+            query = query.astype(np.float32)
+            mask = self._mask(where or ProductFilter())
+            texts = (
+                self._row_text_scores(self._text_document[: self._size], document_scores)
+                if document_scores is not None
+                else np.zeros(self._size, dtype=np.float32)
+            )
+            texts[~mask] = 0.0
+            by_words = self._best_by_text(texts, depth) if document_scores is not None else []
+            nearest, _ = self._nearest(query, depth, mask)
+            meaning = set(nearest.tolist())
+            rows = list(dict.fromkeys([row for row, _ in by_words] + nearest.tolist()))
+            if not rows:
+                return []
+            at = np.asarray(rows, dtype=np.int64)
+            cosines = np.where(self._has_vector[at], self._vectors[at] @ query, 0.0)
+            return [
+                (self._ids[row], float(cosine), float(texts[row]), row in meaning)
+                for row, cosine in zip(rows, cosines.tolist(), strict=True)
+            ]
+
+    def _fit_if_grown(self) -> None:
+        if self._size >= max(COARSE_PASS_FROM, 2 * self._fitted_size):
+            self.fit_projection()  # a writer: before the read lock (a reader cannot take the write lock)
+
+    def _nearest(
+        self, query: npt.NDArray[np.float32], limit: int, mask: npt.NDArray[np.bool_]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """The rows (best first) and cosines of the `limit` nearest rows with a vector that `mask` admits."""
+        mask = mask & self._has_vector[: self._size]
+        candidates = np.flatnonzero(mask)
+        if candidates.size == 0:
+            return candidates, np.zeros(0, dtype=np.float32)
+        rescored = max(RESCORED, RESCORE_FACTOR * limit)
+        if self._basis is not None and candidates.size > max(rescored, COARSE_PASS_FROM):
+            # Coarse pass over the reduced vectors; rows the filter rejects can never be picked.
+            coarse = self._reduced[: self._size] @ (self._basis.T @ query)
+            coarse[~mask] = -np.inf
+            candidates = np.sort(np.argpartition(-coarse, rescored - 1)[:rescored])
+            candidates = candidates[mask[candidates]]
+            candidate_scores = self._vectors[candidates] @ query
+        elif candidates.size < self._size // 2:
+            # Exact scores of the admitted rows only: a narrow filter reads few vectors.
+            candidate_scores = self._vectors[candidates] @ query
+        else:
+            candidate_scores = (self._vectors[: self._size] @ query)[candidates]
+        if candidates.size > limit:
+            top = np.argpartition(-candidate_scores, limit - 1)[:limit]
+        else:
+            top = np.arange(candidates.size)
+        ordered = top[np.argsort(-candidate_scores[top], kind="stable")]
+        return candidates[ordered], candidate_scores[ordered]
+
+    def _best_by_text(self, scores: npt.NDArray[np.float32], limit: int) -> list[tuple[int, float]]:
+        """The `limit` rows with the best scores above zero, best first, ties by product id."""
+        candidates = np.flatnonzero(scores > 0)
+        if candidates.size == 0:
+            return []
+        if candidates.size > limit:
+            # Every candidate tied with the last one kept: ties are then broken by id, the same way on
+            # every page of a search.
+            last = np.partition(scores[candidates], candidates.size - limit)[candidates.size - limit]
+            candidates = candidates[scores[candidates] >= last]
+        found = [(int(row), float(scores[row])) for row in candidates]
+        return sorted(found, key=lambda item: (-item[1], self._ids[item[0]]))[:limit]
 
     def set_text_document(self, product_id: str, document: int) -> None:
         """The product's document number in the text index (its words as `rank_text` scores them)."""
@@ -433,23 +490,6 @@ class VectorIndex:
         with self._lock.read():
             row = self._row_of.get(product_id)
             return -1 if row is None else int(self._text_document[row])
-
-    def scores_of(
-        self, product_ids: Sequence[str], query: npt.NDArray[np.float32], document_scores: npt.NDArray[np.float32]
-    ) -> dict[str, tuple[float, float]]:
-        """Each indexed product's (cosine with `query`, score of its text document) — 0 where it has no vector
-        or no document — for fusing the two searches' lists on the same products."""
-        with self._lock.read():
-            rows = [self._row_of[product_id] for product_id in product_ids if product_id in self._row_of]
-            if not rows:
-                return {}
-            at = np.asarray(rows, dtype=np.int64)
-            cosines = np.where(self._has_vector[at], self._vectors[at] @ query.astype(np.float32), 0.0)
-            texts = self._row_text_scores(self._text_document[at], document_scores)
-            return {
-                self._ids[row]: (float(cosine), float(text))
-                for row, cosine, text in zip(rows, cosines.tolist(), texts.tolist(), strict=True)
-            }
 
     @staticmethod
     def _row_text_scores(
@@ -474,13 +514,4 @@ class VectorIndex:
                 return []
             scores = self._row_text_scores(self._text_document[: self._size], document_scores)
             scores[~self._mask(where or ProductFilter())] = 0.0
-            candidates = np.flatnonzero(scores > 0)
-            if candidates.size == 0:
-                return []
-            if candidates.size > limit:
-                # Every candidate tied with the last one kept: ties are then broken by id, the same way on
-                # every page of a search.
-                last = np.partition(scores[candidates], candidates.size - limit)[candidates.size - limit]
-                candidates = candidates[scores[candidates] >= last]
-            found = [(self._ids[int(row)], float(scores[row])) for row in candidates]
-        return sorted(found, key=lambda item: (-item[1], item[0]))[:limit]
+            return [(self._ids[row], score) for row, score in self._best_by_text(scores, limit)]

@@ -323,3 +323,29 @@ def test_text_scores_are_ranked_through_the_same_filters_with_ties_by_id() -> No
     # The filter applies (only books), and nothing scoring zero is returned.
     books = index.rank_text(scores, 10, ProductFilter(category="books", statuses=(ACTIVE, INACTIVE)))
     assert [pid for pid, _ in books] == ["p11", "p2", "p8"]
+
+
+def test_hybrid_candidates_are_both_lists_with_both_scores(filled):
+    index, vectors, rng = filled
+    for i in range(300):
+        index.set_text_document(f"p{i}", i)
+    document_scores = rng.random(300).astype(np.float32)
+    document_scores[::7] = 0.0  # documents the words do not match
+    query = unit(rng)
+    where = ProductFilter(category="shoes")
+
+    candidates = index.hybrid_candidates(query, document_scores, 10, where)
+
+    by_words = index.rank_text(document_scores, 10, where)
+    nearest = index.search(query, 10, where)
+    assert [c[0] for c in candidates] == list(dict.fromkeys([pid for pid, _ in by_words + nearest]))
+    for product_id, cosine, text, by_meaning in candidates:
+        row = int(product_id[1:])
+        assert cosine == pytest.approx(float(vectors[product_id] @ query), abs=1e-6)
+        assert text == pytest.approx(float(document_scores[row]))
+        assert by_meaning == (product_id in {pid for pid, _ in nearest})
+        assert product(row).category == "shoes" and product(row).active
+    # Without words to rank by, only the nearest, and no text score.
+    assert [(c[0], c[2], c[3]) for c in index.hybrid_candidates(query, None, 10, where)] == [
+        (pid, 0.0, True) for pid, _ in nearest
+    ]
