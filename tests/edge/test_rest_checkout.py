@@ -190,13 +190,22 @@ async def test_notifications_and_the_seller_dashboard_by_rest(shop_edge: tuple[C
     assert (await http.get("/v1/notification-preferences")).status_code == 401
     preferences = await http.get("/v1/notification-preferences", headers=me)
     assert preferences.status_code == 200, preferences.text
+    # The body is the preferences (`body: "preferences"`); the mask is a query parameter. Only the named field
+    # changes.
     changed = await http.patch(
         "/v1/notification-preferences",
         headers=me,
-        json={"preferences": {"orderUpdatesEmail": False}, "updateMask": "orderUpdatesEmail"},
+        params={"updateMask": "orderUpdatesEmail"},
+        json={"orderUpdatesEmail": False},
     )
     assert changed.status_code == 200, changed.text
-    assert changed.json()["preferences"].get("orderUpdatesEmail", False) is False
+    assert changed.json()["preferences"]["orderUpdatesEmail"] is False
+    assert changed.json()["preferences"]["marketingEmail"] is preferences.json()["preferences"]["marketingEmail"]
+    assert changed.json()["preferences"]["securityEmail"] is True
+    unknown = await http.patch(
+        "/v1/notification-preferences", headers=me, params={"updateMask": "noSuchField"}, json={}
+    )
+    assert unknown.status_code == 400 and "update_mask" in unknown.text, unknown.text
     too_many = await http.get("/v1/notifications", headers=me, params={"pageSize": 1000})
     assert too_many.status_code == 400 and "page_size" in too_many.text
     listed = await http.get("/v1/notifications", headers=me, params={"pageSize": 5})
