@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -19,13 +20,15 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    func,
     insert,
+    literal_column,
     or_,
     select,
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -183,24 +186,22 @@ class Orders:
             )
 
     async def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
-        statement = select(orders).where(orders.c.id == order_id)
+        statement = select(orders, _LINES, _PARTS).where(orders.c.id == order_id)
         if for_update:
-            statement = statement.with_for_update()
+            statement = statement.with_for_update(of=orders)
         row = (await self.session.execute(statement)).first()
-        if row is None:
-            return None
-        return (await self._assemble([row]))[0]
+        return None if row is None else _whole(row)
 
     async def by_request(self, buyer_id: str, request_id: str) -> tuple[Order, str] | None:
         """(the order a CreateOrder request made, the request's fingerprint), if any."""
         row = (
             await self.session.execute(
-                select(orders).where(orders.c.buyer_id == buyer_id, orders.c.request_id == request_id)
+                select(orders, _LINES, _PARTS).where(orders.c.buyer_id == buyer_id, orders.c.request_id == request_id)
             )
         ).first()
         if row is None:
             return None
-        return (await self._assemble([row]))[0], row.request_fingerprint
+        return _whole(row), row.request_fingerprint
 
     async def of_buyer(
         self, buyer_id: str, status: str | None, limit: int, after: tuple[datetime, str] | None
@@ -259,25 +260,106 @@ class Orders:
                 else None
             )
             parts[part.order_id].append(Fulfilment(part.seller_id, part.status, shipment))
-        return [
-            Order(
-                id=row.id,
-                buyer_id=row.buyer_id,
-                request_id=row.request_id,
-                status=row.status,
-                currency=row.currency,
-                lines=lines[row.id],
-                fulfilments=parts[row.id],
-                address=Address(**row.address),
-                reservation_id=row.reservation_id,
-                created_at=row.created_at,
-                updated_at=row.updated_at,
-                payment_due_at=row.payment_due_at,
-                payment_id=row.payment_id,
-                paid_at=row.paid_at,
-                cancelled_at=row.cancelled_at,
-                cancellation_reason=row.cancellation_reason,
-                cancellation_note=row.cancellation_note,
+        return [_order(row, lines[row.id], parts[row.id]) for row in rows]
+
+
+def _order(row: Any, lines: list[OrderLine], parts: list[Fulfilment]) -> Order:
+    return Order(
+        id=row.id,
+        buyer_id=row.buyer_id,
+        request_id=row.request_id,
+        status=row.status,
+        currency=row.currency,
+        lines=lines,
+        fulfilments=parts,
+        address=Address(**row.address),
+        reservation_id=row.reservation_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        payment_due_at=row.payment_due_at,
+        payment_id=row.payment_id,
+        paid_at=row.paid_at,
+        cancelled_at=row.cancelled_at,
+        cancellation_reason=row.cancellation_reason,
+        cancellation_note=row.cancellation_note,
+    )
+
+
+# One order with its lines and parts in one statement (an order is loaded several times per checkout: placing,
+# paying, watching): the lines and parts come as JSON arrays beside the order's row, in position order.
+def _utc_text(column: Any) -> Any:
+    return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US')
+
+
+def _json_array(*columns: Any, order_by: Any, where: Any) -> Any:
+    return (
+        select(
+            func.coalesce(
+                func.jsonb_agg(aggregate_order_by(func.jsonb_build_array(*columns), order_by)),
+                literal_column("'[]'::jsonb"),
             )
-            for row in rows
-        ]
+        )
+        .where(where)
+        .scalar_subquery()
+    )
+
+
+_l, _f = order_lines.c, fulfilments.c
+_LINES = _json_array(
+    _l.product_id,
+    _l.variant_id,
+    _l.seller_id,
+    _l.sku,
+    _l.title,
+    _l.option_values,
+    _l.unit_price,
+    _l.currency,
+    _l.quantity,
+    _l.image_url,
+    order_by=_l.position,
+    where=_l.order_id == orders.c.id,
+).label("lines_json")
+_PARTS = _json_array(
+    _f.seller_id,
+    _f.status,
+    _f.carrier,
+    _f.tracking_number,
+    _utc_text(_f.shipped_at),
+    _utc_text(_f.delivered_at),
+    order_by=_f.position,
+    where=_f.order_id == orders.c.id,
+).label("parts_json")
+
+
+def _moment(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _whole(row: Any) -> Order:
+    lines = [
+        OrderLine(
+            product_id=product_id,
+            variant_id=variant_id,
+            seller_id=seller_id,
+            sku=sku,
+            title=title,
+            option_values=dict(option_values),
+            unit_price=int(unit_price),
+            currency=currency,
+            quantity=int(quantity),
+            image_url=image_url,
+        )
+        for product_id, variant_id, seller_id, sku, title, option_values, unit_price, currency, quantity, image_url in (
+            _decoded(row.lines_json)
+        )
+    ]
+    parts = []
+    for seller_id, status, carrier, tracking_number, shipped_at, delivered_at in _decoded(row.parts_json):
+        shipped = _moment(shipped_at)
+        shipment = Shipment(carrier, tracking_number, shipped, _moment(delivered_at)) if shipped is not None else None
+        parts.append(Fulfilment(seller_id, status, shipment))
+    return _order(row, lines, parts)
+
+
+def _decoded(value: Any) -> list[Any]:
+    return list(json.loads(value) if isinstance(value, str) else value)

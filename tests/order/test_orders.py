@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC
 
 import grpc
 
@@ -152,6 +153,14 @@ async def test_each_seller_ships_and_delivers_their_own_part(order: OrderService
         (S.FULFILMENT_STATUS_DELIVERED, "TRACK-1", True),
         (S.FULFILMENT_STATUS_DELIVERED, "MUG-9", True),
     ]
+    # Each part's moments as stored, to the microsecond.
+    stored = await order.sql(
+        "SELECT shipped_at, delivered_at FROM fulfilments WHERE order_id = :id ORDER BY position", id=placed.id
+    )
+    assert [
+        (p.shipment.ship_time.ToDatetime(tzinfo=UTC), p.shipment.deliver_time.ToDatetime(tzinfo=UTC))
+        for p in final.fulfilments
+    ] == [(row.shipped_at, row.delivered_at) for row in stored]
     kinds = [kind for kind, _ in await order.events()]
     assert kinds == ["OrderCreated", "OrderPaid", "OrderShipped", "OrderShipped", "OrderDelivered", "OrderDelivered"]
     shipped_events = [payload for kind, payload in await order.events() if kind == "OrderShipped"]
