@@ -269,6 +269,32 @@ async def test_get_cart_prices_every_line_with_one_catalog_call(
     # Adding units again takes the new price: the line no longer reports a change.
     again = await cart.stub.AddCartItem(add(mug, 1), metadata=me)
     assert (again.line.price_changed, again.line.added_unit_price.units) == (False, 1250)
+    # The answer is priced from the mug just read and one call for the other lines.
+    assert len(calls) == 2 and sorted(calls[1]) == sorted(
+        [bottle.variants[0].id, sizes.variants[0].id, sizes.variants[1].id]
+    )
+    priced = {line.variant_id: line for line in again.cart.lines}
+    assert (priced[mug.variants[0].id].unit_price.units, priced[bottle.variants[0].id].available) == (1250, False)
+    assert again.cart.subtotal.units == 3 * 1250 + 8000
+
+
+async def test_adding_to_an_empty_cart_prices_it_without_another_catalog_call(
+    cart: CartService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seller, _ = await cart.catalog.seller()
+    mug = await cart.catalog.create(seller, price=1000, stock=5)
+    me, _ = await buyer(cart)
+    calls: list[list[str]] = []
+    original = CatalogClient.variants
+
+    async def counted(self: CatalogClient, variant_ids: Any) -> Any:
+        calls.append(list(variant_ids))
+        return await original(self, variant_ids)
+
+    monkeypatch.setattr(CatalogClient, "variants", counted)
+    added = await cart.stub.AddCartItem(add(mug, 2), metadata=me)
+    assert calls == []
+    assert (added.cart.item_count, added.cart.subtotal.units, added.cart.lines[0].available) == (2, 2000, True)
 
 
 async def test_a_buyer_never_reads_or_changes_another_buyer_s_cart(cart: CartService) -> None:

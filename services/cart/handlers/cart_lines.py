@@ -3,15 +3,22 @@ the token's user, never a request field). Every answer is priced with one catalo
 
 from __future__ import annotations
 
-from services.cart.domain import Actor, Cart, PricedCart, price_cart
+from collections.abc import Sequence
+
+from services.cart.domain import Actor, Cart, PricedCart, VariantOffer, price_cart
 from services.cart.handlers.deps import Deps
 from services.cart.store import Carts
 from services.kit.ids import new_id
 
 
-async def _priced(deps: Deps, cart: Cart | None, buyer_id: str) -> PricedCart:
+async def _priced(deps: Deps, cart: Cart | None, buyer_id: str, known: Sequence[VariantOffer] = ()) -> PricedCart:
+    """The cart priced from the catalog's current offers: `known` ones (just read from the catalog), the rest in
+    one GetVariants call (none when `known` covers every line)."""
     lines = cart.lines if cart is not None else []
-    offers = await deps.catalog.variants([line.variant_id for line in lines])
+    offers = {offer.variant_id: offer for offer in known}
+    missing = [line.variant_id for line in lines if line.variant_id not in offers]
+    if missing:
+        offers.update(await deps.catalog.variants(missing))
     return price_cart(cart, buyer_id, offers)
 
 
@@ -25,7 +32,8 @@ async def add_item(
     deps: Deps, actor: Actor, *, product_id: str, variant_id: str, quantity: int
 ) -> tuple[PricedCart, str]:
     """(the cart after the change, the variant whose line was made or grown)."""
-    offer = (await deps.catalog.product(product_id)).choose(variant_id)
+    product = await deps.catalog.product(product_id)
+    offer = product.choose(variant_id)
     async with deps.uow() as uow:
         carts = Carts(uow.session)
         now = deps.clock()
@@ -33,7 +41,8 @@ async def add_item(
         cart.add(offer, quantity, actor, now)
         await carts.save(cart)
         await uow.commit()
-    return await _priced(deps, cart, actor.user_id), offer.variant_id
+    # The product's variants were just read: only the cart's other lines need the catalog again.
+    return await _priced(deps, cart, actor.user_id, product.variants), offer.variant_id
 
 
 async def update_item(deps: Deps, actor: Actor, *, variant_id: str, quantity: int) -> PricedCart:
