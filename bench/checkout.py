@@ -426,11 +426,22 @@ async def check_stock(urls: Mapping[str, str], items: Sequence[Item]) -> tuple[i
 
 async def transactions(urls: Mapping[str, str]) -> dict[str, int]:
     """Committed and rolled-back transactions so far in each service's database (pg_stat_database)."""
+    return await database_counts(urls, "xact_commit + xact_rollback")
+
+
+async def connections(urls: Mapping[str, str]) -> dict[str, int]:
+    """Connections opened so far to each service's database (pg_stat_database.sessions): each is a backend
+    PostgreSQL starts, far dearer than a transaction, so a pool that keeps opening them shows here."""
+    return await database_counts(urls, "sessions")
+
+
+async def database_counts(urls: Mapping[str, str], expression: str) -> dict[str, int]:
+    """A pg_stat_database counter (`expression`, one of the two above: never input) per service's database."""
     connection = await asyncpg.connect(plain_url(urls["order"]))
     try:
         names = {make_url(url).database: service for service, url in urls.items()}
         rows = await connection.fetch(
-            "SELECT datname, xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = ANY($1::text[])",
+            f"SELECT datname, {expression} AS n FROM pg_stat_database WHERE datname = ANY($1::text[])",
             list(names),
         )
         return {names[row["datname"]]: int(row["n"]) for row in rows}
@@ -529,6 +540,7 @@ class Result:
     transactions: dict[str, int]
     idle_cpu: dict[str, float]  # CPU seconds per second at rest
     idle_transactions: dict[str, float]  # per second at rest
+    connections: dict[str, int]  # opened in the window, per service's database
 
     @property
     def rate(self) -> float:
@@ -659,10 +671,12 @@ async def measure(
         before = [process.sample() for process in watched]
         busy_before = machine_busy()
         transactions_before = await transactions(urls)
+        connections_before = await connections(urls)
         await asyncio.sleep(args.seconds)
         after = [process.sample() for process in watched]
         busy, steal = (end - start for start, end in zip(busy_before, machine_busy(), strict=True))
         transactions_after = await transactions(urls)
+        connections_after = await connections(urls)
         ended = time.monotonic()
         until_db = await database_now(urls["order"])
         stop.set()
@@ -708,6 +722,7 @@ async def measure(
             machine_steal=steal,
             idle_cpu=idle_cpu,
             idle_transactions=idle_tps,
+            connections={name: connections_after[name] - connections_before.get(name, 0) for name in connections_after},
             transactions={
                 name: transactions_after[name] - transactions_before.get(name, 0) for name in transactions_after
             },
@@ -775,6 +790,10 @@ def report(result: Result) -> str:
             + ", ".join(f"{name} {count / result.completed:.1f}" for name, count in sorted(result.transactions.items()))
             + "; at rest, per second: "
             + ", ".join(f"{name} {rate:.1f}" for name, rate in sorted(result.idle_transactions.items()))
+        )
+        lines.append(
+            "database connections opened in the window (the benchmark's own included): "
+            + ", ".join(f"{name} {count}" for name, count in sorted(result.connections.items()))
         )
     lines += [
         "",
