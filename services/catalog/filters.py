@@ -1,7 +1,7 @@
 """ProductFilter: what ListProducts, ListMyProducts and SearchProducts filter by, in one shape for every mode.
 
-Stdlib only. The database side of a filter is `store.filter_conditions` (the one place it becomes SQL, for
-listing and for every search query); the in-process vector index applies the same conditions to its arrays
+Stdlib only. The database side of a filter is `store.listing.filter_conditions` (the one place it becomes SQL,
+for listing and for every search query); the in-process vector index applies the same conditions to its arrays
 (`VectorIndex`), so a product is in a search's results exactly when a listing with the same filter shows it.
 """
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.domain import ACTIVE
 from services.catalog.stock_reservation import ReservationLine
-from services.catalog.store import product_variants, products
+from services.catalog.store.tables import product_variants, products
 
 SOLD, RELEASED, RETURNED = "sold", "released", "returned"
 

@@ -65,6 +65,7 @@ from services.catalog.handlers.catalog_import import ImportSummary
 from services.catalog.handlers.deps import Deps
 from services.catalog.handlers.products import NewProduct
 from services.catalog.search import ProductSearch
+from services.catalog.search_indexes import SearchIndexes
 from services.catalog.settings import CatalogSettings
 from services.catalog.variants import ProductOption, VariantSpec
 from services.catalog.vector_index import VectorIndex
@@ -431,7 +432,8 @@ def entries_from_document(document: Mapping[str, Any]) -> str:
 def import_deps(settings: CatalogSettings, sessions: async_sessionmaker[AsyncSession], embedder: TextEmbedder) -> Deps:
     """The catalog's use-case dependencies for this command: its database and the embedding model; no image
     store (an import writes no image) and no search index (the running catalog's follows the events)."""
-    return Deps(settings=settings, sessions=sessions, search=ProductSearch(embedder, VectorIndex()), images=None)
+    search = ProductSearch(embedder, SearchIndexes(VectorIndex()))  # empty: used only to embed what is written
+    return Deps(settings=settings, sessions=sessions, search=search, images=None)
 
 
 def summary_line(summary: ImportSummary, rejected: int) -> str:

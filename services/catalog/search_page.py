@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.domain import Product
 from services.catalog.filters import ProductFilter
-from services.catalog.store import PAGE_PRODUCT_COLUMNS_SQL, filter_sql, product_of_page_row
+from services.catalog.store.listing import filter_sql
+from services.catalog.store.rows import PAGE_PRODUCT_COLUMNS_SQL, product_of_page_row
 
 SEMANTIC_FIELD = "semantic"  # in matched_fields: the hit was found by meaning
 
@@ -70,9 +71,9 @@ _PAGE_SQL = {
 
 @functools.lru_cache(maxsize=1024)
 def _page_statement(where: ProductFilter, matched: bool, with_products: bool) -> TextClause:
-    """The page's statement for this filter: `{filters}` replaced by its conditions (store.py writes them, as for
-    ListProducts), their parameters bound. Cached like `filter_sql`: SQLAlchemy keeps a statement's cache key
-    on the statement, so the same object is not keyed again on every search."""
+    """The page's statement for this filter: `{filters}` replaced by its conditions (store/listing.py writes them,
+    as for ListProducts), their parameters bound. Cached like `filter_sql`: SQLAlchemy keeps a statement's cache
+    key on the statement, so the same object is not keyed again on every search."""
     conditions, parameters = filter_sql(where, "p")
     return text(_PAGE_SQL[matched, with_products].format(filters=conditions)).bindparams(*parameters)
 

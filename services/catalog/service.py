@@ -19,6 +19,7 @@ from services.catalog.handlers import reservations
 from services.catalog.handlers.deps import Deps
 from services.catalog.images import MAX_IMAGE_BYTES
 from services.catalog.search import ProductSearch
+from services.catalog.search_indexes import SearchIndexes
 from services.catalog.settings import CatalogSettings
 from services.catalog.storage import open_image_backend
 from services.catalog.vector_index import VectorIndex
@@ -44,8 +45,9 @@ async def setup(runtime: Runtime) -> None:
     # PostgreSQL or the event loop holds (slower searches under load, measured).
     threadpool_limits(limits=1, user_api="blas")
     embedder = await asyncio.to_thread(Embedder, threads=settings.catalog_embed_threads)
-    search = ProductSearch(embedder, VectorIndex(), lexical_weight=settings.catalog_search_lexical_weight)
-    await search.load(sessions)
+    indexes = SearchIndexes(VectorIndex())
+    search = ProductSearch(embedder, indexes, lexical_weight=settings.catalog_search_lexical_weight)
+    await indexes.load(sessions)
     images = await open_image_backend(settings)
     runtime.on_close(images.close)
     cache: ProductCache[Serialized] = ProductCache(
@@ -58,7 +60,7 @@ async def setup(runtime: Runtime) -> None:
     tail = StreamTail(redis, stream_for("catalog"), on_gap=cache.clear)
     watchers = ProductWatchers(sessions, tail.reading, queue_size=settings.catalog_watch_queue_size)
     tail.add_handler(functools.partial(_invalidate_cached, cache))
-    tail.add_handler(functools.partial(search.apply_event, sessions))
+    tail.add_handler(functools.partial(indexes.apply_event, sessions))
     tail.add_handler(watchers.on_event)
 
     async def release_expired(stop: asyncio.Event) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.events.v1.envelope_pb2 import Envelope
 from services.catalog.domain import ARCHIVED, Caller, Product
-from services.catalog.store import Products
+from services.catalog.store.products import Products
 from services.kit.errors import NotFound
 from services.kit.watch import SubjectWatchers
 

@@ -34,6 +34,7 @@ from services.catalog.search import (
     ProductSearch,
     SearchHit,
 )
+from services.catalog.search_indexes import SearchIndexes
 from services.catalog.vector_index import COARSE_PASS_FROM, IndexedProduct, VectorIndex
 from services.kit.bus import StreamTail
 from services.kit.db import create_engine, drop_database, ensure_database, session_factory
@@ -59,6 +60,7 @@ class Catalog:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     search: ProductSearch
+    indexes: SearchIndexes
     embedder: Embedder
     rows: dict[str, dict[str, Any]]  # product id -> the row as inserted
 
@@ -219,9 +221,9 @@ async def catalog(infra: Any, embedder: Embedder) -> AsyncIterator[Catalog]:
             row["embedding"] = vector.astype("<f4").tobytes()
         sessions = session_factory(engine)
         await _insert(sessions, rows)
-        search = ProductSearch(embedder, VectorIndex())
-        await search.load(sessions)
-        yield Catalog(engine, sessions, search, embedder, {r["id"]: r for r in rows})
+        indexes = SearchIndexes(VectorIndex())
+        await indexes.load(sessions)
+        yield Catalog(engine, sessions, ProductSearch(embedder, indexes), indexes, embedder, {r["id"]: r for r in rows})
     finally:
         await engine.dispose()
         await drop_database(infra.database_url, name)
@@ -253,10 +255,10 @@ def offers(variant: dict[str, Any], where: ProductFilter) -> bool:
 
 
 async def test_everything_is_loaded(catalog: Catalog) -> None:
-    assert len(catalog.search.index) == 600
-    assert "headphones" in catalog.search.vocabulary
-    assert "hedphones" not in catalog.search.vocabulary
-    assert "xxl" in catalog.search.vocabulary  # an option value
+    assert len(catalog.indexes.vector_index) == 600
+    assert "headphones" in catalog.indexes.vocabulary
+    assert "hedphones" not in catalog.indexes.vocabulary
+    assert "xxl" in catalog.indexes.vocabulary  # an option value
 
 
 @pytest.mark.parametrize("mode", [LEXICAL, HYBRID])
@@ -474,7 +476,7 @@ async def test_the_index_follows_product_events(catalog: Catalog, infra: Any) ->
     stream = f"events.catalog.{uuid.uuid4().hex}"
     stop = asyncio.Event()
     tail = StreamTail(redis, stream)
-    tail.add_handler(functools.partial(catalog.search.apply_event, catalog.sessions))
+    tail.add_handler(functools.partial(catalog.indexes.apply_event, catalog.sessions))
     following = asyncio.create_task(tail.run(stop))
     try:
         # A product in the middle of the catalog becomes something no other product resembles.
@@ -515,7 +517,7 @@ async def test_the_index_follows_product_events(catalog: Catalog, infra: Any) ->
         query = await asyncio.to_thread(catalog.embedder.embed_one, "zanzibar atlas")
 
         async def in_stock_in_the_index() -> bool:
-            found = catalog.search.index.search(query, 3, ProductFilter(in_stock_only=True))
+            found = catalog.indexes.vector_index.search(query, 3, ProductFilter(in_stock_only=True))
             return product["id"] in {product_id for product_id, _ in found}
 
         async def out_of_stock_in_the_index() -> bool:
@@ -535,7 +537,7 @@ async def test_the_index_follows_product_events(catalog: Catalog, infra: Any) ->
         await redis.xadd(stream, {"envelope": make_envelope("catalog", product["id"], deleted).SerializeToString()})
 
         async def forgotten() -> bool:
-            return product["id"] not in catalog.search.index and "zanzibar" not in catalog.search.vocabulary
+            return product["id"] not in catalog.indexes.vector_index and "zanzibar" not in catalog.indexes.vocabulary
 
         await eventually(forgotten)
     finally:

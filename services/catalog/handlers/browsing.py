@@ -8,7 +8,8 @@ from services.catalog import domain
 from services.catalog.domain import Caller, Product
 from services.catalog.filters import ProductFilter
 from services.catalog.handlers.deps import DEFAULT_PAGE_SIZE, Deps
-from services.catalog.store import NEWEST, Products, next_page_token
+from services.catalog.store.listing import NEWEST, next_page_token
+from services.catalog.store.products import Products
 from services.kit.errors import FieldViolation, InvalidArgument
 
 

@@ -37,7 +37,7 @@ from services.catalog.domain import Caller, Product
 from services.catalog.handlers.deps import Deps
 from services.catalog.handlers.products import NewProduct, require_seller
 from services.catalog.search import ProductSearch
-from services.catalog.store import Products
+from services.catalog.store.products import Products
 from services.catalog.variants import Variant, VariantSpec
 from services.kit.errors import AlreadyExists, FailedPrecondition
 from services.kit.ids import new_id

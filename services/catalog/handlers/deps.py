@@ -17,7 +17,7 @@ from services.catalog.handlers.events import event_payload
 from services.catalog.search import ProductSearch
 from services.catalog.settings import CatalogSettings
 from services.catalog.storage import ImageStorage
-from services.catalog.store import Products
+from services.catalog.store.products import Products
 from services.kit.errors import NotFound
 from services.kit.principal import Principal
 from services.kit.uow import UnitOfWork

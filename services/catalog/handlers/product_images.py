@@ -12,7 +12,7 @@ from services.catalog.domain import Caller, Product, ProductImage
 from services.catalog.handlers.deps import Deps, require_own_product, require_product
 from services.catalog.images import EXTENSIONS, MAX_IMAGES_PER_PRODUCT, prepare_image
 from services.catalog.storage import ImageStorageError, StoredFile
-from services.catalog.store import Products
+from services.catalog.store.products import Products
 from services.kit.errors import Unavailable
 from services.kit.ids import new_id
 

@@ -8,7 +8,7 @@ from typing import Any
 from services.catalog.domain import Caller, Product
 from services.catalog.handlers.deps import Deps, require_own_product
 from services.catalog.handlers.products import embedding_of, ensure_variant_skus_free, save_product
-from services.catalog.store import Products
+from services.catalog.store.products import Products
 from services.catalog.variants import Variant, VariantSpec
 from services.kit.ids import new_id
 

@@ -15,7 +15,8 @@ from services.catalog.domain import Caller, Product
 from services.catalog.handlers.deps import Deps, require_own_product, require_product
 from services.catalog.handlers.product_images import remove_image_files
 from services.catalog.search import ProductSearch
-from services.catalog.store import SKU_CONSTRAINT, VARIANT_SKU_CONSTRAINT, Products
+from services.catalog.store.products import Products
+from services.catalog.store.tables import SKU_CONSTRAINT, VARIANT_SKU_CONSTRAINT
 from services.catalog.variants import ProductOption, VariantSpec
 from services.kit.errors import AlreadyExists, FieldViolation, InvalidArgument
 from services.kit.ids import new_id

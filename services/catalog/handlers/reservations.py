@@ -12,7 +12,8 @@ from services.catalog import domain
 from services.catalog.handlers.deps import Deps
 from services.catalog.held_stock import RELEASED, RETURNED, SOLD, HeldStock
 from services.catalog.stock_reservation import HELD, Reservation, ReservationLine
-from services.catalog.store import Products, Reservations
+from services.catalog.store.products import Products
+from services.catalog.store.reservations import Reservations
 from services.kit.errors import FailedPrecondition, NotFound
 from services.kit.uow import UnitOfWork
 

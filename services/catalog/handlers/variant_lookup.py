@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from services.catalog.handlers.deps import Deps
-from services.catalog.store import Products
+from services.catalog.store.products import Products
 
 
 @dataclass(frozen=True)

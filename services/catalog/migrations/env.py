@@ -1,4 +1,4 @@
-from services.catalog.store import metadata
+from services.catalog.store.tables import metadata
 from services.kit.migrate import run_env
 
 run_env(metadata)
