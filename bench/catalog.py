@@ -30,7 +30,6 @@ import hashlib
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,12 +46,11 @@ import grpc
 import numpy as np
 
 from bench import h2load
+from bench.common import CACHE_DIR, REPO_ROOT, free_port, wait_serving
 from marketplace.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from services.catalog import demo, variants
 from services.catalog.search import ProductSearch
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CACHE_DIR = Path(__file__).resolve().parent / ".cache"
 BASE_PRODUCTS = 4000
 SERIES = ("", "Mk II", "Mk III", "2024", "2025", "Plus", "Max", "Mini", "Edition S", "Edition X", "Gen 2", "Gen 3")
 SELLERS = 50
@@ -98,12 +96,6 @@ def catalog_environment(database_url: str, redis_url: str, url: str, port: int) 
         CATALOG_IMAGE_PORT=str(free_port()),
     )
     return env
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # --- data ---------------------------------------------------------------------------------------------------
@@ -396,24 +388,6 @@ def process(command: Sequence[str], env: dict[str, str], log: Path) -> Iterator[
             child.wait()
 
 
-async def wait_serving(address: str, child: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-    deadline = time.monotonic() + timeout
-    async with grpc.aio.insecure_channel(address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
-            if child.poll() is not None:
-                # A service that failed to start (a port taken, say) is not waited for.
-                raise RuntimeError(f"{address} exited with {child.returncode} before serving: see {log}")
-            with contextlib.suppress(grpc.aio.AioRpcError):
-                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1.0)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            await asyncio.sleep(0.2)
-    raise TimeoutError(f"{address} did not become SERVING within {timeout:.0f} s")
-
-
 async def wait_listening(port: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -617,7 +591,7 @@ async def run(args: argparse.Namespace) -> int:
             ):
                 started = time.monotonic()
                 catalog = f"127.0.0.1:{catalog_port}"
-                await wait_serving(catalog, catalog_process, catalog_log, timeout=600)
+                await wait_serving("catalog", catalog, catalog_process, catalog_log, timeout=600)
                 await wait_listening(ceiling_port, timeout=30)
                 print(f"catalog serving after {time.monotonic() - started:.0f} s (index and vocabulary loaded)")
                 await preflight(catalog, ids)

@@ -35,25 +35,19 @@ from bench.checkout import (
     Hop,
     Item,
     Metadata,
-    Stack,
     database_now,
     event_hops,
-    percentile,
     pick_lines,
-    plain_url,
     register,
     seed,
-    stack,
-    wait_serving,
 )
-from bench.mesh import kill_valkey, restart_valkey
-from marketplace.auth.v1 import auth_pb2_grpc
-from marketplace.cart.v1 import cart_pb2, cart_pb2_grpc
-from marketplace.catalog.v1 import catalog_pb2_grpc
+from bench.common import percentile, plain_url
+from bench.mesh import Stack, kill_valkey, restart_valkey, stack
+from marketplace.cart.v1 import cart_pb2
 from marketplace.common.v1 import roles_pb2
 from marketplace.events.v1.envelope_pb2 import Envelope
-from marketplace.order.v1 import order_pb2, order_pb2_grpc
-from marketplace.payment.v1 import payment_pb2, payment_pb2_grpc
+from marketplace.order.v1 import order_pb2
+from marketplace.payment.v1 import payment_pb2
 from services.kit.bus import ENVELOPE_FIELD
 from services.kit.dead_letters import list_dead_letters
 
@@ -286,7 +280,7 @@ async def inflict(
             pid = running.services.kill(victim)
             await asyncio.sleep(args.down_seconds)
             process = running.services.start(victim)
-            await wait_serving(victim, running.addresses[victim], process, args.start_timeout)
+            await running.services.wait_serving(victim, running.addresses[victim], args.start_timeout)
             new_pid = process.pid
         kills.append(Kill(victim, pid, new_pid, at, begun, in_flight, time.monotonic() - killed))
         print("chaos:", kills[-1].line(), flush=True)
@@ -388,8 +382,8 @@ class ChaosResult:
 
 async def run(args: argparse.Namespace) -> ChaosResult:
     rng = random.Random(args.seed)
-    async with stack(args.start_timeout) as running:
-        stubs = connect(running.addresses)
+    async with stack(SERVICES, log_prefix="checkout", start_timeout=args.start_timeout) as running:
+        stubs = Channels.connect(running.addresses, CHANNEL_OPTIONS)
         redis = Redis.from_url(running.infra.redis_url, socket_connect_timeout=2, socket_timeout=10)
         try:
             items = await seed(stubs, args.sellers, args.products, rng)
@@ -451,18 +445,6 @@ async def report_progress(tally: Tally, started: float) -> None:
             f"{tally.declined} declined, {len(tally.failures)} failed, {sum(tally.retries.values())} calls retried",
             flush=True,
         )
-
-
-def connect(addresses: Mapping[str, str]) -> Channels:
-    made = {name: grpc.aio.insecure_channel(addresses[name], options=CHANNEL_OPTIONS) for name in SERVICES}
-    return Channels(
-        auth_pb2_grpc.AuthServiceStub(made["auth"]),
-        catalog_pb2_grpc.CatalogServiceStub(made["catalog"]),
-        cart_pb2_grpc.CartServiceStub(made["cart"]),
-        order_pb2_grpc.OrderServiceStub(made["order"]),
-        payment_pb2_grpc.PaymentServiceStub(made["payment"]),
-        list(made.values()),
-    )
 
 
 def report(result: ChaosResult) -> str:

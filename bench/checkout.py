@@ -29,120 +29,41 @@ import contextlib
 import itertools
 import os
 import random
-import secrets
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import asyncpg
 import grpc
 from sqlalchemy.engine import make_url
 
-from bench import h2load
-from bench.catalog import free_port
-from bench.mesh import REPO_ROOT as REPO_ROOT
-from bench.mesh import Mesh, mesh, valkey_pid
-from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
+from bench import common, h2load
+from bench.common import Watched, machine_busy, percentile, plain_url
+from bench.mesh import stack, valkey_pid
+from marketplace.auth.v1 import auth_pb2_grpc
 from marketplace.cart.v1 import cart_pb2, cart_pb2_grpc
 from marketplace.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from marketplace.common.v1 import money_pb2, roles_pb2
 from marketplace.order.v1 import order_pb2, order_pb2_grpc
 from marketplace.payment.v1 import payment_pb2, payment_pb2_grpc
-from services import launcher
-from services.kit.db import drop_database, ensure_database
-from services.kit.settings import CREDENTIALS_KEY_ENV, database_name
 
-CACHE_DIR = Path(__file__).resolve().parent / ".cache"
 SERVICES = ("auth", "catalog", "cart", "order", "payment")
-PASSWORD = "bench checkout password"
 STOCK = 1_000_000
 SIZES = ("40", "41", "42", "43", "44")
 GET_PRODUCT = "marketplace.catalog.v1.CatalogService/GetProduct"
 # The stages of a checkout, each timed from the end of the one before.
 STAGES = ("AddCartItem", "CreateOrder", "CreatePayment", "ConfirmPayment", "PAID seen", "cart empty")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 Metadata = tuple[tuple[str, str]]
 
 
 def bearer(token: str) -> Metadata:
     return (("authorization", f"Bearer {token}"),)
-
-
-# --- processes and their CPU ----------------------------------------------------------------------------------
-
-
-def cpu_seconds(pid: int) -> tuple[float, float]:
-    """(own utime+stime, reaped children's cutime+cstime) of a process in seconds; zeros once it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return 0.0, 0.0
-    # After the ")" the fields start at the state (field 3): utime is field 14, cstime field 17.
-    utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
-    return (utime + stime) / CLK_TCK, (cutime + cstime) / CLK_TCK
-
-
-def machine_busy() -> tuple[float, float]:
-    """CPU seconds so far of the whole machine (every core; /proc/stat): (busy, stolen by the hypervisor).
-    Busy leaves idle and iowait out and counts steal in."""
-    values = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    return (sum(values[:8]) - values[3] - values[4]) / CLK_TCK, values[7] / CLK_TCK
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError, IndexError):
-            if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-@dataclass
-class Watched:
-    """A process whose CPU is counted; with `tree`, its children too (PostgreSQL's backends)."""
-
-    name: str
-    pid: int
-    tree: bool = False
-
-    def sample(self) -> dict[int, float]:
-        own, reaped = cpu_seconds(self.pid)
-        sample = {self.pid: own, -self.pid: reaped if self.tree else 0.0}
-        if self.tree:
-            for child in children_of(self.pid):
-                sample[child] = cpu_seconds(child)[0]
-        return sample
-
-    @staticmethod
-    def used(before: Mapping[int, float], after: Mapping[int, float]) -> float:
-        """CPU seconds between two samples: processes alive at the end count from the start (or from zero when
-        they started meanwhile); those reaped meanwhile are in the parent's children's time."""
-        return sum(value - before.get(pid, 0.0) for pid, value in after.items())
-
-
-async def wait_serving(name: str, address: str, process: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited with {process.returncode}: see bench/.cache/checkout-{name}.log")
-        try:
-            await launcher.wait_serving(address, timeout=1.0)
-            return
-        except TimeoutError:
-            if time.monotonic() > deadline:
-                raise
 
 
 # --- the shop -------------------------------------------------------------------------------------------------
@@ -167,8 +88,8 @@ class Channels:
     open: list[grpc.aio.Channel] = field(default_factory=list)
 
     @classmethod
-    def connect(cls, addresses: Mapping[str, str]) -> Channels:
-        made = {name: grpc.aio.insecure_channel(addresses[name]) for name in SERVICES}
+    def connect(cls, addresses: Mapping[str, str], options: Sequence[tuple[str, int]] = ()) -> Channels:
+        made = {name: grpc.aio.insecure_channel(addresses[name], options=list(options)) for name in SERVICES}
         return cls(
             auth_pb2_grpc.AuthServiceStub(made["auth"]),
             catalog_pb2_grpc.CatalogServiceStub(made["catalog"]),
@@ -184,13 +105,7 @@ class Channels:
 
 
 async def register(stubs: Channels, role: roles_pb2.Role, store_name: str = "") -> tuple[Metadata, str]:
-    name = "b" + uuid.uuid4().hex[:12]
-    response = await stubs.auth.Register(
-        auth_pb2.RegisterRequest(
-            email=f"{name}@example.com", username=name, password=PASSWORD, role=role, store_name=store_name
-        ),
-        timeout=30,
-    )
+    response = await common.register(stubs.auth, role, store_name=store_name)
     return bearer(response.tokens.access_token), str(response.user.id)
 
 
@@ -344,13 +259,6 @@ async def buyer_loop(
 # --- the figures ----------------------------------------------------------------------------------------------
 
 
-def percentile(values: Sequence[float], fraction: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 @dataclass
 class Hop:
     """One event type from its producer to one consumer group: the lag of each event the group handled."""
@@ -447,11 +355,6 @@ async def database_counts(urls: Mapping[str, str], expression: str) -> dict[str,
         return {names[row["datname"]]: int(row["n"]) for row in rows}
     finally:
         await connection.close()
-
-
-def plain_url(url: str) -> str:
-    """An SQLAlchemy URL (postgresql+asyncpg://) as asyncpg takes it."""
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
 async def database_now(url: str) -> datetime:
@@ -555,62 +458,11 @@ class Result:
         return self.sold == self.paid_units and self.reserved == 0
 
 
-@dataclass
-class Stack:
-    """PostgreSQL, Redis and the five services, serving, with what a client needs to reach them."""
-
-    environ: dict[str, str]
-    infra: launcher.Infrastructure
-    urls: dict[str, str]  # each service's database
-    addresses: dict[str, str]  # each service's gRPC address
-    services: Mesh
-
-
-@contextlib.asynccontextmanager
-async def stack(start_timeout: float, settings: Mapping[str, str] | None = None) -> AsyncIterator[Stack]:
-    """Starts PostgreSQL and Redis (embedded unless DATABASE_URL / REDIS_URL), the services' databases and the
-    services, each with `settings` added to its environment; everything stops when the block ends."""
-    environ = dict(os.environ)
-    # No demo catalog; a service stops at once (nothing polls its health here).
-    environ.update(LOG_LEVEL="WARNING", GRPC_HOST="127.0.0.1", MESH_DEMO_CATALOG="0", DRAIN_GRACE_SECONDS="0")
-    environ.update({f"{name.upper()}_PORT": str(free_port()) for name in SERVICES})
-    environ["CATALOG_IMAGE_PORT"] = str(free_port())
-    environ.update(settings or {})
-    credentials_key = environ.get(CREDENTIALS_KEY_ENV, "") or secrets.token_hex(32)
-    addresses = {name: launcher.dial_address(name, environ) for name in SERVICES}
-
-    with tempfile.TemporaryDirectory(prefix="bench-checkout-") as scratch:
-        infra = await asyncio.to_thread(launcher.start_infrastructure, Path(scratch), environ)
-        own: list[str] = []  # databases made on a server of the environment's, dropped at the end
-        try:
-            if os.environ.get("DATABASE_URL"):
-                # A fresh database per service and run: the server may hold an earlier run's or a stack's rows.
-                suffix = uuid.uuid4().hex[:8]
-                for name in SERVICES:
-                    own.append(f"{database_name(name)}_bench_{suffix}")
-                    environ[f"{name.upper()}_DATABASE_URL"] = await ensure_database(infra.database_url, own[-1])
-            urls = await launcher.prepare_databases(SERVICES, infra, environ)
-            for name, url in urls.items():
-                environ[f"{name.upper()}_DATABASE_URL"] = url
-            with mesh(environ, infra, credentials_key, CACHE_DIR, SERVICES, log_prefix="checkout") as started:
-                processes = started.processes
-                await wait_serving("auth", addresses["auth"], processes["auth"], start_timeout)
-                await asyncio.gather(
-                    *(wait_serving(name, addresses[name], processes[name], start_timeout) for name in SERVICES[1:])
-                )
-                print("services serving:", ", ".join(f"{n} pid {p.pid}" for n, p in processes.items()), flush=True)
-                yield Stack(environ, infra, urls, addresses, started)
-        finally:
-            for name in own:
-                await drop_database(infra.database_url, name)
-            await asyncio.to_thread(infra.stop)
-
-
 async def run(args: argparse.Namespace) -> Result:
     if args.baseline_client == "h2load":
         h2load.require_h2load()
     rng = random.Random(args.seed)
-    async with stack(args.start_timeout) as running:
+    async with stack(SERVICES, log_prefix="checkout", start_timeout=args.start_timeout) as running:
         watched = [Watched(name, process.pid) for name, process in running.services.processes.items()]
         if running.infra.postgres is not None:
             watched.append(Watched("postgres", int(running.infra.postgres.get_pid()), tree=True))

@@ -38,23 +38,15 @@ import grpc
 import httpx
 
 from bench import h2load
+from bench.common import CACHE_DIR, REPO_ROOT, free_port
 from marketplace.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from services.kit.settings import RUN_FILE_NAME, database_url_for
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVICE = "marketplace.catalog.v1.CatalogService"
 PASSWORD = "correct horse battery"
 TARGETS = ("gRPC direct", "gRPC via Envoy", "REST via Envoy", "gRPC-Web via Envoy", "FastAPI (HTTP/1.1)")
 FASTAPI = TARGETS[4]
 ROUND_ORDER = (*TARGETS, *reversed(TARGETS))
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -145,7 +137,7 @@ def start_fastapi(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     run_file = json.loads((Path(env["MESH_DATA_DIR"]) / RUN_FILE_NAME).read_text())
     database_url = database_url_for(run_file["DATABASE_URL"], "catalog")
     port = free_port()
-    log = REPO_ROOT / "bench" / ".cache" / "fastapi-baseline.log"
+    log = CACHE_DIR / "fastapi-baseline.log"
     log.parent.mkdir(exist_ok=True)
     with log.open("wb") as output:
         process = subprocess.Popen(

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.common import percentile
+
 INSTALL_HINT = "h2load is missing: install it with `apt-get install -y nghttp2-client` (Debian/Ubuntu)."
 
 
@@ -47,10 +49,7 @@ class Measurement:
         return self.requests / self.seconds if self.seconds else 0.0
 
     def percentile(self, fraction: float) -> float:
-        if not self.latencies_ms:
-            return float("nan")
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+        return percentile(self.latencies_ms, fraction)
 
 
 def run(

@@ -1,14 +1,14 @@
 """`python -m bench.notify --rate 100 --seconds 20`: an event to its email handed to SMTP, at a steady rate.
 
 Starts (or uses, from DATABASE_URL / REDIS_URL) PostgreSQL and Redis with the launcher's own functions
-(services/launcher.py: databases, migrations, each service's environment and client secret), then auth, notify
-and notify's email worker (`python -m services.notify worker`) as real processes on free ports of 127.0.0.1, the
-worker pointed (SMTP_HOST / SMTP_PORT) at an SMTP sink (aiosmtpd) in this process that notes the arrival time of
-each message's DATA. Registers the users through auth and waits until notify knows every address (their
-UserRegistered events, and the welcome emails, went through). Then publishes PasswordResetRequested envelopes on
-`events.auth` as auth's relay does (`make_envelope`, XADD with the `envelope` field; `occurred_at` now, a token
-of its own in each, valid for an hour) at `--rate` per second for `--seconds`, and waits until every email
-arrived (or `--drain-timeout`).
+(services/launcher.py: databases, migrations, each service's environment and client secret) through
+bench/mesh.py, then auth, notify and notify's email worker (`python -m services.notify worker`) as real
+processes on free ports of 127.0.0.1, the worker pointed (SMTP_HOST / SMTP_PORT) at an SMTP sink (aiosmtpd) in
+this process that notes the arrival time of each message's DATA. Registers the users through auth and waits
+until notify knows every address (their UserRegistered events, and the welcome emails, went through). Then
+publishes PasswordResetRequested envelopes on `events.auth` as auth's relay does (`make_envelope`, XADD with the
+`envelope` field; `occurred_at` now, a token of its own in each, valid for an hour) at `--rate` per second for
+`--seconds`, and waits until every email arrived (or `--drain-timeout`).
 
 Reported: per event, occurred_at → the sink received the message (matched by the token in the reset link):
 p50/p95/p99/max; the stages from notify's records (event → record, record → handed to Arq, handed to Arq →
@@ -27,13 +27,12 @@ import email.policy
 import os
 import re
 import secrets
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -44,19 +43,16 @@ import asyncpg
 import grpc
 from redis.asyncio import Redis
 
-from bench.catalog import free_port
-from bench.checkout import CACHE_DIR, REPO_ROOT, Watched, percentile, plain_url, wait_serving
-from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
+from bench.common import Watched, load_average, percentile, plain_url, register
+from bench.mesh import Stack, stack, valkey_pid
+from marketplace.auth.v1 import auth_pb2_grpc
 from marketplace.common.v1 import roles_pb2
 from marketplace.events.v1 import events_pb2
 from services import launcher
-from services.kit.db import drop_database, ensure_database
 from services.kit.outbox import make_envelope, stream_for
-from services.kit.settings import CREDENTIALS_KEY_ENV, database_name
 from services.notify.mail_sink import start_mail_sink
 
 SERVICES = ("auth", "notify")
-PASSWORD = "bench notify password"
 TARGET_P99_MS = 1000.0
 RESET_URL = "http://127.0.0.1:8080/reset-password?token="
 TOKEN = re.compile(r"reset-password\?token=([0-9a-f]{32})")
@@ -115,47 +111,6 @@ def parse(arrived: float, raw: bytes) -> Mail:
     )
 
 
-# --- processes ----------------------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def service_processes(
-    environ: Mapping[str, str], infra: launcher.Infrastructure, credentials_key: str, logs: Path
-) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
-    """auth and notify (`serve`) and notify's worker, each in its own process group; stopped at the end."""
-    logs.mkdir(parents=True, exist_ok=True)
-    commands = {"auth": ("auth", "serve"), "notify": ("notify", "serve"), "notify-worker": ("notify", "worker")}
-    processes: dict[str, subprocess.Popen[bytes]] = {}
-    try:
-        for name, (service, command) in commands.items():
-            env = launcher.service_environment(service, environ, infra, credentials_key)
-            with (logs / f"notify-bench-{name}.log").open("wb") as output:
-                # This interpreter and the project's own module: no untrusted input.
-                processes[name] = subprocess.Popen(
-                    [sys.executable, "-m", f"services.{service}", command],
-                    env=env,
-                    cwd=REPO_ROOT,
-                    stdin=subprocess.DEVNULL,
-                    stdout=output,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-        yield processes
-    finally:
-        for process in processes.values():
-            process.terminate()
-        for process in processes.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def load_average() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
 # --- users and events ---------------------------------------------------------------------------------------------
 
 
@@ -171,14 +126,8 @@ async def register_users(address: str, count: int) -> list[User]:
         stub = auth_pb2_grpc.AuthServiceStub(channel)
 
         async def one() -> User:
-            name = "n" + uuid.uuid4().hex[:12]
             async with gate:
-                reply = await stub.Register(
-                    auth_pb2.RegisterRequest(
-                        email=f"{name}@example.com", username=name, password=PASSWORD, role=roles_pb2.ROLE_BUYER
-                    ),
-                    timeout=60,
-                )
+                reply = await register(stub, roles_pb2.ROLE_BUYER, timeout=60)
             return User(str(reply.user.id), str(reply.user.email))
 
         return list(await asyncio.gather(*(one() for _ in range(count))))
@@ -315,73 +264,56 @@ class Result:
 
 
 async def run(args: argparse.Namespace) -> Result:
-    environ = dict(os.environ)
-    environ.update(LOG_LEVEL="WARNING", GRPC_HOST="127.0.0.1", MESH_DEMO_CATALOG="0", DRAIN_GRACE_SECONDS="0")
-    environ.update({f"{name.upper()}_PORT": str(free_port()) for name in SERVICES})
     suffix = uuid.uuid4().hex[:8]
-    # A queue and a consumer group of this run's own (created at the stream's end below): a Redis of the
-    # environment's may hold an earlier run's jobs and events.
-    environ.update(
-        NOTIFY_QUEUE_NAME=f"notify:bench:{suffix}",
-        NOTIFY_EVENTS_GROUP=f"notify-bench-{suffix}",
-        NOTIFY_PASSWORD_RESET_URL=RESET_URL,
-    )
-    credentials_key = environ.get(CREDENTIALS_KEY_ENV, "") or secrets.token_hex(32)
-    addresses = {name: launcher.dial_address(name, environ) for name in SERVICES}
     recorder = Recorder()
     sink = start_mail_sink(Path(tempfile.gettempdir()), host="127.0.0.1", handler=recorder)
-    environ.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(sink.port), SMTP_TLS="none")
-    environ.pop("SMTP_USERNAME", None)
-    environ.pop("SMTP_PASSWORD", None)
+    settings = {
+        # A queue and a consumer group of this run's own (created at the streams' ends by `own_queue`): a Redis
+        # of the environment's may hold an earlier run's jobs and events.
+        "NOTIFY_QUEUE_NAME": f"notify:bench:{suffix}",
+        "NOTIFY_EVENTS_GROUP": f"notify-bench-{suffix}",
+        "NOTIFY_PASSWORD_RESET_URL": RESET_URL,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(sink.port),
+        "SMTP_TLS": "none",
+        # The sink takes anyone: no login (empty is unset).
+        "SMTP_USERNAME": "",
+        "SMTP_PASSWORD": "",
+    }
     try:
-        with tempfile.TemporaryDirectory(prefix="bench-notify-") as scratch:
-            infra = await asyncio.to_thread(launcher.start_infrastructure, Path(scratch), environ)
-            own: list[str] = []
+        async with stack(
+            SERVICES, log_prefix="notify-bench", start_timeout=args.start_timeout, settings=settings, prepare=own_queue
+        ) as running:
+            redis = Redis.from_url(running.infra.redis_url)
             try:
-                if os.environ.get("DATABASE_URL"):
-                    for name in SERVICES:
-                        own.append(f"{database_name(name)}_bench_{suffix}")
-                        environ[f"{name.upper()}_DATABASE_URL"] = await ensure_database(infra.database_url, own[-1])
-                urls = await launcher.prepare_databases(SERVICES, infra, environ)
-                for name, url in urls.items():
-                    environ[f"{name.upper()}_DATABASE_URL"] = url
-                redis = Redis.from_url(infra.redis_url)
-                try:
-                    for source in ("auth", "order", "payment"):
-                        with contextlib.suppress(Exception):
-                            await redis.xgroup_create(
-                                stream_for(source), environ["NOTIFY_EVENTS_GROUP"], id="$", mkstream=True
-                            )
-                    with service_processes(environ, infra, credentials_key, CACHE_DIR) as processes:
-                        return await measure(args, addresses, urls, processes, infra, redis, recorder)
-                finally:
-                    await redis.delete(environ["NOTIFY_QUEUE_NAME"])
-                    for source in ("auth", "order", "payment"):
-                        with contextlib.suppress(Exception):
-                            await redis.xgroup_destroy(stream_for(source), environ["NOTIFY_EVENTS_GROUP"])
-                    await redis.aclose()
+                return await measure(args, running, redis, recorder)
             finally:
-                for name in own:
-                    await drop_database(infra.database_url, name)
-                await asyncio.to_thread(infra.stop)
+                await redis.aclose()
     finally:
         sink.stop()
 
 
-async def measure(
-    args: argparse.Namespace,
-    addresses: Mapping[str, str],
-    urls: Mapping[str, str],
-    processes: Mapping[str, subprocess.Popen[bytes]],
-    infra: launcher.Infrastructure,
-    redis: Redis,
-    recorder: Recorder,
-) -> Result:
-    for name in SERVICES:
-        await wait_serving(name, addresses[name], processes[name], args.start_timeout)
-    if processes["notify-worker"].poll() is not None:
-        raise RuntimeError("the notify worker exited: see bench/.cache/notify-bench-notify-worker.log")
-    print("serving:", ", ".join(f"{name} pid {process.pid}" for name, process in processes.items()), flush=True)
+@contextlib.asynccontextmanager
+async def own_queue(infra: launcher.Infrastructure, environ: Mapping[str, str]) -> AsyncIterator[None]:
+    """notify's consumer group on each stream it reads, made at the stream's end before notify starts (so it
+    reads none of an earlier run's events); the group and the run's Arq queue removed once notify stopped."""
+    group = environ["NOTIFY_EVENTS_GROUP"]
+    redis = Redis.from_url(infra.redis_url)
+    try:
+        for source in ("auth", "order", "payment"):
+            with contextlib.suppress(Exception):
+                await redis.xgroup_create(stream_for(source), group, id="$", mkstream=True)
+        yield
+    finally:
+        await redis.delete(environ["NOTIFY_QUEUE_NAME"])
+        for source in ("auth", "order", "payment"):
+            with contextlib.suppress(Exception):
+                await redis.xgroup_destroy(stream_for(source), group)
+        await redis.aclose()
+
+
+async def measure(args: argparse.Namespace, running: Stack, redis: Redis, recorder: Recorder) -> Result:
+    addresses, urls, infra, processes = running.addresses, running.urls, running.infra, running.services.processes
     users = await register_users(addresses["auth"], args.users)
     await wait_known(urls["notify"], users, recorder, timeout=120)
     print(f"{len(users)} users registered, known to notify, welcome emails received", flush=True)
@@ -389,7 +321,7 @@ async def measure(
     if infra.postgres is not None:
         watched.append(Watched("postgres", int(infra.postgres.get_pid()), tree=True))
     if infra.valkey is not None:
-        watched.append(Watched("valkey", int(infra.valkey._process.pid)))
+        watched.append(Watched("valkey", valkey_pid(infra)))
     watched.append(Watched("bench (publisher, sink)", os.getpid()))
     await asyncio.sleep(1.0)
 

@@ -46,7 +46,8 @@ import grpc
 import numpy as np
 
 from bench import judged_queries
-from bench.catalog import CACHE_DIR, REPO_ROOT, catalog_environment, free_port, process, start_infra, wait_serving
+from bench.catalog import catalog_environment, process, start_infra
+from bench.common import CACHE_DIR, REPO_ROOT, free_port, wait_serving
 from marketplace.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from marketplace.common.v1 import money_pb2
 from services.catalog import demo
@@ -560,7 +561,7 @@ async def run_set(
         log = CACHE_DIR / f"search-quality-{name}-service.log"
         with process([sys.executable, "-m", "services.catalog", "serve"], env, log) as child:
             started = time.monotonic()
-            await wait_serving(f"127.0.0.1:{port}", child, log, timeout=300)
+            await wait_serving("catalog", f"127.0.0.1:{port}", child, log, timeout=300)
             print(f"  catalog serving after {time.monotonic() - started:.0f} s", flush=True)
             await search_catalog(f"127.0.0.1:{port}", searches, modes, ranked)
     finally:

@@ -1,8 +1,9 @@
 """`python -m bench.seller --lines 100000`: the seller dashboard's read latency at a seller with many order lines.
 
-Starts (or uses, from DATABASE_URL / REDIS_URL) PostgreSQL and Redis, makes fresh databases for auth and the
-seller service, starts the real auth service (to register the seller and verify its token) and the real seller
-service (`python -m services.seller serve`, its own process), bulk-loads the seller's read model directly
+Starts (or uses, from DATABASE_URL / REDIS_URL) PostgreSQL and Redis, the databases of auth and the seller
+service with their migrations, the real auth service (to register the seller and verify its token) and the real
+seller service (`python -m services.seller serve`, its own process) with the launcher's own functions through
+bench/mesh.py, as the checkout benchmark does; bulk-loads the seller's read model directly
 (COPY into `seller_parts`, `seller_part_lines` and `seller_variants`: N lines in parts of 1 to 4 lines, paid
 over the last year, some cancelled, refunded, shipped, unpaid; as many lines again of other sellers), then
 calls each read one at a time (the service's own latency, no queueing) and reports p50/p95/p99 per read, and the
@@ -13,8 +14,6 @@ shared machine.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import os
 import random
 import statistics
@@ -26,29 +25,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
+from sqlalchemy.engine import make_url
 
-from bench.catalog import CACHE_DIR, REPO_ROOT, free_port, process, start_infra, wait_serving
-from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
+from bench.common import own_cpu_seconds, percentile, register
+from bench.mesh import stack
+from marketplace.auth.v1 import auth_pb2_grpc
 from marketplace.common.v1 import roles_pb2
 from marketplace.seller.v1 import seller_pb2, seller_pb2_grpc
 
+SERVICES = ("auth", "seller")
 PRODUCTS = 200
 TARGET_P95_MS = 20.0
-
-
-def _environment(database_url: str, redis_url: str, urls: dict[str, str], ports: dict[str, int]) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
-        GRPC_HOST="127.0.0.1",
-        LOG_LEVEL="WARNING",
-        AUTH_TARGET=f"127.0.0.1:{ports['auth']}",
-    )
-    for name, url in urls.items():
-        env[f"{name.upper()}_DATABASE_URL"] = url
-        env[f"{name.upper()}_PORT"] = str(ports[name])
-    return env
 
 
 def _rows(seller_id: str, lines: int, rng: random.Random, now: datetime) -> tuple[list[tuple[Any, ...]], ...]:
@@ -185,25 +172,6 @@ async def load(url: str, sellers: Sequence[tuple[str, int]], seed: int) -> None:
         await engine.dispose()
 
 
-def _percentile(values: Sequence[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pids: Sequence[int]) -> float:
-    """User + system CPU time of the processes (all their threads), from /proc/<pid>/stat."""
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / CLOCK_TICKS
-
-
 async def backend_pids(url: str, database: str) -> list[int]:
     """The PostgreSQL backends serving the seller service's database (not this one's own connection)."""
     from sqlalchemy import text
@@ -254,13 +222,13 @@ async def measure(
                 await call(request, metadata=metadata, timeout=10)
             found: list[float] = []
             pids = await backends()
-            before = cpu_seconds([service_pid]), cpu_seconds(pids)
+            before = own_cpu_seconds([service_pid]), own_cpu_seconds(pids)
             for _ in range(calls):
                 started = time.perf_counter()
                 await call(request, metadata=metadata, timeout=10)
                 found.append((time.perf_counter() - started) * 1000)
             timings[name] = found
-            after = cpu_seconds([service_pid]), cpu_seconds(pids)
+            after = own_cpu_seconds([service_pid]), own_cpu_seconds(pids)
             cpu[name] = ((after[0] - before[0]) * 1000 / calls, (after[1] - before[1]) * 1000 / calls)
         board = await stub.GetDashboard(reads["GetDashboard (all time)"][1], metadata=metadata, timeout=10)
         print(f"  all time: {board.orders:,} orders, {board.units_sold:,} units, revenue {board.revenue.units:,}")
@@ -268,73 +236,43 @@ async def measure(
 
 
 async def register_seller(address: str) -> tuple[str, str]:
-    name = "bench" + uuid.uuid4().hex[:8]
     async with grpc.aio.insecure_channel(address) as channel:
-        stub = auth_pb2_grpc.AuthServiceStub(channel)
-        reply = await stub.Register(
-            auth_pb2.RegisterRequest(
-                email=f"{name}@example.com",
-                username=name,
-                password="bench seller password",
-                role=roles_pb2.ROLE_SELLER,
-                store_name="Bench store",
-            ),
-            timeout=30,
-        )
+        reply = await register(auth_pb2_grpc.AuthServiceStub(channel), roles_pb2.ROLE_SELLER, store_name="Bench store")
     return reply.user.id, reply.tokens.access_token
 
 
 async def run(args: argparse.Namespace) -> int:
-    from services.kit.db import drop_database, ensure_database
-    from services.kit.migrate import migrate
+    async with stack(SERVICES, log_prefix="seller", start_timeout=120) as running:
+        seller_id, token = await register_seller(running.addresses["auth"])
+        started = time.monotonic()
+        others = [(str(uuid.uuid4()), args.lines // 4) for _ in range(4)]
+        url = running.urls["seller"]
+        await load(url, [(seller_id, args.lines), *others], args.seed)
+        print(
+            f"loaded {args.lines:,} lines of the seller and {args.lines:,} of others in "
+            f"{time.monotonic() - started:.0f} s"
+        )
 
-    with contextlib.ExitStack() as stack:
-        database_url, redis_url = await asyncio.to_thread(start_infra, stack)
-        names = {service: f"bench_{service}_{uuid.uuid4().hex[:8]}" for service in ("auth", "seller")}
-        urls = {service: await ensure_database(database_url, name) for service, name in names.items()}
-        try:
-            for service, url in urls.items():
-                await migrate(REPO_ROOT / "services" / service / "migrations", url)
-            ports = {service: free_port() for service in urls}
-            env = _environment(database_url, redis_url, urls, ports)
-            python = sys.executable
-            with (
-                process([python, "-m", "services.auth", "serve"], env, CACHE_DIR / "auth-service.log") as auth,
-                process([python, "-m", "services.seller", "serve"], env, CACHE_DIR / "seller-service.log") as seller,
-            ):
-                auth_address, seller_address = f"127.0.0.1:{ports['auth']}", f"127.0.0.1:{ports['seller']}"
-                await wait_serving(auth_address, auth, CACHE_DIR / "auth-service.log", timeout=120)
-                await wait_serving(seller_address, seller, CACHE_DIR / "seller-service.log", timeout=120)
-                seller_id, token = await register_seller(auth_address)
-                started = time.monotonic()
-                others = [(str(uuid.uuid4()), args.lines // 4) for _ in range(4)]
-                await load(urls["seller"], [(seller_id, args.lines), *others], args.seed)
-                print(
-                    f"loaded {args.lines:,} lines of the seller and {args.lines:,} of others in "
-                    f"{time.monotonic() - started:.0f} s"
-                )
+        async def backends() -> list[int]:
+            return await backend_pids(url, str(make_url(url).database))
 
-                async def backends() -> list[int]:
-                    return await backend_pids(urls["seller"], names["seller"])
-
-                timings, cpu = await measure(seller_address, token, args.calls, seller.pid, backends)
-        finally:
-            for name in names.values():
-                await drop_database(database_url, name)
+        service_pid = running.services.processes["seller"].pid
+        timings, cpu = await measure(running.addresses["seller"], token, args.calls, service_pid, backends)
     print()
     print(
         f"{args.lines:,} order lines at one seller, {os.cpu_count()} cores, {datetime.now(UTC):%Y-%m-%d}, "
         f"{args.calls} calls each, one at a time"
     )
+    # Percentiles between the ends, as the seller's figures have always been taken: comparable with earlier runs.
     print("| read | p50 ms | p95 ms | p99 ms | mean ms | CPU ms per call: service | database |")
     print("|---|---|---|---|---|---|---|")
     for name, found in timings.items():
+        p50, p95, p99 = (percentile(found, fraction, between_ends=True) for fraction in (0.5, 0.95, 0.99))
         print(
-            f"| {name} | {_percentile(found, 0.5):.1f} | {_percentile(found, 0.95):.1f} | "
-            f"{_percentile(found, 0.99):.1f} | {statistics.fmean(found):.1f} | "
+            f"| {name} | {p50:.1f} | {p95:.1f} | {p99:.1f} | {statistics.fmean(found):.1f} | "
             f"{cpu[name][0]:.1f} | {cpu[name][1]:.1f} |"
         )
-    worst = _percentile(timings["GetDashboard (30 days)"], 0.95)
+    worst = percentile(timings["GetDashboard (30 days)"], 0.95, between_ends=True)
     print(f"GetDashboard (30 days) p95 {worst:.1f} ms (target ≤ {TARGET_P95_MS:.0f} ms)")
     return 0
 

@@ -107,30 +107,24 @@ def _variant_rows(product: events_pb2.ProductSnapshot) -> list[tuple[str, str, b
     ]
 
 
-async def _product_created(session: AsyncSession, at: datetime, event: events_pb2.ProductCreated) -> None:
-    product = event.product
-    await projection.product_seen(
-        session,
-        product_id=product.id,
-        seller_id=product.seller_id,
-        title=product.title,
-        variant_rows=_variant_rows(product),
-        at=at,
-        created=True,
-    )
+def _product_seen(*, created: bool) -> Applier:
+    """ProductCreated and ProductUpdated carry the same snapshot; only whether the product is new differs."""
 
+    async def apply(
+        session: AsyncSession, at: datetime, event: events_pb2.ProductCreated | events_pb2.ProductUpdated
+    ) -> None:
+        product = event.product
+        await projection.product_seen(
+            session,
+            product_id=product.id,
+            seller_id=product.seller_id,
+            title=product.title,
+            variant_rows=_variant_rows(product),
+            at=at,
+            created=created,
+        )
 
-async def _product_updated(session: AsyncSession, at: datetime, event: events_pb2.ProductUpdated) -> None:
-    product = event.product
-    await projection.product_seen(
-        session,
-        product_id=product.id,
-        seller_id=product.seller_id,
-        title=product.title,
-        variant_rows=_variant_rows(product),
-        at=at,
-        created=False,
-    )
+    return apply
 
 
 async def _product_deleted(session: AsyncSession, at: datetime, event: events_pb2.ProductDeleted) -> None:
@@ -159,8 +153,8 @@ ORDER_EVENTS: dict[type[Message], Applier] = {
     events_pb2.OrderRefunded: _order_refunded,
 }
 CATALOG_EVENTS: dict[type[Message], Applier] = {
-    events_pb2.ProductCreated: _product_created,
-    events_pb2.ProductUpdated: _product_updated,
+    events_pb2.ProductCreated: _product_seen(created=True),
+    events_pb2.ProductUpdated: _product_seen(created=False),
     events_pb2.ProductDeleted: _product_deleted,
     events_pb2.StockChanged: _stock_changed,
 }
