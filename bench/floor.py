@@ -36,9 +36,8 @@ import asyncpg
 import grpc
 from redis.asyncio import Redis
 
-from bench.catalog import free_port
-from bench.checkout import Watched, machine_busy, plain_url
-from bench.mesh import REPO_ROOT, valkey_pid
+from bench.common import REPO_ROOT, Watched, free_port, machine_busy, plain_url
+from bench.mesh import valkey_pid
 from services import launcher
 
 EMPTY = "/bench.v1.Ceiling/Empty"
