@@ -186,7 +186,15 @@ async def run_service(
     on_ready: Callable[[RunningService], None] | None = None,
 ) -> None:
     """Serves `definition` until `stop` is set, then drains."""
-    engine = db.create_engine(settings.service_database_url) if definition.uses_database else None
+    engine = (
+        db.create_engine(
+            settings.service_database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        )
+        if definition.uses_database
+        else None
+    )
     sessions = db.session_factory(engine) if engine is not None else None
     redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2) if definition.uses_redis else None
     auth_channel = clients.channel(settings.auth_target)

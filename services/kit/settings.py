@@ -41,6 +41,9 @@ DATA_DIR_ENV = "MESH_DATA_DIR"
 CREDENTIALS_KEY_ENV = "SERVICE_CREDENTIALS_KEY"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_FILE_NAME = "run.json"
+# Eight services and the notify worker at 8 connections each, plus each relay's listening connection, stay
+# below PostgreSQL's default of 100 connections on one server.
+DEFAULT_POOL_SIZE = 8
 
 
 class CommonSettings(BaseSettings):
@@ -50,6 +53,10 @@ class CommonSettings(BaseSettings):
 
     # A PostgreSQL server URL; each service uses its own database on it (marketplace_<service>).
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+    # Connections each process keeps to its database at most, and how many more it may open for a moment (each
+    # closed again once returned: at load that opens connections all the time; services/kit/db.py).
+    database_pool_size: int = DEFAULT_POOL_SIZE
+    database_max_overflow: int = 0
     redis_url: str = "redis://127.0.0.1:6379/0"
     grpc_host: str = "127.0.0.1"
     # Where services reach the auth service (JWKS, service tokens, token exchange).

@@ -23,7 +23,11 @@ log = logging.getLogger(__name__)
 async def run_worker(settings: NotifySettings, stop: asyncio.Event, *, grace: float | None = None) -> None:
     """Runs email jobs until `stop` is set; then lets running jobs finish for `grace` seconds (default: the
     drain grace) and cancels the rest (their records stay SENDING under a lease, for the next try)."""
-    engine = db.create_engine(settings.service_database_url, pool_size=5, max_overflow=5)
+    engine = db.create_engine(
+        settings.service_database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     arq = arq_redis(settings)
     mailer = mailer_of(settings)
     worker = make_worker(
