@@ -9,7 +9,8 @@ every other RPC needs a valid token. The services check the token and the access
 Filter order (measured, see the project notes): health_check (/healthz), grpc_web, cors, claim-header strip,
 local rate limit, jwt_authn, REST reply header cleanup, buffer (request size), grpc_json_transcoder, router.
 The transcoder keeps the route chosen on the REST path (`match_incoming_request_route`), so per-route settings
-of REST routes apply to the whole exchange.
+of REST routes apply to the whole exchange. One local reply mapper turns the rate limit's answer to gRPC-Web
+into RESOURCE_EXHAUSTED (`_local_replies`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ CLAIM_HEADERS = (USER_HEADER,)
 # gRPC framing headers a REST client has no use for.
 GRPC_REPLY_HEADERS = ("grpc-status", "grpc-message", "grpc-accept-encoding", "grpc-encoding", "grpc-status-details-bin")
 OPENAPI_ROUTE = "/openapi.yaml"
+GRPC_RESOURCE_EXHAUSTED = 8  # google.rpc.Code
 MAX_DIRECT_RESPONSE_BYTES = 4 * 1024 * 1024
 
 F_HEALTH = "envoy.filters.http.health_check"
@@ -100,6 +102,8 @@ def _rate_limit(key: str, limit: RateLimit) -> dict[str, Any]:
     return {
         "@type": LOCAL_RATE_LIMIT,
         "stat_prefix": f"rate_{key.replace('.', '_').lower()}",
+        # Envoy's default, stated: the local reply mapper (`_local_replies`) recognizes the limit by it.
+        "status": {"code": "TooManyRequests"},
         "token_bucket": {
             "max_tokens": limit.tokens,
             "tokens_per_fill": limit.tokens,
@@ -107,7 +111,8 @@ def _rate_limit(key: str, limit: RateLimit) -> dict[str, Any]:
         },
         "filter_enabled": {**full, "runtime_key": "edge_rate_limit_enabled"},
         "filter_enforced": {**full, "runtime_key": "edge_rate_limit_enforced"},
-        # gRPC callers get RESOURCE_EXHAUSTED (the project's status for rate limits), not UNAVAILABLE.
+        # gRPC callers get RESOURCE_EXHAUSTED (the project's status for rate limits), not UNAVAILABLE. Only for
+        # what Envoy takes for gRPC, which gRPC-Web is not: `_local_replies` answers those.
         "rate_limited_as_resource_exhausted": True,
         "response_headers_to_add": [
             {
@@ -115,6 +120,58 @@ def _rate_limit(key: str, limit: RateLimit) -> dict[str, Any]:
                 "header": {"key": "retry-after", "value": str(limit.seconds)},
             }
         ],
+    }
+
+
+def _local_replies() -> dict[str, Any]:
+    """The rate limit's answer to gRPC-Web, as a gRPC answer (RESOURCE_EXHAUSTED with `retry-after`).
+
+    Envoy decides once per request, on the content type as it arrived, whether its own replies are gRPC. A
+    gRPC-Web request (`application/grpc-web…`) is not, so the limit answers it as plain HTTP (429, a text
+    body) and `rate_limited_as_resource_exhausted` does not apply; the grpc_web filter then derives the status
+    from the HTTP code (429 → UNAVAILABLE), and browser clients read the code from a non-2xx status anyway.
+    Filter order cannot change that decision. This mapper rewrites the limit's 429 to a request that is gRPC by
+    the time of the reply (the grpc_web filter has set `application/grpc`) into a trailers-only gRPC reply:
+    HTTP 200, `grpc-status` 8, no body; the limit's `retry-after` stays. REST requests keep the 429. Native
+    gRPC already gets this answer; rewriting it too changes nothing."""
+    return {
+        "mappers": [
+            {
+                # The limit is the edge's only 429. Matched by status, not by its RL response flag: the limit sets
+                # the flag after its reply has gone through this mapper. The runtime key is mandatory, never set.
+                "filter": {
+                    "and_filter": {
+                        "filters": [
+                            {
+                                "status_code_filter": {
+                                    "comparison": {
+                                        "op": "EQ",
+                                        "value": {"default_value": 429, "runtime_key": "edge_rate_limited_status"},
+                                    }
+                                }
+                            },
+                            {
+                                "header_filter": {
+                                    "header": {"name": "content-type", "string_match": {"prefix": "application/grpc"}}
+                                }
+                            },
+                        ]
+                    }
+                },
+                "status_code": 200,
+                "body": {"inline_string": ""},
+                "headers_to_add": [
+                    {
+                        "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+                        "header": {"key": "grpc-status", "value": str(GRPC_RESOURCE_EXHAUSTED)},
+                    },
+                    {
+                        "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+                        "header": {"key": "grpc-message", "value": "local_rate_limited"},
+                    },
+                ],
+            }
+        ]
     }
 
 
@@ -438,6 +495,7 @@ def bootstrap(found: list[Rpc], settings: EdgeSettings) -> dict[str, Any]:
             ],
         },
         "http_filters": _filters(found, settings),
+        "local_reply_config": _local_replies(),
     }
     clusters = [
         _cluster(name, upstream.host, upstream.port, settings.discovery, http2=True, health=True)

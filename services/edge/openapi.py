@@ -273,7 +273,10 @@ def _operation(builder: Builder, rpc: Rpc, binding: Binding, operation_id: str) 
             if any(variable.startswith(f"{field.name}.") for variable in variables):
                 continue
             parameter: dict[str, Any] = {"name": field.json_name, "in": "query", "schema": builder.field_schema(field)}
-            parameter["schema"].update(_constraints(field)[0])
+            constraints, required = _constraints(field)
+            parameter["schema"].update(constraints)
+            if required:
+                parameter["required"] = True
             if request.field_comments.get(k):
                 parameter["description"] = request.field_comments[k]
             parameters.append(parameter)

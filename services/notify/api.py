@@ -75,7 +75,7 @@ class NotifyApi(notify_pb2_grpc.NotifyServiceServicer):  # type: ignore[misc]  #
     async def UpdatePreferences(
         self, request: notify_pb2.UpdatePreferencesRequest, context: Context
     ) -> notify_pb2.UpdatePreferencesResponse:
-        paths = mask_paths(request.update_mask) or list(Preferences.FIELDS)
-        values = {path: bool(getattr(request.preferences, path)) for path in paths}
+        # The contract requires a non-empty mask of preference names, so exactly the named fields change.
+        values = {path: bool(getattr(request.preferences, path)) for path in mask_paths(request.update_mask)}
         prefs = await preferences.update_preferences(self._deps, current_principal(), values)
         return notify_pb2.UpdatePreferencesResponse(preferences=_preferences(prefs))

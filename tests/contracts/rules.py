@@ -355,9 +355,16 @@ def enum_fields_accepting_unknown_numbers(descriptor_set: descriptor_pb2.FileDes
 FIELD_MASK_TYPE = ".google.protobuf.FieldMask"
 
 
+# The rule every update mask carries so that an empty mask is refused (`size(this.paths) > 0`).
+MASK_NOT_EMPTY = "update_mask.not_empty"
+
+
 def unbounded_update_masks(descriptor_set: descriptor_pb2.FileDescriptorSet) -> list[str]:
     """Update masks of requests that do not list the paths a caller may name (`field_mask.in`): the contract,
-    not each servicer, says which fields an Update method changes."""
+    not each servicer, says which fields an Update method changes. Each mask is also required and not empty
+    (`required` and the `update_mask.not_empty` rule): Envoy's JSON transcoder drops body fields the message
+    does not have, so a REST body of the wrong shape arrives with no mask at all, and a mask that may be empty
+    would let it through as a change of every field."""
     messages = messages_by_name(descriptor_set)
     problems = []
     for method in methods(descriptor_set):
@@ -368,4 +375,8 @@ def unbounded_update_masks(descriptor_set: descriptor_pb2.FileDescriptorSet) -> 
             field_rules = field.options.Extensions[FIELD_RULES] if _has_field_rules(field) else None
             if field_rules is None or not getattr(field_rules.field_mask, "in"):
                 problems.append(f"{name}.{field.name}: update mask without field_mask.in")
+            if field_rules is None or not field_rules.required:
+                problems.append(f"{name}.{field.name}: update mask not required")
+            if field_rules is None or all(rule.id != MASK_NOT_EMPTY for rule in field_rules.cel):
+                problems.append(f"{name}.{field.name}: update mask without the {MASK_NOT_EMPTY} rule")
     return problems

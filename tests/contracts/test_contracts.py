@@ -362,8 +362,10 @@ def series(start: date_pb2.Date) -> seller_pb2.GetSalesSeriesRequest:
 @pytest.mark.parametrize(
     ("message", "expected"),
     [
-        (notify_pb2.UpdatePreferencesRequest(), [("preferences", "required")]),
+        (notify_pb2.UpdatePreferencesRequest(), [("preferences", "required"), ("update_mask", "required")]),
         (masked_preferences("marketing_email", "password"), [("update_mask", "field_mask.in")]),
+        # An empty mask changes nothing it could name: refused rather than read as "every preference".
+        (masked_preferences(), [("update_mask", "update_mask.not_empty")]),
         (buddy_pb2.AskRequest(text=""), [("text", "string.min_len")]),
         (buddy_pb2.AskRequest(text="x" * 2001), [("text", "string.max_len")]),
         (buddy_pb2.AskRequest(), [("input", "required")]),
@@ -390,7 +392,7 @@ def test_bad_requests_are_rejected_naming_the_field(message: Message, expected: 
     "message",
     [
         masked_preferences("marketing_email"),
-        notify_pb2.UpdatePreferencesRequest(preferences=notify_pb2.NotificationPreferences()),
+        masked_preferences("order_updates_email", "marketing_email", "security_email"),
         buddy_pb2.AskRequest(text="white sneakers under 80 dollars"),
         buddy_pb2.AskRequest(conversation_id="0190f3c2-7d4e-7a1b-9c3d-2e4f5a6b7c8d", text="x" * 2000),
         buddy_pb2.ChatRequest(
@@ -429,7 +431,7 @@ def test_an_internal_only_rpc_with_http_rule_is_reported(descriptor_set: descrip
     assert problems == ["marketplace.auth.v1.AuthService.IssueServiceToken: internal RPC with a google.api.http rule"]
 
 
-# 8. Update masks name their paths in the contract. ---------------------------------------------------------
+# 8. Update masks name their paths in the contract, and are required and not empty. ------------------------
 
 
 def test_every_update_mask_lists_its_paths(descriptor_set: descriptor_pb2.FileDescriptorSet) -> None:
@@ -444,3 +446,19 @@ def test_an_update_mask_without_paths_is_reported(descriptor_set: descriptor_pb2
     problems = rules.unbounded_update_masks(broken(descriptor_set, drop_paths))
 
     assert problems == ["marketplace.auth.v1.UpdateMeRequest.update_mask: update mask without field_mask.in"]
+
+
+def test_an_update_mask_that_may_be_empty_is_reported(descriptor_set: descriptor_pb2.FileDescriptorSet) -> None:
+    def allow_empty(copy: descriptor_pb2.FileDescriptorSet) -> None:
+        request = message_named(copy, "notify", "UpdatePreferencesRequest")
+        field_rules = field_named(request, "update_mask").options.Extensions[rules.FIELD_RULES]
+        field_rules.ClearField("required")
+        field_rules.ClearField("cel")
+
+    problems = rules.unbounded_update_masks(broken(descriptor_set, allow_empty))
+
+    assert problems == [
+        "marketplace.notify.v1.UpdatePreferencesRequest.update_mask: update mask not required",
+        "marketplace.notify.v1.UpdatePreferencesRequest.update_mask: update mask without the update_mask.not_empty "
+        "rule",
+    ]

@@ -206,6 +206,18 @@ async def test_notifications_and_the_seller_dashboard_by_rest(shop_edge: tuple[C
         "/v1/notification-preferences", headers=me, params={"updateMask": "noSuchField"}, json={}
     )
     assert unknown.status_code == 400 and "update_mask" in unknown.text, unknown.text
+    # A body shaped like the gRPC request: the transcoder drops both fields the preferences do not have, so the
+    # service sees empty preferences and no mask. The contract refuses it (a 400 naming the mask) instead of
+    # reading it as "turn everything off"; without the query parameter, a well-shaped body is refused the same.
+    grpc_shaped = {
+        "preferences": {"orderUpdatesEmail": True, "marketingEmail": False, "securityEmail": False},
+        "updateMask": "marketingEmail",
+    }
+    for body in (grpc_shaped, {"marketingEmail": False}):
+        refused = await http.patch("/v1/notification-preferences", headers=me, json=body)
+        assert refused.status_code == 400 and "update_mask" in refused.text, refused.text
+    kept = await http.get("/v1/notification-preferences", headers=me)
+    assert kept.json()["preferences"] == changed.json()["preferences"]
     too_many = await http.get("/v1/notifications", headers=me, params={"pageSize": 1000})
     assert too_many.status_code == 400 and "page_size" in too_many.text
     listed = await http.get("/v1/notifications", headers=me, params={"pageSize": 5})

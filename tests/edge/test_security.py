@@ -19,6 +19,7 @@ from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
 from services.auth.keys import generate_private_pem
 from services.edge.envoy_config import USER_HEADER
 from tests.edge.conftest import JWKS_CACHE_SECONDS, RESET_LIMIT, WEB_ORIGIN, Stack
+from tests.edge.grpc_web import grpc_web_call
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -153,18 +154,42 @@ async def test_password_reset_is_rate_limited(stack: Stack) -> None:
     assert limited.status_code == 429
     assert limited.headers["retry-after"] == str(RESET_LIMIT.seconds)
 
-    # gRPC callers have their own bucket and get RESOURCE_EXHAUSTED.
+    # gRPC callers have their own bucket (the RPC's path; REST has its route) and get RESOURCE_EXHAUSTED, with
+    # the same retry-after.
+    request = auth_pb2.RequestPasswordResetRequest(**body)
     async with grpc.aio.insecure_channel(stack.grpc_target) as channel:
         stub = auth_pb2_grpc.AuthServiceStub(channel)
-        request = auth_pb2.RequestPasswordResetRequest(**body)
         for _ in range(RESET_LIMIT.tokens):
             await stub.RequestPasswordReset(request, timeout=10)
         with pytest.raises(grpc.aio.AioRpcError) as error:
             await stub.RequestPasswordReset(request, timeout=10)
         assert error.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert error.value.details() == "local_rate_limited"
+        metadata: Any = error.value.trailing_metadata() or ()  # (key, value) pairs; grpc's stubs say otherwise
+        trailers = dict(metadata)
+        assert trailers["retry-after"] == str(RESET_LIMIT.seconds)
 
-    # Other RPCs are not limited by it.
+    # gRPC-Web shares that bucket and gets the same answer, as a browser's client reads it: a trailers-only
+    # reply (HTTP 200, no body), RESOURCE_EXHAUSTED, and retry-after exposed to the page's origin.
+    reply, messages, status = await grpc_web_call(
+        stack,
+        "/marketplace.auth.v1.AuthService/RequestPasswordReset",
+        request.SerializeToString(),
+        origin=WEB_ORIGIN,
+    )
+    assert (reply.status_code, messages, status) == (200, [], str(grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]))
+    assert reply.headers["grpc-message"] == "local_rate_limited"
+    assert reply.headers["retry-after"] == str(RESET_LIMIT.seconds)
+    assert "retry-after" in reply.headers["access-control-expose-headers"]
+    entry = await logged(stack, reply.headers["x-request-id"])
+    assert (entry["flags"], entry["upstream_host"]) == ("RL", None)  # the edge's own answer
+
+    # Other RPCs are not limited by it, on any protocol.
     assert (await stack.http.get("/v1/categories")).status_code == 200
+    other, _, other_status = await grpc_web_call(
+        stack, "/marketplace.catalog.v1.CatalogService/ListCategories", b"", origin=WEB_ORIGIN
+    )
+    assert (other.status_code, other_status) == (200, "0")
 
 
 async def test_a_rotated_key_reaches_the_edge(stack: Stack) -> None:

@@ -13,6 +13,7 @@ from google.protobuf import field_mask_pb2
 
 from marketplace.auth.v1 import auth_pb2
 from marketplace.notify.v1 import notify_pb2
+from tests.kit.rpc.support import field_violations
 from tests.notify.conftest import Notify, StartNotify
 from tests.notify.mail import body_text, html_text, one_mail
 from tests.support.auth import PASSWORD, Auth, StartAuth, bearer, service_token
@@ -96,14 +97,29 @@ async def test_password_resets_go_out_even_with_account_emails_off(stack: tuple[
     await one_mail(notify, email, subject="Reset your password")
 
 
-async def test_preferences_default_to_on_and_an_empty_mask_sets_all(stack: tuple[Auth, Notify]) -> None:
+async def test_preferences_default_to_on_and_a_mask_must_name_one(stack: tuple[Auth, Notify]) -> None:
     auth, notify = stack
     registered, _name, _email = await register(auth)
     me = bearer(registered.tokens.access_token)
     got = (await notify.stub.GetPreferences(notify_pb2.GetPreferencesRequest(), metadata=me)).preferences
     assert (got.order_updates_email, got.marketing_email, got.security_email) == (True, True, True)
     assert not got.HasField("update_time")
-    request = notify_pb2.UpdatePreferencesRequest(preferences=notify_pb2.NotificationPreferences(marketing_email=True))
+    # No mask, or an empty one, is refused naming the field: it never means "every preference".
+    off = notify_pb2.NotificationPreferences()
+    for request in (
+        notify_pb2.UpdatePreferencesRequest(preferences=off),
+        notify_pb2.UpdatePreferencesRequest(preferences=off, update_mask=field_mask_pb2.FieldMask()),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await notify.stub.UpdatePreferences(request, metadata=me)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "update_mask" in field_violations(refused.value)
+    unchanged = (await notify.stub.GetPreferences(notify_pb2.GetPreferencesRequest(), metadata=me)).preferences
+    assert unchanged == got
+    every = field_mask_pb2.FieldMask(paths=["order_updates_email", "marketing_email", "security_email"])
+    request = notify_pb2.UpdatePreferencesRequest(
+        preferences=notify_pb2.NotificationPreferences(marketing_email=True), update_mask=every
+    )
     updated = (await notify.stub.UpdatePreferences(request, metadata=me)).preferences
     assert (updated.order_updates_email, updated.marketing_email, updated.security_email) == (False, True, False)
 
@@ -160,7 +176,11 @@ async def test_a_delegated_token_neither_reads_nor_changes_notifications(stack: 
         notify.stub.ListNotifications(notify_pb2.ListNotificationsRequest(), metadata=assistant),
         notify.stub.GetPreferences(notify_pb2.GetPreferencesRequest(), metadata=assistant),
         notify.stub.UpdatePreferences(
-            notify_pb2.UpdatePreferencesRequest(preferences=notify_pb2.NotificationPreferences()), metadata=assistant
+            notify_pb2.UpdatePreferencesRequest(
+                preferences=notify_pb2.NotificationPreferences(),
+                update_mask=field_mask_pb2.FieldMask(paths=["marketing_email"]),
+            ),
+            metadata=assistant,
         ),
     ]
     for call in calls:

@@ -155,12 +155,11 @@ export function describeError(error: unknown): string {
 }
 
 /**
- * The edge's rate limits (sign-in, sign-up, password reset). gRPC callers get RESOURCE_EXHAUSTED; a gRPC-Web
- * call gets Envoy's HTTP 429 mapped to UNAVAILABLE ("local_rate_limited"), so the `retry-after` header the
- * limit adds is what tells them apart from a service that is down.
+ * The edge's rate limits (sign-in, sign-up, password reset) answer gRPC-Web as they answer gRPC: a
+ * RESOURCE_EXHAUSTED reply with `retry-after` (seconds); a service's own limit is RESOURCE_EXHAUSTED too.
  */
 function isRateLimited(failure: ConnectError): boolean {
-  return failure.code === Code.ResourceExhausted || failure.metadata.has("retry-after");
+  return failure.code === Code.ResourceExhausted;
 }
 
 function tooMany(failure: ConnectError): string {

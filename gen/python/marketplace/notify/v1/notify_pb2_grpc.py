@@ -78,8 +78,8 @@ class NotifyServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdatePreferences(self, request, context):
-        """Changes the caller's notification preferences. Only the fields named in `update_mask` change; an empty
-        mask changes every field.
+        """Changes the caller's notification preferences named in `update_mask`, which must name at least one.
+        Errors: INVALID_ARGUMENT when the mask is empty or names something that is not a preference.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
