@@ -18,14 +18,16 @@ async def setup(runtime: Runtime) -> None:
     settings = runtime.settings
     if not isinstance(settings, CartSettings):
         raise TypeError("the cart service needs CartSettings")
-    if runtime.sessions is None or runtime.redis is None:
+    if runtime.sessions is None or runtime.reads is None or runtime.redis is None:
         raise RuntimeError("the cart service needs its database and Redis")
     # The catalog's internal GetVariants takes a service token: the cart's own, from auth.
     peers = clients.Peers(settings.auth_target, settings.service, settings.service_client_secret)
     runtime.on_close(peers.close)
     catalog = peers.channel(settings.catalog_target)
     deps = Deps(
-        sessions=runtime.sessions, catalog=CatalogClient(catalog, timeout=settings.cart_catalog_timeout_seconds)
+        sessions=runtime.sessions,
+        reads=runtime.reads,
+        catalog=CatalogClient(catalog, timeout=settings.cart_catalog_timeout_seconds),
     )
     runtime.add_task("order-events", order_events_consumer(deps, runtime.redis).run)
     cart_pb2_grpc.add_CartServiceServicer_to_server(CartApi(deps), runtime.server)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
@@ -85,6 +86,12 @@ def _line(row: Any) -> CartLine:
     )
 
 
+def _joined_line(row: Any) -> CartLine:
+    """The line of a row of `Carts.read`, whose line columns are labelled `line_<name>`."""
+    columns = {name.removeprefix("line_"): value for name, value in row._mapping.items() if name.startswith("line_")}
+    return _line(SimpleNamespace(**columns))
+
+
 class Carts:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -103,6 +110,23 @@ class Carts:
             .order_by(cart_lines.c.created_at, cart_lines.c.variant_id)
         )
         return Cart(row.id, row.buyer_id, row.created_at, row.updated_at, [_line(line) for line in lines])
+
+    async def read(self, buyer_id: str) -> Cart | None:
+        """`of_buyer` in one statement (the cart's row joined to its lines), for a session outside a transaction:
+        the row and its lines are then one snapshot."""
+        line_columns = [column.label(f"line_{column.name}") for column in cart_lines.c if column.name != "cart_id"]
+        statement = (
+            select(carts, *line_columns)
+            .outerjoin(cart_lines, cart_lines.c.cart_id == carts.c.id)
+            .where(carts.c.buyer_id == buyer_id)
+            .order_by(cart_lines.c.created_at, cart_lines.c.variant_id)
+        )
+        rows = (await self.session.execute(statement)).all()
+        if not rows:
+            return None
+        first = rows[0]
+        lines = [_joined_line(row) for row in rows if row.line_variant_id is not None]
+        return Cart(first.id, first.buyer_id, first.created_at, first.updated_at, lines)
 
     async def lock_or_create(self, buyer_id: str, new_id: str, now: datetime) -> Cart:
         """The buyer's cart, locked; made empty on first use (two first uses at once make one cart)."""

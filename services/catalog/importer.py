@@ -433,7 +433,8 @@ def import_deps(settings: CatalogSettings, sessions: async_sessionmaker[AsyncSes
     """The catalog's use-case dependencies for this command: its database and the embedding model; no image
     store (an import writes no image) and no search index (the running catalog's follows the events)."""
     search = ProductSearch(embedder, SearchIndexes(VectorIndex()))  # empty: used only to embed what is written
-    return Deps(settings=settings, sessions=sessions, search=search, images=None)
+    # A one-off command: its few reads need no autocommit sessions of their own.
+    return Deps(settings=settings, sessions=sessions, reads=sessions, search=search, images=None)
 
 
 def summary_line(summary: ImportSummary, rejected: int) -> str:

@@ -38,7 +38,7 @@ async def setup(runtime: Runtime) -> None:
     settings = runtime.settings
     if not isinstance(settings, CatalogSettings):
         raise TypeError("the catalog service needs CatalogSettings")
-    if runtime.engine is None or runtime.sessions is None or runtime.redis is None:
+    if runtime.engine is None or runtime.sessions is None or runtime.reads is None or runtime.redis is None:
         raise RuntimeError("the catalog service needs its database and Redis")
     sessions, redis = runtime.sessions, runtime.redis
     # The vector search's matrix products on one BLAS thread: a second one only waits for a core that
@@ -53,7 +53,9 @@ async def setup(runtime: Runtime) -> None:
     cache: ProductCache[Serialized] = ProductCache(
         max_entries=settings.catalog_product_cache_size, ttl_seconds=settings.catalog_product_cache_ttl_seconds
     )
-    deps = Deps(settings=settings, sessions=sessions, search=search, images=images.storage, cache=cache)
+    deps = Deps(
+        settings=settings, sessions=sessions, reads=runtime.reads, search=search, images=images.storage, cache=cache
+    )
     # One tail of the catalog's events per process keeps everything in-process fresh, in this order: the
     # product cache first (cheap), the search index, then the watchers (each sees every event; a failing one does
     # not stop the rest). After a gap (start, Redis outage) the cache is cleared: it may have missed events.

@@ -58,6 +58,16 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reads that are one statement, on the same pool: in autocommit, so a read is one round trip
+    instead of three (a session otherwise sends BEGIN before its first statement and ROLLBACK at the end).
+
+    Each statement sees its own snapshot. A read of several statements that must agree with each other (a row
+    and its children read apart) takes a `session_factory` session; nothing is ever written through these.
+    """
+    return async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
+
+
 async def ping(engine: AsyncEngine, timeout: float = 2.0) -> None:
     """Raises when the database does not answer `SELECT 1` within `timeout` seconds."""
     async with asyncio.timeout(timeout), engine.connect() as connection:

@@ -147,9 +147,15 @@ def outbox_row(envelope: Any) -> dict[str, Any]:
 
 async def write_outbox(session: AsyncSession, envelopes: list[Any]) -> None:
     if envelopes:
-        await session.execute(outbox_table.insert(), [outbox_row(envelope) for envelope in envelopes])
-        # Delivered at commit, to the relays listening on this database (see the module's docstring).
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
+        # One statement: the rows, and the notification delivered at commit to the relays listening on this
+        # database (see the module's docstring). PostgreSQL sends one notification per channel and payload per
+        # transaction, however many rows returned it.
+        statement = (
+            outbox_table.insert()
+            .values([outbox_row(envelope) for envelope in envelopes])
+            .returning(func.pg_notify(OUTBOX_CHANNEL, ""))
+        )
+        await session.execute(statement)
 
 
 async def record_inbox(session: AsyncSession, event_id: str, group: str) -> bool:

@@ -101,6 +101,8 @@ class Runtime:
         self.server = server
         self.engine = engine
         self.sessions = sessions
+        # One-statement reads without a transaction around them (`db.read_session_factory`), on the same pool.
+        self.reads = db.read_session_factory(engine) if engine is not None else None
         self.redis = redis
         self.verifier = verifier  # replaceable in setup (auth verifies with its own keys)
         self.tasks: list[tuple[str, Task]] = []

@@ -26,7 +26,7 @@ async def setup(runtime: Runtime) -> None:
     settings = runtime.settings
     if not isinstance(settings, OrderSettings):
         raise TypeError("the order service needs OrderSettings")
-    if runtime.sessions is None or runtime.redis is None:
+    if runtime.sessions is None or runtime.reads is None or runtime.redis is None:
         raise RuntimeError("the order service needs its database and Redis")
     # The catalog's ReserveStock and the cart's GetCartLines take a service token: the order's own, from auth.
     peers = clients.Peers(settings.auth_target, settings.service, settings.service_client_secret)
@@ -36,6 +36,7 @@ async def setup(runtime: Runtime) -> None:
     deps = Deps(
         settings=settings,
         sessions=runtime.sessions,
+        reads=runtime.reads,
         catalog=CatalogClient(catalog, timeout=timeout),
         cart=CartClient(cart, timeout=timeout),
     )

@@ -35,7 +35,7 @@ async def setup(runtime: Runtime) -> None:
     settings = runtime.settings
     if not isinstance(settings, PaymentSettings):
         raise TypeError("the payment service needs PaymentSettings")
-    if runtime.sessions is None or runtime.redis is None:
+    if runtime.sessions is None or runtime.reads is None or runtime.redis is None:
         raise RuntimeError("the payment service needs its database and Redis")
     # The order's internal GetOrderSummary takes a service token: payment's own, from auth.
     peers = clients.Peers(settings.auth_target, settings.service, settings.service_client_secret)
@@ -55,6 +55,7 @@ async def setup(runtime: Runtime) -> None:
     )
     deps = Deps(
         sessions=runtime.sessions,
+        reads=runtime.reads,
         orders=OrderClient(orders, timeout=settings.payment_order_timeout_seconds),
         providers=providers,
         provider=settings.payment_provider,

@@ -23,8 +23,8 @@ async def _priced(deps: Deps, cart: Cart | None, buyer_id: str, known: Sequence[
 
 
 async def get_cart(deps: Deps, buyer_id: str) -> PricedCart:
-    async with deps.sessions() as session:
-        cart = await Carts(session).of_buyer(buyer_id)
+    async with deps.reads() as session:
+        cart = await Carts(session).read(buyer_id)
     return await _priced(deps, cart, buyer_id)
 
 

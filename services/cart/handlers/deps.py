@@ -22,6 +22,8 @@ def _now() -> datetime:
 @dataclass
 class Deps:
     sessions: async_sessionmaker[AsyncSession]
+    # One-statement reads, outside a transaction (`db.read_session_factory`).
+    reads: async_sessionmaker[AsyncSession]
     catalog: CatalogClient
     clock: Callable[[], datetime] = field(default=_now)
 

@@ -16,8 +16,8 @@ ORDER_ACTOR = "order"
 
 async def cart_lines(deps: Deps, buyer_id: str) -> list[CartLine]:
     """The buyer's lines as stored, oldest first; empty for a cart never used."""
-    async with deps.sessions() as session:
-        cart = await Carts(session).of_buyer(buyer_id)
+    async with deps.reads() as session:
+        cart = await Carts(session).read(buyer_id)
     return cart.lines if cart is not None else []
 
 

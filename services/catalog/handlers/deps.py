@@ -56,6 +56,8 @@ class CatalogUnitOfWork(UnitOfWork):
 class Deps:
     settings: CatalogSettings
     sessions: async_sessionmaker[AsyncSession]
+    # One-statement reads, outside a transaction (`db.read_session_factory`).
+    reads: async_sessionmaker[AsyncSession]
     search: ProductSearch
     # None in a process that never stores images (the import command).
     images: ImageStorage | None

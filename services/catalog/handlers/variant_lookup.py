@@ -29,7 +29,7 @@ async def get_variants(deps: Deps, variant_ids: Sequence[str]) -> list[VariantDe
     """The variants the catalog knows among `variant_ids`, in that order, whatever their status: one statement
     (the cart prices every cart with this call, so it reads only the asked variants and their products' rows,
     never whole products)."""
-    async with deps.sessions() as session:
+    async with deps.reads() as session:
         rows = await Products(session).variant_details(variant_ids)
     by_id = {row.variant_id: row for row in rows}
     return [

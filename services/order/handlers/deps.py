@@ -25,6 +25,8 @@ def _now() -> datetime:
 class Deps:
     settings: OrderSettings
     sessions: async_sessionmaker[AsyncSession]
+    # One-statement reads, outside a transaction (`db.read_session_factory`).
+    reads: async_sessionmaker[AsyncSession]
     catalog: CatalogClient
     cart: CartClient
     clock: Callable[[], datetime] = field(default=_now)

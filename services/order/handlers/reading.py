@@ -16,7 +16,7 @@ DEFAULT_PAGE_SIZE = 20
 
 
 async def load(deps: Deps, order_id: str) -> Order | None:
-    async with deps.sessions() as session:
+    async with deps.reads() as session:  # `Orders.get` is one statement
         return await Orders(session).get(order_id)
 
 

@@ -32,6 +32,8 @@ class StripeWebhook:
 @dataclass
 class Deps:
     sessions: async_sessionmaker[AsyncSession]
+    # One-statement reads, outside a transaction (`db.read_session_factory`).
+    reads: async_sessionmaker[AsyncSession]
     orders: OrderClient
     # Every provider this deployment can talk to, by name; new payments go to `provider`.
     providers: Mapping[str, Provider]

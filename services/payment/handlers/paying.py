@@ -18,7 +18,7 @@ async def create_payment(deps: Deps, principal: Principal, *, order_id: str, req
     """A PENDING payment of the order's total: the one this request id made before, else the order's PENDING one,
     else a new one, started with the provider."""
     buyer_id = buyer_of(principal)
-    async with deps.sessions() as session:
+    async with deps.reads() as session:
         earlier = await Payments(session).of_request(order_id, request_id)
     if earlier is not None:
         if not earlier.owned_by(buyer_id):
@@ -62,7 +62,7 @@ async def _started(deps: Deps, payment: Payment) -> Payment:
 
 
 async def get_payment(deps: Deps, principal: Principal, payment_id: str) -> Payment:
-    async with deps.sessions() as session:
+    async with deps.reads() as session:
         payment = await Payments(session).get(payment_id)
     if payment is None:
         raise _not_found(payment_id)
