@@ -402,3 +402,10 @@ class SigningKeys:
             .where(signing_keys.c.kid != kid, signing_keys.c.retired_at.is_(None))
             .values(retired_at=now)
         )
+
+    async def delete_retired_before(self, cutoff: datetime) -> list[str]:
+        """Deletes the keys retired before `cutoff`; returns their kids."""
+        result = await self._session.execute(
+            delete(signing_keys).where(signing_keys.c.retired_at < cutoff).returning(signing_keys.c.kid)
+        )
+        return list(result.scalars())

@@ -14,6 +14,7 @@ import jwt
 import pytest
 
 from marketplace.auth.v1 import auth_pb2
+from services.auth.handlers.deps import retired_key_lifetime
 from services.auth.keys import generate_private_pem, public_jwk
 from tests.auth.conftest import Auth, bearer
 from tests.support.auth import service_secret
@@ -170,3 +171,25 @@ async def test_a_buyer_cannot_rotate_keys(auth: Auth) -> None:
             auth_pb2.RotateSigningKeyRequest(), metadata=bearer(registered.tokens.access_token)
         )
     assert error.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_a_rotation_deletes_keys_retired_longer_ago_than_any_token_lives(auth: Auth) -> None:
+    admin = await auth.admin_token()
+    first = jwt.get_unverified_header(admin)["kid"]
+    second = (await auth.stub.RotateSigningKey(auth_pb2.RotateSigningKeyRequest(), metadata=bearer(admin))).kid
+    # The first key retired as long ago as its tokens can live, and a moment more.
+    lifetime = retired_key_lifetime(auth.settings)
+    await auth.sql(
+        "UPDATE signing_keys SET retired_at = now() - make_interval(secs => :seconds) WHERE kid = :kid",
+        seconds=lifetime.total_seconds() + 1,
+        kid=first,
+    )
+    admin = await auth.admin_token()
+    third = (await auth.stub.RotateSigningKey(auth_pb2.RotateSigningKeyRequest(), metadata=bearer(admin))).kid
+
+    stored = {row.kid for row in await auth.sql("SELECT kid FROM signing_keys")}
+    assert stored == {second, third}
+    jwks = await auth.stub.GetJwks(auth_pb2.GetJwksRequest())
+    assert {key.kid for key in jwks.keys} == {second, third}
+    # A token of the key retired just now still works.
+    await auth.stub.GetMe(auth_pb2.GetMeRequest(), metadata=bearer(admin))

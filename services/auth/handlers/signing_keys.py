@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+from datetime import datetime
 from typing import Any
 
 from services.auth.handlers.deps import Deps
@@ -11,6 +13,8 @@ from services.auth.keys import SigningKey, generate_private_pem, key_id
 from services.auth.store import SigningKeys
 
 KEY_RELOAD_MIN_SECONDS = 1.0
+
+log = logging.getLogger(__name__)
 
 
 async def load_signing_keys(deps: Deps) -> None:
@@ -28,6 +32,7 @@ async def load_signing_keys(deps: Deps) -> None:
                 await store.retire_all_except(kid, now)
         elif not any(key.retired_at is None for key in keys):
             await store.add(SigningKey.from_pem(generate_private_pem(), now))
+        await _prune(deps, store, now)
         keys = await store.all()
     deps.keys.load(keys)
 
@@ -47,8 +52,17 @@ async def rotate_signing_key(deps: Deps) -> str:
         await store.lock()
         await store.add(key)
         await store.retire_all_except(key.kid, now)
+        await _prune(deps, store, now)
     await reload_signing_keys(deps)
     return key.kid
+
+
+async def _prune(deps: Deps, store: SigningKeys, now: datetime) -> None:
+    """Deletes the private keys that can no longer matter: retired longer ago than any token they signed lives
+    (those have left the JWKS already). Without this every key ever made stays, and is loaded at every reload."""
+    pruned = await store.delete_retired_before(now - deps.keys.retired_lifetime)
+    if pruned:
+        log.info("retired signing keys deleted", extra={"fields": {"kids": pruned}})
 
 
 def jwks(deps: Deps) -> list[dict[str, str]]:
