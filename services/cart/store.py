@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     delete,
     insert,
     select,
@@ -86,6 +87,26 @@ def _line(row: Any) -> CartLine:
     )
 
 
+# The statements of every checkout, built once: SQLAlchemy then finds each one's compiled form from a cache key
+# it memoized instead of building and hashing the statement on every call (docs/kit.md, "Data").
+_CART = select(carts).where(carts.c.buyer_id == bindparam("buyer_id"))
+_CART_FOR_UPDATE = _CART.with_for_update()
+_LINES = (
+    select(cart_lines)
+    .where(cart_lines.c.cart_id == bindparam("cart_id"))
+    .order_by(cart_lines.c.created_at, cart_lines.c.variant_id)
+)
+_CART_WITH_LINES = (
+    select(carts, *(column.label(f"line_{column.name}") for column in cart_lines.c if column.name != "cart_id"))
+    .outerjoin(cart_lines, cart_lines.c.cart_id == carts.c.id)
+    .where(carts.c.buyer_id == bindparam("buyer_id"))
+    .order_by(cart_lines.c.created_at, cart_lines.c.variant_id)
+)
+_CREATE_CART = pg_insert(carts).on_conflict_do_nothing(index_elements=[carts.c.buyer_id])
+_DELETE_LINES = delete(cart_lines).where(cart_lines.c.cart_id == bindparam("cart_id"))
+_INSERT_LINES = insert(cart_lines)
+
+
 def _joined_line(row: Any) -> CartLine:
     """The line of a row of `Carts.read`, whose line columns are labelled `line_<name>`."""
     columns = {name.removeprefix("line_"): value for name, value in row._mapping.items() if name.startswith("line_")}
@@ -98,30 +119,17 @@ class Carts:
 
     async def of_buyer(self, buyer_id: str, *, for_update: bool = False) -> Cart | None:
         """The buyer's cart with its lines, oldest first (locked when `for_update`); None when never used."""
-        statement = select(carts).where(carts.c.buyer_id == buyer_id)
-        if for_update:
-            statement = statement.with_for_update()
-        row = (await self.session.execute(statement)).first()
+        statement = _CART_FOR_UPDATE if for_update else _CART
+        row = (await self.session.execute(statement, {"buyer_id": buyer_id})).first()
         if row is None:
             return None
-        lines = await self.session.execute(
-            select(cart_lines)
-            .where(cart_lines.c.cart_id == row.id)
-            .order_by(cart_lines.c.created_at, cart_lines.c.variant_id)
-        )
+        lines = await self.session.execute(_LINES, {"cart_id": row.id})
         return Cart(row.id, row.buyer_id, row.created_at, row.updated_at, [_line(line) for line in lines])
 
     async def read(self, buyer_id: str) -> Cart | None:
         """`of_buyer` in one statement (the cart's row joined to its lines), for a session outside a transaction:
         the row and its lines are then one snapshot."""
-        line_columns = [column.label(f"line_{column.name}") for column in cart_lines.c if column.name != "cart_id"]
-        statement = (
-            select(carts, *line_columns)
-            .outerjoin(cart_lines, cart_lines.c.cart_id == carts.c.id)
-            .where(carts.c.buyer_id == buyer_id)
-            .order_by(cart_lines.c.created_at, cart_lines.c.variant_id)
-        )
-        rows = (await self.session.execute(statement)).all()
+        rows = (await self.session.execute(_CART_WITH_LINES, {"buyer_id": buyer_id})).all()
         if not rows:
             return None
         first = rows[0]
@@ -131,9 +139,7 @@ class Carts:
     async def lock_or_create(self, buyer_id: str, new_id: str, now: datetime) -> Cart:
         """The buyer's cart, locked; made empty on first use (two first uses at once make one cart)."""
         await self.session.execute(
-            pg_insert(carts)
-            .values(id=new_id, buyer_id=buyer_id, created_at=now, updated_at=now)
-            .on_conflict_do_nothing(index_elements=[carts.c.buyer_id])
+            _CREATE_CART, {"id": new_id, "buyer_id": buyer_id, "created_at": now, "updated_at": now}
         )
         cart = await self.of_buyer(buyer_id, for_update=True)
         assert cart is not None
@@ -141,10 +147,10 @@ class Carts:
 
     async def save(self, cart: Cart) -> None:
         """Writes the cart's lines as they are now (the cart's row is locked)."""
-        await self.session.execute(delete(cart_lines).where(cart_lines.c.cart_id == cart.id))
+        await self.session.execute(_DELETE_LINES, {"cart_id": cart.id})
         if cart.lines:
             await self.session.execute(
-                insert(cart_lines),
+                _INSERT_LINES,
                 [
                     {
                         "cart_id": cart.id,

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     func,
     insert,
     literal_column,
@@ -177,19 +178,19 @@ class Orders:
 
     async def save(self, order: Order) -> None:
         """Writes what may change after creation: the order's state and each fulfilment's (lines never change)."""
-        await self.session.execute(update(orders).where(orders.c.id == order.id).values(**_order_values(order)))
-        for part in order.fulfilments:
+        await self.session.execute(_SAVE_ORDER, {"order_key": order.id, **_order_values(order)})
+        if order.fulfilments:
             await self.session.execute(
-                update(fulfilments)
-                .where(fulfilments.c.order_id == order.id, fulfilments.c.seller_id == part.seller_id)
-                .values(**_fulfilment_values(part))
+                _SAVE_PART,
+                [
+                    {"part_order": order.id, "part_seller": part.seller_id, **_fulfilment_values(part)}
+                    for part in order.fulfilments
+                ],
             )
 
     async def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
-        statement = select(orders, _LINES, _PARTS).where(orders.c.id == order_id)
-        if for_update:
-            statement = statement.with_for_update(of=orders)
-        row = (await self.session.execute(statement)).first()
+        statement = _ORDER_FOR_UPDATE if for_update else _ORDER
+        row = (await self.session.execute(statement, {"order_id": order_id})).first()
         return None if row is None else _whole(row)
 
     async def by_request(self, buyer_id: str, request_id: str) -> tuple[Order, str] | None:
@@ -329,6 +330,16 @@ _PARTS = _json_array(
     order_by=_f.position,
     where=_f.order_id == orders.c.id,
 ).label("parts_json")
+
+# The statements of every checkout, built once: SQLAlchemy then finds each one's compiled form from a cache key
+# it memoized instead of building and hashing the statement on every call (docs/kit.md, "Data").
+_ORDER = select(orders, _LINES, _PARTS).where(orders.c.id == bindparam("order_id"))
+_ORDER_FOR_UPDATE = _ORDER.with_for_update(of=orders)
+# SET takes the columns the parameters name; the key's parameters have names no column has.
+_SAVE_ORDER = update(orders).where(orders.c.id == bindparam("order_key"))
+_SAVE_PART = update(fulfilments).where(
+    fulfilments.c.order_id == bindparam("part_order"), fulfilments.c.seller_id == bindparam("part_seller")
+)
 
 
 def _moment(value: str | None) -> datetime | None:
