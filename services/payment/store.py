@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     select,
     text,
     update,
@@ -108,62 +109,69 @@ def _values(payment: Payment) -> dict[str, Any]:
     }
 
 
+# The payment by each of its lookups, built once with bound parameters (and FOR UPDATE or not): SQLAlchemy then
+# reuses each one's memoized cache key instead of building and hashing a statement per call (docs/kit.md, "Data").
+_p = payments.c
+_BY: dict[str, Any] = {
+    "id": _p.id == bindparam("payment_id"),
+    "request": (_p.order_id == bindparam("order_id")) & (_p.request_id == bindparam("request_id")),
+    "pending": (_p.order_id == bindparam("order_id")) & (_p.status == PENDING),
+    "succeeded": (_p.order_id == bindparam("order_id")) & (_p.status == SUCCEEDED),
+    "provider": _p.provider_payment_id == bindparam("provider_payment_id"),
+}
+_PAYMENT = {(name, False): select(payments).where(condition) for name, condition in _BY.items()} | {
+    (name, True): select(payments).where(condition).with_for_update() for name, condition in _BY.items()
+}
+_ADD = pg_insert(payments).on_conflict_do_nothing().returning(_p.id)
+# SET takes the columns the parameters name; the key's parameter has a name no column has.
+_SAVE = update(payments).where(_p.id == bindparam("payment_key"))
+
+
 class Payments:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def _one(self, condition: Any, *, for_update: bool) -> Payment | None:
-        statement = select(payments).where(condition)
-        if for_update:
-            statement = statement.with_for_update()
-        row = (await self.session.execute(statement)).first()
+    async def _one(self, by: str, parameters: dict[str, str], *, for_update: bool) -> Payment | None:
+        row = (await self.session.execute(_PAYMENT[by, for_update], parameters)).first()
         return _payment(row) if row is not None else None
 
     async def get(self, payment_id: str, *, for_update: bool = False) -> Payment | None:
-        return await self._one(payments.c.id == payment_id, for_update=for_update)
+        return await self._one("id", {"payment_id": payment_id}, for_update=for_update)
 
     async def of_request(self, order_id: str, request_id: str) -> Payment | None:
         """The payment a CreatePayment call with this request id made for the order."""
-        return await self._one(
-            (payments.c.order_id == order_id) & (payments.c.request_id == request_id), for_update=False
-        )
+        return await self._one("request", {"order_id": order_id, "request_id": request_id}, for_update=False)
 
     async def pending_of_order(self, order_id: str, *, for_update: bool = False) -> Payment | None:
-        return await self._one(
-            (payments.c.order_id == order_id) & (payments.c.status == PENDING), for_update=for_update
-        )
+        return await self._one("pending", {"order_id": order_id}, for_update=for_update)
 
     async def succeeded_of_order(self, order_id: str, *, for_update: bool = False) -> Payment | None:
-        return await self._one(
-            (payments.c.order_id == order_id) & (payments.c.status == SUCCEEDED), for_update=for_update
-        )
+        return await self._one("succeeded", {"order_id": order_id}, for_update=for_update)
 
     async def of_provider(self, provider_payment_id: str, *, for_update: bool = False) -> Payment | None:
-        return await self._one(payments.c.provider_payment_id == provider_payment_id, for_update=for_update)
+        return await self._one("provider", {"provider_payment_id": provider_payment_id}, for_update=for_update)
 
     async def add_unless_taken(self, payment: Payment) -> bool:
         """Inserts the payment; False when the request id was used, or the order has a PENDING payment already
         (a concurrent call won: read that one)."""
         result = await self.session.execute(
-            pg_insert(payments)
-            .values(
-                id=payment.id,
-                order_id=payment.order_id,
-                buyer_id=payment.buyer_id,
-                request_id=payment.request_id,
-                amount_units=payment.amount_units,
-                currency=payment.currency,
-                provider=payment.provider,
-                created_at=payment.created_at,
+            _ADD,
+            {
+                "id": payment.id,
+                "order_id": payment.order_id,
+                "buyer_id": payment.buyer_id,
+                "request_id": payment.request_id,
+                "amount_units": payment.amount_units,
+                "currency": payment.currency,
+                "provider": payment.provider,
+                "created_at": payment.created_at,
                 **_values(payment),
-            )
-            .on_conflict_do_nothing()
-            .returning(payments.c.id)
+            },
         )
         return result.first() is not None
 
     async def save(self, payment: Payment) -> None:
-        await self.session.execute(update(payments).where(payments.c.id == payment.id).values(**_values(payment)))
+        await self.session.execute(_SAVE, {"payment_key": payment.id, **_values(payment)})
 
 
 async def record_stripe_event(session: AsyncSession, event_id: str, event_type: str, now: datetime) -> bool:

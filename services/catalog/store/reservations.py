@@ -5,12 +5,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.stock_reservation import Reservation, ReservationLine
 from services.catalog.store.tables import reservation_items, reservations
+
+# Built once with bound parameters: SQLAlchemy then reuses each one's memoized cache key (docs/kit.md, "Data").
+_CLAIM = (
+    pg_insert(reservations)
+    .values(status="HELD")
+    .on_conflict_do_nothing(index_elements=["id"])
+    .returning(reservations.c.id)
+)
+_ADD_LINES = insert(reservation_items)
+_RESERVATION = select(reservations).where(reservations.c.id == bindparam("reservation_id"))
+_RESERVATION_FOR_UPDATE = _RESERVATION.with_for_update()
+_LINES = (
+    select(reservation_items.c.product_id, reservation_items.c.variant_id, reservation_items.c.quantity)
+    .where(reservation_items.c.reservation_id == bindparam("reservation_id"))
+    .order_by(reservation_items.c.product_id, reservation_items.c.variant_id)
+)
+_SAVE_STATUS = update(reservations).where(reservations.c.id == bindparam("reservation_key"))
 
 
 class Reservations:
@@ -20,23 +37,20 @@ class Reservations:
     async def claim(self, reservation_id: str, order_id: str, expires_at: datetime, now: datetime) -> bool:
         """Inserts a HELD reservation; False when one with this id exists (a concurrent twin waits for ours)."""
         result = await self.session.execute(
-            pg_insert(reservations)
-            .values(
-                id=reservation_id,
-                order_id=order_id,
-                status="HELD",
-                expires_at=expires_at,
-                created_at=now,
-                updated_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["id"])
-            .returning(reservations.c.id)
+            _CLAIM,
+            {
+                "id": reservation_id,
+                "order_id": order_id,
+                "expires_at": expires_at,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
         return result.first() is not None
 
     async def add_lines(self, reservation_id: str, lines: Sequence[ReservationLine]) -> None:
         await self.session.execute(
-            insert(reservation_items),
+            _ADD_LINES,
             [
                 {
                     "reservation_id": reservation_id,
@@ -49,17 +63,11 @@ class Reservations:
         )
 
     async def get(self, reservation_id: str, *, for_update: bool = False) -> Reservation | None:
-        statement = select(reservations).where(reservations.c.id == reservation_id)
-        if for_update:
-            statement = statement.with_for_update()
-        row = (await self.session.execute(statement)).first()
+        statement = _RESERVATION_FOR_UPDATE if for_update else _RESERVATION
+        row = (await self.session.execute(statement, {"reservation_id": reservation_id})).first()
         if row is None:
             return None
-        lines = await self.session.execute(
-            select(reservation_items.c.product_id, reservation_items.c.variant_id, reservation_items.c.quantity)
-            .where(reservation_items.c.reservation_id == reservation_id)
-            .order_by(reservation_items.c.product_id, reservation_items.c.variant_id)
-        )
+        lines = await self.session.execute(_LINES, {"reservation_id": reservation_id})
         return Reservation(
             id=row.id,
             order_id=row.order_id,
@@ -72,9 +80,8 @@ class Reservations:
 
     async def save_status(self, reservation: Reservation) -> None:
         await self.session.execute(
-            update(reservations)
-            .where(reservations.c.id == reservation.id)
-            .values(status=reservation.status, updated_at=reservation.updated_at)
+            _SAVE_STATUS,
+            {"reservation_key": reservation.id, "status": reservation.status, "updated_at": reservation.updated_at},
         )
 
     async def lock_expired(self, now: datetime, limit: int) -> list[str]:
