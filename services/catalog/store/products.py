@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,48 @@ from services.catalog.store.rows import (
 from services.catalog.store.tables import product_images, product_variants, products
 from services.catalog.variants import Variant
 
+# The reads of GetProduct and GetVariants (several per checkout), built once with bound parameters: SQLAlchemy
+# then reuses each one's memoized cache key instead of building and hashing a statement per call (docs/kit.md).
+_IMAGES_OF = (
+    select(product_images)
+    .where(product_images.c.product_id.in_(bindparam("product_ids", expanding=True)))
+    .order_by(product_images.c.product_id, product_images.c.position)
+)
+_VARIANTS_OF = (
+    select(*VARIANT_COLUMNS)
+    .where(product_variants.c.product_id.in_(bindparam("product_ids", expanding=True)))
+    .order_by(product_variants.c.product_id, product_variants.c.position)
+)
+_PRODUCT = select(*PRODUCT_COLUMNS).where(products.c.id == bindparam("product_id"))
+_PRODUCT_FOR_UPDATE = _PRODUCT.with_for_update()
+_PRODUCTS = select(*PRODUCT_COLUMNS).where(products.c.id.in_(bindparam("product_ids", expanding=True)))
+
+
+def _variant_details() -> Any:
+    v, p, i = product_variants.c, products.c, product_images.c
+    thumbnail = select(i.thumbnail_url).where(i.product_id == p.id).order_by(i.position).limit(1).scalar_subquery()
+    return (
+        select(
+            v.id.label("variant_id"),
+            v.product_id,
+            p.seller_id,
+            p.title,
+            v.sku,
+            v.option_values,
+            func.coalesce(v.price_units, p.price_units).label("price_units"),
+            p.currency,
+            (v.stock - v.reserved).label("available"),
+            v.status,
+            p.status.label("product_status"),
+            thumbnail.label("thumbnail_url"),
+        )
+        .select_from(product_variants.join(products, p.id == v.product_id))
+        .where(v.id.in_(bindparam("variant_ids", expanding=True)))
+    )
+
+
+_VARIANT_DETAILS = _variant_details()
+
 
 class Products:
     def __init__(self, session: AsyncSession) -> None:
@@ -32,11 +74,7 @@ class Products:
         found: dict[str, list[ProductImage]] = {product_id: [] for product_id in product_ids}
         if not product_ids:
             return found
-        rows = await self.session.execute(
-            select(product_images)
-            .where(product_images.c.product_id.in_(product_ids))
-            .order_by(product_images.c.product_id, product_images.c.position)
-        )
+        rows = await self.session.execute(_IMAGES_OF, {"product_ids": list(product_ids)})
         for row in rows:
             found[row.product_id].append(image_of_row(row))
         return found
@@ -45,11 +83,7 @@ class Products:
         found: dict[str, list[Variant]] = {product_id: [] for product_id in product_ids}
         if not product_ids:
             return found
-        rows = await self.session.execute(
-            select(*VARIANT_COLUMNS)
-            .where(product_variants.c.product_id.in_(product_ids))
-            .order_by(product_variants.c.product_id, product_variants.c.position)
-        )
+        rows = await self.session.execute(_VARIANTS_OF, {"product_ids": list(product_ids)})
         for row in rows:
             found[row.product_id].append(variant_of_row(row))
         return found
@@ -60,10 +94,8 @@ class Products:
         return [product_of_row(row, images[row.id], variants[row.id]) for row in rows]
 
     async def get(self, product_id: str, *, for_update: bool = False) -> Product | None:
-        statement = select(*PRODUCT_COLUMNS).where(products.c.id == product_id)
-        if for_update:
-            statement = statement.with_for_update()
-        row = (await self.session.execute(statement)).first()
+        statement = _PRODUCT_FOR_UPDATE if for_update else _PRODUCT
+        row = (await self.session.execute(statement, {"product_id": product_id})).first()
         if row is None:
             return None
         return (await self._products([row]))[0]
@@ -71,7 +103,7 @@ class Products:
     async def many(self, product_ids: Sequence[str]) -> dict[str, Product]:
         if not product_ids:
             return {}
-        rows = (await self.session.execute(select(*PRODUCT_COLUMNS).where(products.c.id.in_(product_ids)))).all()
+        rows = (await self.session.execute(_PRODUCTS, {"product_ids": list(product_ids)})).all()
         return {product.id: product for product in await self._products(rows)}
 
     async def variant_details(self, variant_ids: Sequence[str]) -> list[Any]:
@@ -80,27 +112,7 @@ class Products:
         the variants among `variant_ids` that exist."""
         if not variant_ids:
             return []
-        v, p, i = product_variants.c, products.c, product_images.c
-        thumbnail = select(i.thumbnail_url).where(i.product_id == p.id).order_by(i.position).limit(1).scalar_subquery()
-        statement = (
-            select(
-                v.id.label("variant_id"),
-                v.product_id,
-                p.seller_id,
-                p.title,
-                v.sku,
-                v.option_values,
-                func.coalesce(v.price_units, p.price_units).label("price_units"),
-                p.currency,
-                (v.stock - v.reserved).label("available"),
-                v.status,
-                p.status.label("product_status"),
-                thumbnail.label("thumbnail_url"),
-            )
-            .select_from(product_variants.join(products, p.id == v.product_id))
-            .where(v.id.in_(list(variant_ids)))
-        )
-        return list((await self.session.execute(statement)).all())
+        return list((await self.session.execute(_VARIANT_DETAILS, {"variant_ids": list(variant_ids)})).all())
 
     async def by_skus(self, seller_id: str, skus: Sequence[str], *, for_update: bool = False) -> dict[str, Product]:
         """The seller's products with these SKUs, by SKU (locked when `for_update`)."""
