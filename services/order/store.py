@@ -130,25 +130,23 @@ class Orders:
     async def add(self, order: Order, fingerprint: str) -> bool:
         """Inserts a new order; False (nothing written) when the buyer already has an order with its request id."""
         inserted = await self.session.execute(
-            pg_insert(orders)
-            .values(
-                id=order.id,
-                buyer_id=order.buyer_id,
-                request_id=order.request_id,
-                request_fingerprint=fingerprint,
-                currency=order.currency,
-                reservation_id=order.reservation_id,
-                created_at=order.created_at,
-                payment_due_at=order.payment_due_at,
+            _ADD_ORDER,
+            {
+                "id": order.id,
+                "buyer_id": order.buyer_id,
+                "request_id": order.request_id,
+                "request_fingerprint": fingerprint,
+                "currency": order.currency,
+                "reservation_id": order.reservation_id,
+                "created_at": order.created_at,
+                "payment_due_at": order.payment_due_at,
                 **_order_values(order),
-            )
-            .on_conflict_do_nothing(index_elements=[orders.c.buyer_id, orders.c.request_id])
-            .returning(orders.c.id)
+            },
         )
         if inserted.first() is None:
             return False
         await self.session.execute(
-            insert(order_lines),
+            _ADD_LINES,
             [
                 {
                     "order_id": order.id,
@@ -168,7 +166,7 @@ class Orders:
             ],
         )
         await self.session.execute(
-            insert(fulfilments),
+            _ADD_PARTS,
             [
                 {"order_id": order.id, "seller_id": part.seller_id, "position": position} | _fulfilment_values(part)
                 for position, part in enumerate(order.fulfilments)
@@ -195,11 +193,7 @@ class Orders:
 
     async def by_request(self, buyer_id: str, request_id: str) -> tuple[Order, str] | None:
         """(the order a CreateOrder request made, the request's fingerprint), if any."""
-        row = (
-            await self.session.execute(
-                select(orders, _LINES, _PARTS).where(orders.c.buyer_id == buyer_id, orders.c.request_id == request_id)
-            )
-        ).first()
+        row = (await self.session.execute(_ORDER_OF_REQUEST, {"buyer_id": buyer_id, "request_id": request_id})).first()
         if row is None:
             return None
         return _whole(row), row.request_fingerprint
@@ -335,6 +329,16 @@ _PARTS = _json_array(
 # it memoized instead of building and hashing the statement on every call (docs/kit.md, "Data").
 _ORDER = select(orders, _LINES, _PARTS).where(orders.c.id == bindparam("order_id"))
 _ORDER_FOR_UPDATE = _ORDER.with_for_update(of=orders)
+_ORDER_OF_REQUEST = select(orders, _LINES, _PARTS).where(
+    orders.c.buyer_id == bindparam("buyer_id"), orders.c.request_id == bindparam("request_id")
+)
+_ADD_ORDER = (
+    pg_insert(orders)
+    .on_conflict_do_nothing(index_elements=[orders.c.buyer_id, orders.c.request_id])
+    .returning(orders.c.id)
+)
+_ADD_LINES = insert(order_lines)
+_ADD_PARTS = insert(fulfilments)
 # SET takes the columns the parameters name; the key's parameters have names no column has.
 _SAVE_ORDER = update(orders).where(orders.c.id == bindparam("order_key"))
 _SAVE_PART = update(fulfilments).where(
