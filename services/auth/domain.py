@@ -42,6 +42,16 @@ class UserRegistered:
 
 
 @dataclass(frozen=True)
+class UserProfileChanged:
+    """The profile after a change the user made."""
+
+    user_id: str
+    username: str
+    display_name: str
+    store_name: str
+
+
+@dataclass(frozen=True)
 class PasswordResetRequested:
     user_id: str
     email: str
@@ -130,7 +140,9 @@ class User:
         return [self.role]
 
     def update_profile(self, changes: Mapping[str, str]) -> None:
-        """Applies the named profile fields (an update mask's paths mapped to new values)."""
+        """Applies the named profile fields (an update mask's paths mapped to new values); records
+        UserProfileChanged when one of them changed."""
+        before = (self.username, self.display_name, self.store_name)
         for name in changes:
             if name not in PROFILE_FIELDS:
                 raise _invalid("update_mask", f"{name!r} cannot be changed here")
@@ -147,6 +159,8 @@ class User:
             self.username = changes["username"]
         if "display_name" in changes:
             self.display_name = changes["display_name"].strip() or self.username
+        if (self.username, self.display_name, self.store_name) != before:
+            self.events.append(UserProfileChanged(self.id, self.username, self.display_name, self.store_name))
 
     def change_role(self, role: str) -> None:
         if role not in ROLES:

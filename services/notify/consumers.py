@@ -43,6 +43,10 @@ async def on_registered(deps: Deps, uow: UnitOfWork, envelope: Any, event: event
     await intake.user_registered(uow, deps, _event(envelope), recipient)
 
 
+async def on_profile_changed(deps: Deps, uow: UnitOfWork, envelope: Any, event: events_pb2.UserProfileChanged) -> None:
+    await intake.profile_changed(uow, deps, user_id=event.user_id, display_name=event.display_name or event.username)
+
+
 async def on_reset(deps: Deps, uow: UnitOfWork, envelope: Any, event: events_pb2.PasswordResetRequested) -> None:
     await intake.password_reset_requested(
         uow,
@@ -137,7 +141,11 @@ async def on_refunded(deps: Deps, uow: UnitOfWork, envelope: Any, event: events_
 
 # Which events notify reads from each producer's stream.
 SUBSCRIPTIONS: dict[str, dict[type, Any]] = {
-    "auth": {events_pb2.UserRegistered: on_registered, events_pb2.PasswordResetRequested: on_reset},
+    "auth": {
+        events_pb2.UserRegistered: on_registered,
+        events_pb2.UserProfileChanged: on_profile_changed,
+        events_pb2.PasswordResetRequested: on_reset,
+    },
     "order": {
         events_pb2.OrderPaid: on_paid,
         events_pb2.OrderShipped: on_shipped,

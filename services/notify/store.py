@@ -106,6 +106,13 @@ async def remember_recipient(session: AsyncSession, recipient: Recipient, now: d
     await session.execute(statement.on_conflict_do_update(index_elements=[recipients.c.user_id], set_=values))
 
 
+async def rename_recipient(session: AsyncSession, user_id: str, display_name: str, now: datetime) -> None:
+    """A known user's new display name (a user notify never heard of is asked of auth when an email is due)."""
+    await session.execute(
+        update(recipients).where(recipients.c.user_id == user_id).values(display_name=display_name, updated_at=now)
+    )
+
+
 async def remember_address(session: AsyncSession, user_id: str, email: str, now: datetime) -> None:
     """Records the address a user gave (a password reset), keeping a known display name."""
     statement = pg_insert(recipients).values(user_id=user_id, email=email, display_name="", updated_at=now)

@@ -7,6 +7,7 @@ import pytest
 
 from marketplace.auth.v1 import auth_pb2
 from marketplace.common.v1 import roles_pb2
+from marketplace.events.v1 import envelope_pb2, events_pb2
 from tests.auth.conftest import Auth, bearer
 from tests.kit.rpc.support import field_violations
 
@@ -119,3 +120,27 @@ async def test_an_update_mask_names_only_changeable_fields(auth: Auth) -> None:
     assert me.user.email == f"{name}@example.com"
     listed = await auth.stub.ListAddresses(auth_pb2.ListAddressesRequest(), metadata=bearer(token))
     assert [each.city for each in listed.addresses] == ["Springfield"]
+
+
+async def test_a_profile_change_is_an_event_and_a_change_to_the_same_values_is_none(auth: Auth) -> None:
+    registered, name = await auth.register()
+    me = bearer(registered.tokens.access_token)
+    rename = auth_pb2.UpdateMeRequest(
+        user=auth_pb2.User(display_name="Ada King"), update_mask={"paths": ["display_name"]}
+    )
+    await auth.stub.UpdateMe(rename, metadata=me)
+    await auth.stub.UpdateMe(rename, metadata=me)  # nothing changes the second time
+
+    rows = await auth.sql(
+        "SELECT envelope FROM outbox WHERE subject = :id AND type = 'marketplace.events.v1.UserProfileChanged'",
+        id=registered.user.id,
+    )
+    assert len(rows) == 1
+    changed = events_pb2.UserProfileChanged()
+    assert envelope_pb2.Envelope.FromString(rows[0][0]).payload.Unpack(changed)
+    assert (changed.user_id, changed.username, changed.display_name, changed.store_name) == (
+        registered.user.id,
+        name,
+        "Ada King",
+        "",
+    )

@@ -74,6 +74,22 @@ async def test_a_password_reset_link_from_the_email_resets_the_password(stack: t
     assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
+async def test_emails_greet_a_user_by_the_name_they_changed_to(stack: tuple[Auth, Notify]) -> None:
+    auth, notify = stack
+    registered, _name, email = await register(auth)
+    await one_mail(notify, email)  # the welcome, to Ada Lovelace
+    await auth.stub.UpdateMe(
+        auth_pb2.UpdateMeRequest(
+            user=auth_pb2.User(display_name="Ada King"), update_mask=field_mask_pb2.FieldMask(paths=["display_name"])
+        ),
+        metadata=bearer(registered.tokens.access_token),
+    )
+
+    await auth.stub.RequestPasswordReset(auth_pb2.RequestPasswordResetRequest(email=email))
+    mail = await one_mail(notify, email, subject="Reset your password")
+    assert mail["To"] == f"Ada King <{email}>"
+
+
 async def test_password_resets_go_out_even_with_account_emails_off(stack: tuple[Auth, Notify]) -> None:
     auth, notify = stack
     registered, _name, email = await register(auth)

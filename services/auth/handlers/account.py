@@ -27,7 +27,7 @@ async def get_me(deps: Deps, principal: Principal) -> User:
 
 async def update_me(deps: Deps, principal: Principal, changes: Mapping[str, str]) -> User:
     async with deps.uow() as uow:
-        user = await own_account(uow.session, principal, for_update=True)
+        user = uow.track(await own_account(uow.session, principal, for_update=True))
         user.update_profile(changes)
         await Users(uow.session).save(user)
         await uow.commit()

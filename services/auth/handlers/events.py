@@ -30,6 +30,13 @@ def event_payload(event: Any) -> tuple[str, Message]:
             display_name=event.display_name,
             role=ROLE_VALUES[event.role],
         )
+    if isinstance(event, domain.UserProfileChanged):
+        return event.user_id, events_pb2.UserProfileChanged(
+            user_id=event.user_id,
+            username=event.username,
+            display_name=event.display_name,
+            store_name=event.store_name,
+        )
     if isinstance(event, domain.PasswordResetRequested):
         return event.user_id, events_pb2.PasswordResetRequested(
             user_id=event.user_id,

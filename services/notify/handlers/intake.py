@@ -78,6 +78,11 @@ async def user_registered(uow: UnitOfWork, deps: Deps, event: Event, recipient: 
     await notify(uow, deps, event, domain.WELCOME, recipient.user_id, {"email": recipient.email})
 
 
+async def profile_changed(uow: UnitOfWork, deps: Deps, *, user_id: str, display_name: str) -> None:
+    """Emails from now on greet the user by their new name; the change itself sends nothing."""
+    await store.rename_recipient(uow.session, user_id, display_name, deps.clock())
+
+
 async def password_reset_requested(
     uow: UnitOfWork, deps: Deps, event: Event, *, user_id: str, email: str, token: str, expires_at: datetime | None
 ) -> None:

@@ -52,6 +52,18 @@ class UserRegistered(_message.Message):
     role: _roles_pb2.Role
     def __init__(self, user_id: _Optional[str] = ..., email: _Optional[str] = ..., username: _Optional[str] = ..., display_name: _Optional[str] = ..., role: _Optional[_Union[_roles_pb2.Role, str]] = ...) -> None: ...
 
+class UserProfileChanged(_message.Message):
+    __slots__ = ("user_id", "username", "display_name", "store_name")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    USERNAME_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    STORE_NAME_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    username: str
+    display_name: str
+    store_name: str
+    def __init__(self, user_id: _Optional[str] = ..., username: _Optional[str] = ..., display_name: _Optional[str] = ..., store_name: _Optional[str] = ...) -> None: ...
+
 class PasswordResetRequested(_message.Message):
     __slots__ = ("user_id", "email", "reset_token", "expires_at")
     USER_ID_FIELD_NUMBER: _ClassVar[int]

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file marketplace/events/v1/events.proto.
  */
 export const file_marketplace_events_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("CiJtYXJrZXRwbGFjZS9ldmVudHMvdjEvZXZlbnRzLnByb3RvEhVtYXJrZXRwbGFjZS5ldmVudHMudjEigwEKDlVzZXJSZWdpc3RlcmVkEg8KB3VzZXJfaWQYASABKAkSDQoFZW1haWwYAiABKAkSEAoIdXNlcm5hbWUYAyABKAkSFAoMZGlzcGxheV9uYW1lGAQgASgJEikKBHJvbGUYBSABKA4yGy5tYXJrZXRwbGFjZS5jb21tb24udjEuUm9sZSJ9ChZQYXNzd29yZFJlc2V0UmVxdWVzdGVkEg8KB3VzZXJfaWQYASABKAkSDQoFZW1haWwYAiABKAkSEwoLcmVzZXRfdG9rZW4YAyABKAkSLgoKZXhwaXJlc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAisAMKD1Byb2R1Y3RTbmFwc2hvdBIKCgJpZBgBIAEoCRIRCglzZWxsZXJfaWQYAiABKAkSCwoDc2t1GAMgASgJEg0KBXRpdGxlGAQgASgJEhAKCGNhdGVnb3J5GAUgASgJEg0KBWJyYW5kGAYgASgJEisKBXByaWNlGAcgASgLMhwubWFya2V0cGxhY2UuY29tbW9uLnYxLk1vbmV5Eg0KBXN0b2NrGAggASgDEjQKBnN0YXR1cxgJIAEoDjIkLm1hcmtldHBsYWNlLmV2ZW50cy52MS5Qcm9kdWN0U3RhdHVzEi4KCmNyZWF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKB29wdGlvbnMYDCADKAsyJC5tYXJrZXRwbGFjZS5ldmVudHMudjEuVmFyaWFudE9wdGlvbhI4Cgh2YXJpYW50cxgNIAMoCzImLm1hcmtldHBsYWNlLmV2ZW50cy52MS5WYXJpYW50U25hcHNob3QiLQoNVmFyaWFudE9wdGlvbhIMCgRuYW1lGAEgASgJEg4KBnZhbHVlcxgCIAMoCSKiAgoPVmFyaWFudFNuYXBzaG90EgoKAmlkGAEgASgJEgsKA3NrdRgCIAEoCRJPCg1vcHRpb25fdmFsdWVzGAMgAygLMjgubWFya2V0cGxhY2UuZXZlbnRzLnYxLlZhcmlhbnRTbmFwc2hvdC5PcHRpb25WYWx1ZXNFbnRyeRIrCgVwcmljZRgEIAEoCzIcLm1hcmtldHBsYWNlLmNvbW1vbi52MS5Nb25leRINCgVzdG9jaxgFIAEoAxI0CgZzdGF0dXMYBiABKA4yJC5tYXJrZXRwbGFjZS5ldmVudHMudjEuUHJvZHVjdFN0YXR1cxozChFPcHRpb25WYWx1ZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkkKDlByb2R1Y3RDcmVhdGVkEjcKB3Byb2R1Y3QYASABKAsyJi5tYXJrZXRwbGFjZS5ldmVudHMudjEuUHJvZHVjdFNuYXBzaG90ImEKDlByb2R1Y3RVcGRhdGVkEjcKB3Byb2R1Y3QYASABKAsyJi5tYXJrZXRwbGFjZS5ldmVudHMudjEuUHJvZHVjdFNuYXBzaG90EhYKDmNoYW5nZWRfZmllbGRzGAIgAygJIkQKDlByb2R1Y3REZWxldGVkEhIKCnByb2R1Y3RfaWQYASABKAkSEQoJc2VsbGVyX2lkGAIgASgJEgsKA3NrdRgDIAEoCSL3AQoMU3RvY2tDaGFuZ2VkEhIKCnByb2R1Y3RfaWQYASABKAkSEQoJc2VsbGVyX2lkGAIgASgJEhEKCW9sZF9zdG9jaxgDIAEoAxIRCgluZXdfc3RvY2sYBCABKAMSEQoJYXZhaWxhYmxlGAUgASgDEhEKCWxvd19zdG9jaxgGIAEoCBI4CgZyZWFzb24YByABKA4yKC5tYXJrZXRwbGFjZS5ldmVudHMudjEuU3RvY2tDaGFuZ2VSZWFzb24SEgoKdmFyaWFudF9pZBgIIAEoCRILCgNza3UYCSABKAkSGQoRcHJvZHVjdF9hdmFpbGFibGUYCiABKAMipAEKDUNhcnRJdGVtQWRkZWQSDwoHY2FydF9pZBgBIAEoCRIQCghidXllcl9pZBgCIAEoCRISCgpwcm9kdWN0X2lkGAMgASgJEhAKCHF1YW50aXR5GAQgASgDEhAKCGFkZGVkX2J5GAUgASgJEg0KBWFjdG9yGAYgASgJEhIKCnZhcmlhbnRfaWQYByABKAkSFQoNbGluZV9xdWFudGl0eRgIIAEoAyKzAQoXQ2FydEl0ZW1RdWFudGl0eUNoYW5nZWQSDwoHY2FydF9pZBgBIAEoCRIQCghidXllcl9pZBgCIAEoCRISCgpwcm9kdWN0X2lkGAMgASgJEhIKCnZhcmlhbnRfaWQYBCABKAkSFAoMb2xkX3F1YW50aXR5GAUgASgDEhQKDG5ld19xdWFudGl0eRgGIAEoAxISCgpjaGFuZ2VkX2J5GAcgASgJEg0KBWFjdG9yGAggASgJIpEBCg9DYXJ0SXRlbVJlbW92ZWQSDwoHY2FydF9pZBgBIAEoCRIQCghidXllcl9pZBgCIAEoCRISCgpwcm9kdWN0X2lkGAMgASgJEhIKCnZhcmlhbnRfaWQYBCABKAkSEAoIcXVhbnRpdHkYBSABKAMSEgoKcmVtb3ZlZF9ieRgGIAEoCRINCgVhY3RvchgHIAEoCSJnCgtDYXJ0Q2xlYXJlZBIPCgdjYXJ0X2lkGAEgASgJEhAKCGJ1eWVyX2lkGAIgASgJEhIKCmxpbmVfY291bnQYAyABKAMSEgoKY2xlYXJlZF9ieRgEIAEoCRINCgVhY3RvchgFIAEoCSKmAQoJT3JkZXJMaW5lEhIKCnByb2R1Y3RfaWQYASABKAkSEQoJc2VsbGVyX2lkGAIgASgJEhAKCHF1YW50aXR5GAMgASgDEjAKCnVuaXRfcHJpY2UYBCABKAsyHC5tYXJrZXRwbGFjZS5jb21tb24udjEuTW9uZXkSEgoKdmFyaWFudF9pZBgFIAEoCRILCgNza3UYBiABKAkSDQoFdGl0bGUYByABKAki3gEKDE9yZGVyQ3JlYXRlZBIQCghvcmRlcl9pZBgBIAEoCRIQCghidXllcl9pZBgCIAEoCRIvCgVsaW5lcxgDIAMoCzIgLm1hcmtldHBsYWNlLmV2ZW50cy52MS5PcmRlckxpbmUSKwoFdG90YWwYBCABKAsyHC5tYXJrZXRwbGFjZS5jb21tb24udjEuTW9uZXkSFgoOcmVzZXJ2YXRpb25faWQYBSABKAkSNAoQcGF5bWVudF9kdWVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiuQEKCU9yZGVyUGFpZBIQCghvcmRlcl9pZBgBIAEoCRIQCghidXllcl9pZBgCIAEoCRIvCgVsaW5lcxgDIAMoCzIgLm1hcmtldHBsYWNlLmV2ZW50cy52MS5PcmRlckxpbmUSKwoFdG90YWwYBCABKAsyHC5tYXJrZXRwbGFjZS5jb21tb24udjEuTW9uZXkSFgoOcmVzZXJ2YXRpb25faWQYBSABKAkSEgoKcGF5bWVudF9pZBgGIAEoCSLgAQoOT3JkZXJDYW5jZWxsZWQSEAoIb3JkZXJfaWQYASABKAkSEAoIYnV5ZXJfaWQYAiABKAkSLwoFbGluZXMYAyADKAsyIC5tYXJrZXRwbGFjZS5ldmVudHMudjEuT3JkZXJMaW5lEisKBXRvdGFsGAQgASgLMhwubWFya2V0cGxhY2UuY29tbW9uLnYxLk1vbmV5EhYKDnJlc2VydmF0aW9uX2lkGAUgASgJEg4KBnJlYXNvbhgGIAEoCRIQCgh3YXNfcGFpZBgHIAEoCBISCgpwYXltZW50X2lkGAggASgJIosBChNPcmRlclBheW1lbnRSZWZ1c2VkEhAKCG9yZGVyX2lkGAEgASgJEhIKCnBheW1lbnRfaWQYAiABKAkSEAoIYnV5ZXJfaWQYAyABKAkSLAoGYW1vdW50GAQgASgLMhwubWFya2V0cGxhY2UuY29tbW9uLnYxLk1vbmV5Eg4KBnJlYXNvbhgFIAEoCSLiAQoMT3JkZXJTaGlwcGVkEhAKCG9yZGVyX2lkGAEgASgJEhAKCGJ1eWVyX2lkGAIgASgJEi8KBWxpbmVzGAMgAygLMiAubWFya2V0cGxhY2UuZXZlbnRzLnYxLk9yZGVyTGluZRIrCgV0b3RhbBgEIAEoCzIcLm1hcmtldHBsYWNlLmNvbW1vbi52MS5Nb25leRIPCgdjYXJyaWVyGAUgASgJEhcKD3RyYWNraW5nX251bWJlchgGIAEoCRIRCglzZWxsZXJfaWQYByABKAkSEwoLYWxsX3NoaXBwZWQYCCABKAgivAEKDk9yZGVyRGVsaXZlcmVkEhAKCG9yZGVyX2lkGAEgASgJEhAKCGJ1eWVyX2lkGAIgASgJEi8KBWxpbmVzGAMgAygLMiAubWFya2V0cGxhY2UuZXZlbnRzLnYxLk9yZGVyTGluZRIrCgV0b3RhbBgEIAEoCzIcLm1hcmtldHBsYWNlLmNvbW1vbi52MS5Nb25leRIRCglzZWxsZXJfaWQYBSABKAkSFQoNYWxsX2RlbGl2ZXJlZBgGIAEoCCJ0Cg1PcmRlclJlZnVuZGVkEhAKCG9yZGVyX2lkGAEgASgJEhAKCGJ1eWVyX2lkGAIgASgJEisKBXRvdGFsGAMgASgLMhwubWFya2V0cGxhY2UuY29tbW9uLnYxLk1vbmV5EhIKCnBheW1lbnRfaWQYBCABKAkiQQobT3JkZXJTaGlwcGluZ0FkZHJlc3NDaGFuZ2VkEhAKCG9yZGVyX2lkGAEgASgJEhAKCGJ1eWVyX2lkGAIgASgJIooBChBQYXltZW50U3VjY2VlZGVkEhIKCnBheW1lbnRfaWQYASABKAkSEAoIb3JkZXJfaWQYAiABKAkSEAoIYnV5ZXJfaWQYAyABKAkSLAoGYW1vdW50GAQgASgLMhwubWFya2V0cGxhY2UuY29tbW9uLnYxLk1vbmV5EhAKCHByb3ZpZGVyGAUgASgJIoUBCg1QYXltZW50RmFpbGVkEhIKCnBheW1lbnRfaWQYASABKAkSEAoIb3JkZXJfaWQYAiABKAkSEAoIYnV5ZXJfaWQYAyABKAkSLAoGYW1vdW50GAQgASgLMhwubWFya2V0cGxhY2UuY29tbW9uLnYxLk1vbmV5Eg4KBnJlYXNvbhgFIAEoCSJ3Cg9QYXltZW50UmVmdW5kZWQSEgoKcGF5bWVudF9pZBgBIAEoCRIQCghvcmRlcl9pZBgCIAEoCRIQCghidXllcl9pZBgDIAEoCRIsCgZhbW91bnQYBCABKAsyHC5tYXJrZXRwbGFjZS5jb21tb24udjEuTW9uZXkqgQEKDVByb2R1Y3RTdGF0dXMSHgoaUFJPRFVDVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIYChRQUk9EVUNUX1NUQVRVU19EUkFGVBABEhkKFVBST0RVQ1RfU1RBVFVTX0FDVElWRRACEhsKF1BST0RVQ1RfU1RBVFVTX0FSQ0hJVkVEEAMq4AEKEVN0b2NrQ2hhbmdlUmVhc29uEiMKH1NUT0NLX0NIQU5HRV9SRUFTT05fVU5TUEVDSUZJRUQQABIiCh5TVE9DS19DSEFOR0VfUkVBU09OX0FESlVTVE1FTlQQARIgChxTVE9DS19DSEFOR0VfUkVBU09OX1JFU0VSVkVEEAISIAocU1RPQ0tfQ0hBTkdFX1JFQVNPTl9SRUxFQVNFRBADEhwKGFNUT0NLX0NIQU5HRV9SRUFTT05fU09MRBAEEiAKHFNUT0NLX0NIQU5HRV9SRUFTT05fUkVUVVJORUQQBWIGcHJvdG8z", [file_google_protobuf_timestamp, file_marketplace_common_v1_money, file_marketplace_common_v1_roles]);
+  fileDesc("CiJtYXJrZXRwbGFjZS9ldmVudHMvdjEvZXZlbnRzLnByb3RvEhVtYXJrZXRwbGFjZS5ldmVudHMudjEigwEKDlVzZXJSZWdpc3RlcmVkEg8KB3VzZXJfaWQYASABKAkSDQoFZW1haWwYAiABKAkSEAoIdXNlcm5hbWUYAyABKAkSFAoMZGlzcGxheV9uYW1lGAQgASgJEikKBHJvbGUYBSABKA4yGy5tYXJrZXRwbGFjZS5jb21tb24udjEuUm9sZSJhChJVc2VyUHJvZmlsZUNoYW5nZWQSDwoHdXNlcl9pZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSEgoKc3RvcmVfbmFtZRgEIAEoCSJ9ChZQYXNzd29yZFJlc2V0UmVxdWVzdGVkEg8KB3VzZXJfaWQYASABKAkSDQoFZW1haWwYAiABKAkSEwoLcmVzZXRfdG9rZW4YAyABKAkSLgoKZXhwaXJlc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAisAMKD1Byb2R1Y3RTbmFwc2hvdBIKCgJpZBgBIAEoCRIRCglzZWxsZXJfaWQYAiABKAkSCwoDc2t1GAMgASgJEg0KBXRpdGxlGAQgASgJEhAKCGNhdGVnb3J5GAUgASgJEg0KBWJyYW5kGAYgASgJEisKBXByaWNlGAcgASgLMhwubWFya2V0cGxhY2UuY29tbW9uLnYxLk1vbmV5Eg0KBXN0b2NrGAggASgDEjQKBnN0YXR1cxgJIAEoDjIkLm1hcmtldHBsYWNlLmV2ZW50cy52MS5Qcm9kdWN0U3RhdHVzEi4KCmNyZWF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKB29wdGlvbnMYDCADKAsyJC5tYXJrZXRwbGFjZS5ldmVudHMudjEuVmFyaWFudE9wdGlvbhI4Cgh2YXJpYW50cxgNIAMoCzImLm1hcmtldHBsYWNlLmV2ZW50cy52MS5WYXJpYW50U25hcHNob3QiLQoNVmFyaWFudE9wdGlvbhIMCgRuYW1lGAEgASgJEg4KBnZhbHVlcxgCIAMoCSKiAgoPVmFyaWFudFNuYXBzaG90EgoKAmlkGAEgASgJEgsKA3NrdRgCIAEoCRJPCg1vcHRpb25fdmFsdWVzGAMgAygLMjgubWFya2V0cGxhY2UuZXZlbnRzLnYxLlZhcmlhbnRTbmFwc2hvdC5PcHRpb25WYWx1ZXNFbnRyeRIrCgVwcmljZRgEIAEoCzIcLm1hcmtldHBsYWNlLmNvbW1vbi52MS5Nb25leRINCgVzdG9jaxgFIAEoAxI0CgZzdGF0dXMYBiABKA4yJC5tYXJrZXRwbGFjZS5ldmVudHMudjEuUHJvZHVjdFN0YXR1cxozChFPcHRpb25WYWx1ZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkkKDlByb2R1Y3RDcmVhdGVkEjcKB3Byb2R1Y3QYASABKAsyJi5tYXJrZXRwbGFjZS5ldmVudHMudjEuUHJvZHVjdFNuYXBzaG90ImEKDlByb2R1Y3RVcGRhdGVkEjcKB3Byb2R1Y3QYASABKAsyJi5tYXJrZXRwbGFjZS5ldmVudHMudjEuUHJvZHVjdFNuYXBzaG90EhYKDmNoYW5nZWRfZmllbGRzGAIgAygJIkQKDlByb2R1Y3REZWxldGVkEhIKCnByb2R1Y3RfaWQYASABKAkSEQoJc2VsbGVyX2lkGAIgASgJEgsKA3NrdRgDIAEoCSL3AQoMU3RvY2tDaGFuZ2VkEhIKCnByb2R1Y3RfaWQYASABKAkSEQoJc2VsbGVyX2lkGAIgASgJEhEKCW9sZF9zdG9jaxgDIAEoAxIRCgluZXdfc3RvY2sYBCABKAMSEQoJYXZhaWxhYmxlGAUgASgDEhEKCWxvd19zdG9jaxgGIAEoCBI4CgZyZWFzb24YByABKA4yKC5tYXJrZXRwbGFjZS5ldmVudHMudjEuU3RvY2tDaGFuZ2VSZWFzb24SEgoKdmFyaWFudF9pZBgIIAEoCRILCgNza3UYCSABKAkSGQoRcHJvZHVjdF9hdmFpbGFibGUYCiABKAMipAEKDUNhcnRJdGVtQWRkZWQSDwoHY2FydF9pZBgBIAEoCRIQCghidXllcl9pZBgCIAEoCRISCgpwcm9kdWN0X2lkGAMgASgJEhAKCHF1YW50aXR5GAQgASgDEhAKCGFkZGVkX2J5GAUgASgJEg0KBWFjdG9yGAYgASgJEhIKCnZhcmlhbnRfaWQYByABKAkSFQoNbGluZV9xdWFudGl0eRgIIAEoAyKzAQoXQ2FydEl0ZW1RdWFudGl0eUNoYW5nZWQSDwoHY2FydF9pZBgBIAEoCRIQCghidXllcl9pZBgCIAEoCRISCgpwcm9kdWN0X2lkGAMgASgJEhIKCnZhcmlhbnRfaWQYBCABKAkSFAoMb2xkX3F1YW50aXR5GAUgASgDEhQKDG5ld19xdWFudGl0eRgGIAEoAxISCgpjaGFuZ2VkX2J5GAcgASgJEg0KBWFjdG9yGAggASgJIpEBCg9DYXJ0SXRlbVJlbW92ZWQSDwoHY2FydF9pZBgBIAEoCRIQCghidXllcl9pZBgCIAEoCRISCgpwcm9kdWN0X2lkGAMgASgJEhIKCnZhcmlhbnRfaWQYBCABKAkSEAoIcXVhbnRpdHkYBSABKAMSEgoKcmVtb3ZlZF9ieRgGIAEoCRINCgVhY3RvchgHIAEoCSJnCgtDYXJ0Q2xlYXJlZBIPCgdjYXJ0X2lkGAEgASgJEhAKCGJ1eWVyX2lkGAIgASgJEhIKCmxpbmVfY291bnQYAyABKAMSEgoKY2xlYXJlZF9ieRgEIAEoCRINCgVhY3RvchgFIAEoCSKmAQoJT3JkZXJMaW5lEhIKCnByb2R1Y3RfaWQYASABKAkSEQoJc2VsbGVyX2lkGAIgASgJEhAKCHF1YW50aXR5GAMgASgDEjAKCnVuaXRfcHJpY2UYBCABKAsyHC5tYXJrZXRwbGFjZS5jb21tb24udjEuTW9uZXkSEgoKdmFyaWFudF9pZBgFIAEoCRILCgNza3UYBiABKAkSDQoFdGl0bGUYByABKAki3gEKDE9yZGVyQ3JlYXRlZBIQCghvcmRlcl9pZBgBIAEoCRIQCghidXllcl9pZBgCIAEoCRIvCgVsaW5lcxgDIAMoCzIgLm1hcmtldHBsYWNlLmV2ZW50cy52MS5PcmRlckxpbmUSKwoFdG90YWwYBCABKAsyHC5tYXJrZXRwbGFjZS5jb21tb24udjEuTW9uZXkSFgoOcmVzZXJ2YXRpb25faWQYBSABKAkSNAoQcGF5bWVudF9kdWVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiuQEKCU9yZGVyUGFpZBIQCghvcmRlcl9pZBgBIAEoCRIQCghidXllcl9pZBgCIAEoCRIvCgVsaW5lcxgDIAMoCzIgLm1hcmtldHBsYWNlLmV2ZW50cy52MS5PcmRlckxpbmUSKwoFdG90YWwYBCABKAsyHC5tYXJrZXRwbGFjZS5jb21tb24udjEuTW9uZXkSFgoOcmVzZXJ2YXRpb25faWQYBSABKAkSEgoKcGF5bWVudF9pZBgGIAEoCSLgAQoOT3JkZXJDYW5jZWxsZWQSEAoIb3JkZXJfaWQYASABKAkSEAoIYnV5ZXJfaWQYAiABKAkSLwoFbGluZXMYAyADKAsyIC5tYXJrZXRwbGFjZS5ldmVudHMudjEuT3JkZXJMaW5lEisKBXRvdGFsGAQgASgLMhwubWFya2V0cGxhY2UuY29tbW9uLnYxLk1vbmV5EhYKDnJlc2VydmF0aW9uX2lkGAUgASgJEg4KBnJlYXNvbhgGIAEoCRIQCgh3YXNfcGFpZBgHIAEoCBISCgpwYXltZW50X2lkGAggASgJIosBChNPcmRlclBheW1lbnRSZWZ1c2VkEhAKCG9yZGVyX2lkGAEgASgJEhIKCnBheW1lbnRfaWQYAiABKAkSEAoIYnV5ZXJfaWQYAyABKAkSLAoGYW1vdW50GAQgASgLMhwubWFya2V0cGxhY2UuY29tbW9uLnYxLk1vbmV5Eg4KBnJlYXNvbhgFIAEoCSLiAQoMT3JkZXJTaGlwcGVkEhAKCG9yZGVyX2lkGAEgASgJEhAKCGJ1eWVyX2lkGAIgASgJEi8KBWxpbmVzGAMgAygLMiAubWFya2V0cGxhY2UuZXZlbnRzLnYxLk9yZGVyTGluZRIrCgV0b3RhbBgEIAEoCzIcLm1hcmtldHBsYWNlLmNvbW1vbi52MS5Nb25leRIPCgdjYXJyaWVyGAUgASgJEhcKD3RyYWNraW5nX251bWJlchgGIAEoCRIRCglzZWxsZXJfaWQYByABKAkSEwoLYWxsX3NoaXBwZWQYCCABKAgivAEKDk9yZGVyRGVsaXZlcmVkEhAKCG9yZGVyX2lkGAEgASgJEhAKCGJ1eWVyX2lkGAIgASgJEi8KBWxpbmVzGAMgAygLMiAubWFya2V0cGxhY2UuZXZlbnRzLnYxLk9yZGVyTGluZRIrCgV0b3RhbBgEIAEoCzIcLm1hcmtldHBsYWNlLmNvbW1vbi52MS5Nb25leRIRCglzZWxsZXJfaWQYBSABKAkSFQoNYWxsX2RlbGl2ZXJlZBgGIAEoCCJ0Cg1PcmRlclJlZnVuZGVkEhAKCG9yZGVyX2lkGAEgASgJEhAKCGJ1eWVyX2lkGAIgASgJEisKBXRvdGFsGAMgASgLMhwubWFya2V0cGxhY2UuY29tbW9uLnYxLk1vbmV5EhIKCnBheW1lbnRfaWQYBCABKAkiQQobT3JkZXJTaGlwcGluZ0FkZHJlc3NDaGFuZ2VkEhAKCG9yZGVyX2lkGAEgASgJEhAKCGJ1eWVyX2lkGAIgASgJIooBChBQYXltZW50U3VjY2VlZGVkEhIKCnBheW1lbnRfaWQYASABKAkSEAoIb3JkZXJfaWQYAiABKAkSEAoIYnV5ZXJfaWQYAyABKAkSLAoGYW1vdW50GAQgASgLMhwubWFya2V0cGxhY2UuY29tbW9uLnYxLk1vbmV5EhAKCHByb3ZpZGVyGAUgASgJIoUBCg1QYXltZW50RmFpbGVkEhIKCnBheW1lbnRfaWQYASABKAkSEAoIb3JkZXJfaWQYAiABKAkSEAoIYnV5ZXJfaWQYAyABKAkSLAoGYW1vdW50GAQgASgLMhwubWFya2V0cGxhY2UuY29tbW9uLnYxLk1vbmV5Eg4KBnJlYXNvbhgFIAEoCSJ3Cg9QYXltZW50UmVmdW5kZWQSEgoKcGF5bWVudF9pZBgBIAEoCRIQCghvcmRlcl9pZBgCIAEoCRIQCghidXllcl9pZBgDIAEoCRIsCgZhbW91bnQYBCABKAsyHC5tYXJrZXRwbGFjZS5jb21tb24udjEuTW9uZXkqgQEKDVByb2R1Y3RTdGF0dXMSHgoaUFJPRFVDVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIYChRQUk9EVUNUX1NUQVRVU19EUkFGVBABEhkKFVBST0RVQ1RfU1RBVFVTX0FDVElWRRACEhsKF1BST0RVQ1RfU1RBVFVTX0FSQ0hJVkVEEAMq4AEKEVN0b2NrQ2hhbmdlUmVhc29uEiMKH1NUT0NLX0NIQU5HRV9SRUFTT05fVU5TUEVDSUZJRUQQABIiCh5TVE9DS19DSEFOR0VfUkVBU09OX0FESlVTVE1FTlQQARIgChxTVE9DS19DSEFOR0VfUkVBU09OX1JFU0VSVkVEEAISIAocU1RPQ0tfQ0hBTkdFX1JFQVNPTl9SRUxFQVNFRBADEhwKGFNUT0NLX0NIQU5HRV9SRUFTT05fU09MRBAEEiAKHFNUT0NLX0NIQU5HRV9SRUFTT05fUkVUVVJORUQQBWIGcHJvdG8z", [file_google_protobuf_timestamp, file_marketplace_common_v1_money, file_marketplace_common_v1_roles]);
 
 /**
  * A user account was created. Stream `events.auth`, subject: the user id.
@@ -68,6 +68,49 @@ export const UserRegisteredSchema: GenMessage<UserRegistered> = /*@__PURE__*/
   messageDesc(file_marketplace_events_v1_events, 0);
 
 /**
+ * A user changed their own profile (UpdateMe): the profile as it is after the change. Notify greets with the new
+ * display name. Stream `events.auth`, subject: the user id.
+ *
+ * @generated from message marketplace.events.v1.UserProfileChanged
+ */
+export type UserProfileChanged = Message<"marketplace.events.v1.UserProfileChanged"> & {
+  /**
+   * The user whose profile changed.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The unique user name.
+   *
+   * @generated from field: string username = 2;
+   */
+  username: string;
+
+  /**
+   * The name shown to other people and in emails.
+   *
+   * @generated from field: string display_name = 3;
+   */
+  displayName: string;
+
+  /**
+   * The seller's store name; empty for other roles.
+   *
+   * @generated from field: string store_name = 4;
+   */
+  storeName: string;
+};
+
+/**
+ * Describes the message marketplace.events.v1.UserProfileChanged.
+ * Use `create(UserProfileChangedSchema)` to create a new message.
+ */
+export const UserProfileChangedSchema: GenMessage<UserProfileChanged> = /*@__PURE__*/
+  messageDesc(file_marketplace_events_v1_events, 1);
+
+/**
  * A user asked to reset a forgotten password. Notify emails the reset link. Stream `events.auth`, subject:
  * the user id.
  *
@@ -108,7 +151,7 @@ export type PasswordResetRequested = Message<"marketplace.events.v1.PasswordRese
  * Use `create(PasswordResetRequestedSchema)` to create a new message.
  */
 export const PasswordResetRequestedSchema: GenMessage<PasswordResetRequested> = /*@__PURE__*/
-  messageDesc(file_marketplace_events_v1_events, 1);
+  messageDesc(file_marketplace_events_v1_events, 2);
 
 /**
  * A snapshot of a product's public state, as carried by product events.
@@ -213,7 +256,7 @@ export type ProductSnapshot = Message<"marketplace.events.v1.ProductSnapshot"> &
  * Use `create(ProductSnapshotSchema)` to create a new message.
  */
 export const ProductSnapshotSchema: GenMessage<ProductSnapshot> = /*@__PURE__*/
-  messageDesc(file_marketplace_events_v1_events, 2);
+  messageDesc(file_marketplace_events_v1_events, 3);
 
 /**
  * An option of a product and its values, as carried by product events.
@@ -241,7 +284,7 @@ export type VariantOption = Message<"marketplace.events.v1.VariantOption"> & {
  * Use `create(VariantOptionSchema)` to create a new message.
  */
 export const VariantOptionSchema: GenMessage<VariantOption> = /*@__PURE__*/
-  messageDesc(file_marketplace_events_v1_events, 3);
+  messageDesc(file_marketplace_events_v1_events, 4);
 
 /**
  * A variant of a product, as carried by product events.
@@ -297,7 +340,7 @@ export type VariantSnapshot = Message<"marketplace.events.v1.VariantSnapshot"> &
  * Use `create(VariantSnapshotSchema)` to create a new message.
  */
 export const VariantSnapshotSchema: GenMessage<VariantSnapshot> = /*@__PURE__*/
-  messageDesc(file_marketplace_events_v1_events, 4);
+  messageDesc(file_marketplace_events_v1_events, 5);
 
 /**
  * A seller created a product. Stream `events.catalog`, subject: the product id.
@@ -318,7 +361,7 @@ export type ProductCreated = Message<"marketplace.events.v1.ProductCreated"> & {
  * Use `create(ProductCreatedSchema)` to create a new message.
  */
 export const ProductCreatedSchema: GenMessage<ProductCreated> = /*@__PURE__*/
-  messageDesc(file_marketplace_events_v1_events, 5);
+  messageDesc(file_marketplace_events_v1_events, 6);
 
 /**
  * A seller changed a product. Stream `events.catalog`, subject: the product id.
@@ -346,7 +389,7 @@ export type ProductUpdated = Message<"marketplace.events.v1.ProductUpdated"> & {
  * Use `create(ProductUpdatedSchema)` to create a new message.
  */
 export const ProductUpdatedSchema: GenMessage<ProductUpdated> = /*@__PURE__*/
-  messageDesc(file_marketplace_events_v1_events, 6);
+  messageDesc(file_marketplace_events_v1_events, 7);
 
 /**
  * A seller deleted a product. Stream `events.catalog`, subject: the product id.
@@ -381,7 +424,7 @@ export type ProductDeleted = Message<"marketplace.events.v1.ProductDeleted"> & {
  * Use `create(ProductDeletedSchema)` to create a new message.
  */
 export const ProductDeletedSchema: GenMessage<ProductDeleted> = /*@__PURE__*/
-  messageDesc(file_marketplace_events_v1_events, 7);
+  messageDesc(file_marketplace_events_v1_events, 8);
 
 /**
  * A variant's stock or availability changed. Stream `events.catalog`, subject: the product id.
@@ -465,7 +508,7 @@ export type StockChanged = Message<"marketplace.events.v1.StockChanged"> & {
  * Use `create(StockChangedSchema)` to create a new message.
  */
 export const StockChangedSchema: GenMessage<StockChanged> = /*@__PURE__*/
-  messageDesc(file_marketplace_events_v1_events, 8);
+  messageDesc(file_marketplace_events_v1_events, 9);
 
 /**
  * An item was added to a buyer's cart. Stream `events.cart`, subject: the cart id.
@@ -535,7 +578,7 @@ export type CartItemAdded = Message<"marketplace.events.v1.CartItemAdded"> & {
  * Use `create(CartItemAddedSchema)` to create a new message.
  */
 export const CartItemAddedSchema: GenMessage<CartItemAdded> = /*@__PURE__*/
-  messageDesc(file_marketplace_events_v1_events, 9);
+  messageDesc(file_marketplace_events_v1_events, 10);
 
 /**
  * The quantity of a cart line was set. Stream `events.cart`, subject: the cart id.
@@ -605,7 +648,7 @@ export type CartItemQuantityChanged = Message<"marketplace.events.v1.CartItemQua
  * Use `create(CartItemQuantityChangedSchema)` to create a new message.
  */
 export const CartItemQuantityChangedSchema: GenMessage<CartItemQuantityChanged> = /*@__PURE__*/
-  messageDesc(file_marketplace_events_v1_events, 10);
+  messageDesc(file_marketplace_events_v1_events, 11);
 
 /**
  * A line left a cart. Stream `events.cart`, subject: the cart id.
@@ -668,7 +711,7 @@ export type CartItemRemoved = Message<"marketplace.events.v1.CartItemRemoved"> &
  * Use `create(CartItemRemovedSchema)` to create a new message.
  */
 export const CartItemRemovedSchema: GenMessage<CartItemRemoved> = /*@__PURE__*/
-  messageDesc(file_marketplace_events_v1_events, 11);
+  messageDesc(file_marketplace_events_v1_events, 12);
 
 /**
  * Every line left a cart at once (ClearCart). Stream `events.cart`, subject: the cart id.
@@ -717,7 +760,7 @@ export type CartCleared = Message<"marketplace.events.v1.CartCleared"> & {
  * Use `create(CartClearedSchema)` to create a new message.
  */
 export const CartClearedSchema: GenMessage<CartCleared> = /*@__PURE__*/
-  messageDesc(file_marketplace_events_v1_events, 12);
+  messageDesc(file_marketplace_events_v1_events, 13);
 
 /**
  * One line of an order, as carried by order events.
@@ -780,7 +823,7 @@ export type OrderLine = Message<"marketplace.events.v1.OrderLine"> & {
  * Use `create(OrderLineSchema)` to create a new message.
  */
 export const OrderLineSchema: GenMessage<OrderLine> = /*@__PURE__*/
-  messageDesc(file_marketplace_events_v1_events, 13);
+  messageDesc(file_marketplace_events_v1_events, 14);
 
 /**
  * A buyer placed an order; stock is reserved and payment is awaited. Stream `events.order`, subject: the
@@ -837,7 +880,7 @@ export type OrderCreated = Message<"marketplace.events.v1.OrderCreated"> & {
  * Use `create(OrderCreatedSchema)` to create a new message.
  */
 export const OrderCreatedSchema: GenMessage<OrderCreated> = /*@__PURE__*/
-  messageDesc(file_marketplace_events_v1_events, 14);
+  messageDesc(file_marketplace_events_v1_events, 15);
 
 /**
  * An order was paid. Catalog commits the reservation. Stream `events.order`, subject: the order id.
@@ -893,7 +936,7 @@ export type OrderPaid = Message<"marketplace.events.v1.OrderPaid"> & {
  * Use `create(OrderPaidSchema)` to create a new message.
  */
 export const OrderPaidSchema: GenMessage<OrderPaid> = /*@__PURE__*/
-  messageDesc(file_marketplace_events_v1_events, 15);
+  messageDesc(file_marketplace_events_v1_events, 16);
 
 /**
  * An order was cancelled. Catalog releases the reservation; payment refunds if it was paid. Stream
@@ -964,7 +1007,7 @@ export type OrderCancelled = Message<"marketplace.events.v1.OrderCancelled"> & {
  * Use `create(OrderCancelledSchema)` to create a new message.
  */
 export const OrderCancelledSchema: GenMessage<OrderCancelled> = /*@__PURE__*/
-  messageDesc(file_marketplace_events_v1_events, 16);
+  messageDesc(file_marketplace_events_v1_events, 17);
 
 /**
  * A payment succeeded for an order that can no longer take it (cancelled or expired meanwhile, or already
@@ -1014,7 +1057,7 @@ export type OrderPaymentRefused = Message<"marketplace.events.v1.OrderPaymentRef
  * Use `create(OrderPaymentRefusedSchema)` to create a new message.
  */
 export const OrderPaymentRefusedSchema: GenMessage<OrderPaymentRefused> = /*@__PURE__*/
-  messageDesc(file_marketplace_events_v1_events, 17);
+  messageDesc(file_marketplace_events_v1_events, 18);
 
 /**
  * A seller shipped their part of an order. Stream `events.order`, subject: the order id.
@@ -1084,7 +1127,7 @@ export type OrderShipped = Message<"marketplace.events.v1.OrderShipped"> & {
  * Use `create(OrderShippedSchema)` to create a new message.
  */
 export const OrderShippedSchema: GenMessage<OrderShipped> = /*@__PURE__*/
-  messageDesc(file_marketplace_events_v1_events, 18);
+  messageDesc(file_marketplace_events_v1_events, 19);
 
 /**
  * A seller's part of an order reached the buyer. Stream `events.order`, subject: the order id.
@@ -1140,7 +1183,7 @@ export type OrderDelivered = Message<"marketplace.events.v1.OrderDelivered"> & {
  * Use `create(OrderDeliveredSchema)` to create a new message.
  */
 export const OrderDeliveredSchema: GenMessage<OrderDelivered> = /*@__PURE__*/
-  messageDesc(file_marketplace_events_v1_events, 19);
+  messageDesc(file_marketplace_events_v1_events, 20);
 
 /**
  * A cancelled paid order's money is back with the buyer: the order is REFUNDED. Stream `events.order`,
@@ -1183,7 +1226,7 @@ export type OrderRefunded = Message<"marketplace.events.v1.OrderRefunded"> & {
  * Use `create(OrderRefundedSchema)` to create a new message.
  */
 export const OrderRefundedSchema: GenMessage<OrderRefunded> = /*@__PURE__*/
-  messageDesc(file_marketplace_events_v1_events, 20);
+  messageDesc(file_marketplace_events_v1_events, 21);
 
 /**
  * The buyer changed where an unshipped order goes. Stream `events.order`, subject: the order id.
@@ -1211,7 +1254,7 @@ export type OrderShippingAddressChanged = Message<"marketplace.events.v1.OrderSh
  * Use `create(OrderShippingAddressChangedSchema)` to create a new message.
  */
 export const OrderShippingAddressChangedSchema: GenMessage<OrderShippingAddressChanged> = /*@__PURE__*/
-  messageDesc(file_marketplace_events_v1_events, 21);
+  messageDesc(file_marketplace_events_v1_events, 22);
 
 /**
  * A payment succeeded. Order marks the order paid. Stream `events.payment`, subject: the payment id.
@@ -1260,7 +1303,7 @@ export type PaymentSucceeded = Message<"marketplace.events.v1.PaymentSucceeded">
  * Use `create(PaymentSucceededSchema)` to create a new message.
  */
 export const PaymentSucceededSchema: GenMessage<PaymentSucceeded> = /*@__PURE__*/
-  messageDesc(file_marketplace_events_v1_events, 22);
+  messageDesc(file_marketplace_events_v1_events, 23);
 
 /**
  * A payment failed. Stream `events.payment`, subject: the payment id.
@@ -1309,7 +1352,7 @@ export type PaymentFailed = Message<"marketplace.events.v1.PaymentFailed"> & {
  * Use `create(PaymentFailedSchema)` to create a new message.
  */
 export const PaymentFailedSchema: GenMessage<PaymentFailed> = /*@__PURE__*/
-  messageDesc(file_marketplace_events_v1_events, 23);
+  messageDesc(file_marketplace_events_v1_events, 24);
 
 /**
  * A payment was refunded. Stream `events.payment`, subject: the payment id.
@@ -1351,7 +1394,7 @@ export type PaymentRefunded = Message<"marketplace.events.v1.PaymentRefunded"> &
  * Use `create(PaymentRefundedSchema)` to create a new message.
  */
 export const PaymentRefundedSchema: GenMessage<PaymentRefunded> = /*@__PURE__*/
-  messageDesc(file_marketplace_events_v1_events, 24);
+  messageDesc(file_marketplace_events_v1_events, 25);
 
 /**
  * The lifecycle state of a product, as seen in events.
