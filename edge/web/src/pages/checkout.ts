@@ -22,6 +22,15 @@ export async function renderCheckout(main: HTMLElement, route: Route): Promise<v
       replace(main, h("h1", {}, "Checkout"), h("p", {}, "Your cart is empty. ", h("a", { href: "#/" }, "Back to the shop")));
       return;
     }
+    if (current.lines.some((line) => !line.available)) {
+      replace(
+        main,
+        h("h1", {}, "Checkout"),
+        notice("error", "Some items in your cart can't be bought as they stand, and an order takes every line or none."),
+        h("p", {}, h("a", { href: "#/cart" }, "Review your cart")),
+      );
+      return;
+    }
     summary = h("p", {}, `${current.itemCount} items, subtotal `, h("strong", {}, formatMoney(current.subtotal)), " ", h("a", { href: "#/cart" }, "Change the cart"));
   } catch (error) {
     replace(main, h("h1", {}, "Checkout"), notice("error", describeError(error)));

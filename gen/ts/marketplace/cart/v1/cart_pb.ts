@@ -133,7 +133,8 @@ export type CartLine = Message<"marketplace.cart.v1.CartLine"> & {
 
   /**
    * False when the line cannot be bought as it stands: the product or variant is no longer ACTIVE, or fewer
-   * than `quantity` units are in stock. Such a line is left out of the subtotal and out of an order.
+   * than `quantity` units are in stock. Such a line is left out of the subtotal, and CreateOrder refuses a
+   * cart that holds one (naming it): the buyer removes the line or lowers its quantity first.
    *
    * @generated from field: bool available = 8;
    */
