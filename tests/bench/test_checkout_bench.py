@@ -33,6 +33,11 @@ async def test_a_tiny_checkout_run_completes_checkouts_and_sells_what_was_paid()
     hops = {hop.name for hop in result.hops}
     assert {"order OrderPaid → catalog", "order OrderPaid → cart", "payment PaymentSucceeded → order"} <= hops
     assert all(len(hop.lags_ms) == hop.published for hop in result.hops)
+    # Every handled event was found on its stream, after its transaction began (the stream's clock has
+    # millisecond steps) and before it was handled.
+    for hop in result.hops:
+        assert len(hop.to_stream_ms) == len(hop.lags_ms), hop.name
+        assert all(-1.0 <= part <= lag + 1.0 for part, lag in zip(hop.to_stream_ms, hop.lags_ms, strict=True))
     assert {"auth", "catalog", "cart", "order", "payment", "bench client"} <= set(result.cpu)
     assert all(measurement.rps > 0 for measurement in result.baselines)
     assert "checkouts/s" in checkout.report(result)
