@@ -9,6 +9,7 @@ when Redis delivers it again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -40,10 +41,14 @@ class StreamConsumer:
     it (XAUTOCLAIM) and tries again. After `max_deliveries` tries it goes to `<stream>.dead` with the error and is
     acknowledged. Payload types without a handler are acknowledged and ignored.
 
-    With `concurrency` above 1, the messages of a batch are handled that many at a time, those of one subject
-    (the envelope's `subject`: an order, a product) one after another in stream order, so events about
-    different things do not queue behind each other. Handlers must then be safe to run side by side, as they
-    are when several consumers share the group: each locks the rows it changes, in a fixed order.
+    With `concurrency` above 1, messages are handled that many at a time, those of one subject (the envelope's
+    `subject`: an order, a product) one after another in stream order, so events about different things do not
+    queue behind each other. Handlers must then be safe to run side by side, as they are when several consumers
+    share the group: each locks the rows it changes, in a fixed order. With 1, one message at a time, in stream
+    order.
+
+    `run` reads on while messages are being handled (up to `batch_size` of them taken and not yet done), so a
+    message that arrives during a slow one waits only for its own subject's, not for a whole batch to end.
     """
 
     def __init__(
@@ -84,6 +89,9 @@ class StreamConsumer:
         self._concurrency = concurrency
         self._claim_cursor = "0-0"
         self._last_claim = 0.0
+        self._slots = asyncio.Semaphore(concurrency)
+        self._taken: set[asyncio.Task[None]] = set()  # taken from the stream, not yet done
+        self._last_of_subject: dict[str, asyncio.Task[None]] = {}
 
     async def ensure_group(self) -> None:
         """Creates the group (and the stream) unless it exists; a new group starts at the stream's beginning."""
@@ -97,54 +105,87 @@ class StreamConsumer:
         """Consumes until `stop` is set; Redis or database errors are logged and retried with backoff."""
         backoff = Backoff(maximum=self._max_backoff)
         group_ready = False
-        while not stop.is_set():
-            try:
-                if not group_ready:
-                    await self.ensure_group()
-                    group_ready = True
-                await self.poll_once()
-                backoff.reset()
-            except Exception as error:
-                if isinstance(error, ResponseError) and "NOGROUP" in str(error):
-                    group_ready = False  # the stream or group was deleted: create it again
-                log.exception("consumer %s/%s failed; retrying in %.1f s", self.stream, self.group, backoff.delay)
-                await backoff.wait(stop)
+        try:
+            while not stop.is_set():
+                try:
+                    if not group_ready:
+                        await self.ensure_group()
+                        group_ready = True
+                    await self._read(drain=False)
+                    backoff.reset()
+                except Exception as error:
+                    if isinstance(error, ResponseError) and "NOGROUP" in str(error):
+                        group_ready = False  # the stream or group was deleted: create it again
+                    log.exception("consumer %s/%s failed; retrying in %.1f s", self.stream, self.group, backoff.delay)
+                    await backoff.wait(stop)
+        finally:
+            # No handler is left running behind the consumer's back (their failures were logged as they came).
+            with contextlib.suppress(Exception):
+                await self._drain()
 
     async def poll_once(self) -> int:
-        """Claims stuck messages when due, then reads new ones (blocking up to `block`); returns how many it saw."""
+        """Claims stuck messages when due, reads new ones (blocking up to `block`) and handles them all before it
+        returns; returns how many it saw."""
+        return await self._read(drain=True)
+
+    async def _read(self, *, drain: bool) -> int:
+        # Taken but not done: at most a batch, so a slow handler holds back reading rather than piling up work.
+        while len(self._taken) >= self._batch_size:
+            await asyncio.wait(self._taken, return_when=asyncio.FIRST_COMPLETED)
         seen = 0
         now = time.monotonic()
         if now - self._last_claim >= self._claim_interval:
             self._last_claim = now
             seen += await self._claim_stuck()
         response = await self._redis.xreadgroup(
-            self.group, self.consumer, {self.stream: ">"}, count=self._batch_size, block=self._block_ms
+            self.group,
+            self.consumer,
+            {self.stream: ">"},
+            count=self._batch_size - len(self._taken),
+            block=self._block_ms,
         )
         for _stream, entries in response or []:
-            await self._process_batch(entries)
+            for message_id, fields in entries:
+                self._take(message_id, fields, deliveries=1)
             seen += len(entries)
+        if drain:
+            await self._drain()
         return seen
 
-    async def _process_batch(self, entries: list[tuple[bytes, Mapping[bytes, bytes]]]) -> None:
-        if self._concurrency == 1 or len(entries) == 1:
-            for message_id, fields in entries:
-                await self._process(message_id, fields, deliveries=1)
-            return
-        by_subject: dict[str, list[tuple[bytes, Mapping[bytes, bytes]]]] = {}
-        for message_id, fields in entries:
-            by_subject.setdefault(_subject_of(fields), []).append((message_id, fields))
-        slots = asyncio.Semaphore(self._concurrency)
-
-        async def in_order(messages: list[tuple[bytes, Mapping[bytes, bytes]]]) -> None:
-            async with slots:
-                for message_id, fields in messages:
-                    await self._process(message_id, fields, deliveries=1)
-
-        # Every subject's run is awaited to its end before the next read, even when one fails (Redis down): no
-        # handler is left running behind the consumer's back.
-        outcomes = await asyncio.gather(
-            *(in_order(messages) for messages in by_subject.values()), return_exceptions=True
+    def _take(self, message_id: bytes, fields: Mapping[bytes, bytes], *, deliveries: int) -> None:
+        """Handles the message after the one taken before it of the same subject (of any, at concurrency 1)."""
+        subject = _subject_of(fields) if self._concurrency > 1 else ""
+        task = asyncio.create_task(
+            self._process_after(self._last_of_subject.get(subject), message_id, fields, deliveries)
         )
+        self._last_of_subject[subject] = task
+        self._taken.add(task)
+        task.add_done_callback(lambda done: self._done(subject, done))
+
+    async def _process_after(
+        self,
+        previous: asyncio.Task[None] | None,
+        message_id: bytes,
+        fields: Mapping[bytes, bytes],
+        deliveries: int,
+    ) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])  # whatever became of it: a failed message stays pending on its own
+        async with self._slots:
+            await self._process(message_id, fields, deliveries=deliveries)
+
+    def _done(self, subject: str, task: asyncio.Task[None]) -> None:
+        self._taken.discard(task)
+        if self._last_of_subject.get(subject) is task:
+            del self._last_of_subject[subject]
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # Redis or the database failed around the handler: the message stays pending and is claimed again.
+            log.warning("consumer %s/%s could not finish a message: %r", self.stream, self.group, error)
+
+    async def _drain(self) -> None:
+        """Waits for every message taken to be done; raises the first failure among them."""
+        taken = list(self._taken)
+        outcomes = await asyncio.gather(*taken, return_exceptions=True)
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
@@ -164,7 +205,7 @@ class StreamConsumer:
             return 0
         deliveries = await self._delivery_counts([message_id for message_id, _fields in entries])
         for message_id, fields in entries:
-            await self._process(message_id, fields, deliveries=deliveries.get(message_id, self._max_deliveries))
+            self._take(message_id, fields, deliveries=deliveries.get(message_id, self._max_deliveries))
         return len(entries)
 
     async def _delivery_counts(self, message_ids: list[bytes]) -> dict[bytes, int]:

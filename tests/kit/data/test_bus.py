@@ -300,3 +300,40 @@ async def test_one_at_a_time_by_default(example_db, redis, stream):
     await consumer.poll_once()
     assert handler.most_at_once == 1
     assert [value for _subject, value in handler.order] == ["a", "b", "c"]
+
+
+async def test_run_reads_on_while_a_slow_message_is_handled(example_db, redis, stream):
+    entered, release = asyncio.Event(), asyncio.Event()
+    handled: list[str] = []
+
+    async def handler(uow, envelope, payload: StringValue) -> None:
+        if payload.value == "slow":
+            entered.set()
+            await release.wait()
+        handled.append(payload.value)
+
+    consumer = consumer_for(example_db, redis, stream, handler, concurrency=2, block=0.05)
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+        await add(redis, stream, envelope_of("a", StringValue(value="slow")))
+        async with asyncio.timeout(5):
+            await entered.wait()
+        # Read and handled while the first is still running: it did not wait for that one's batch to end.
+        await add(redis, stream, envelope_of("b", StringValue(value="quick")))
+
+        async def quick_done() -> bool:
+            return handled == ["quick"]
+
+        await eventually(quick_done)
+        release.set()
+
+        async def both_done() -> bool:
+            return handled == ["quick", "slow"] and await pending(redis, stream) == 0
+
+        await eventually(both_done)
+    finally:
+        release.set()
+        stop.set()
+        async with asyncio.timeout(2):
+            await task
