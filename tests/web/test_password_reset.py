@@ -9,22 +9,17 @@ import re
 import uuid
 
 import pytest
-from playwright.async_api import Page, Request, async_playwright, expect
+from playwright.async_api import Page, Request, expect
 
 from tests.notify.mail import mails
-from tests.web.conftest import SCREENSHOTS, MailStorefront
+from tests.web.browser import open_page, shot
+from tests.web.conftest import MailStorefront
 
 pytestmark = pytest.mark.timeout(90)
 
-STEP_TIMEOUT_MS = 15_000
 OLD_PASSWORD = "correct horse battery"
 NEW_PASSWORD = "a brand new passphrase"
 NEUTRAL = re.compile(r"^If an account exists for that address, an email")
-
-
-async def shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / f"reset-{name}.png"), full_page=True)
 
 
 async def sign_in(page: Page, login: str, password: str) -> None:
@@ -38,123 +33,113 @@ async def test_a_newcomer_resets_their_password_from_the_emailed_link(mail_store
     name = "reset_" + uuid.uuid4().hex[:8]
     email = f"{name}@example.com"
     requests: list[Request] = []
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(shop.browser_path), headless=True)
-        try:
-            context = await browser.new_context(viewport={"width": 1200, "height": 900})
-            context.set_default_timeout(STEP_TIMEOUT_MS)
-            page = await context.new_page()
-            page.on("request", lambda request: requests.append(request))
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            heading = page.get_by_role("heading", level=1)
+    async with open_page(shop.browser_path) as page:
+        page.on("request", lambda request: requests.append(request))
+        heading = page.get_by_role("heading", level=1)
 
-            # Sign up; the welcome email shows on My notifications.
-            await page.goto(shop.url + "/#/signup?next=/notifications")
-            await page.get_by_label("Email").fill(email)
-            await page.get_by_label("Username").fill(name)
-            await page.get_by_label("Password").fill(OLD_PASSWORD)
-            await page.get_by_label("Display name").fill("Rita Reset")
-            await page.get_by_role("button", name="Create account").click()
-            await expect(heading).to_have_text("My notifications")
-            await expect(heading).to_be_focused()
-            await mails(shop.notify, email, "Welcome to the marketplace, Rita Reset")
-            await page.reload()
-            sent = page.get_by_test_id("notifications")
-            await expect(sent).to_contain_text("Welcome to the marketplace, Rita Reset")
-            await expect(sent.get_by_role("row").nth(1)).to_contain_text("Sent")
+        # Sign up; the welcome email shows on My notifications.
+        await page.goto(shop.url + "/#/signup?next=/notifications")
+        await page.get_by_label("Email").fill(email)
+        await page.get_by_label("Username").fill(name)
+        await page.get_by_label("Password").fill(OLD_PASSWORD)
+        await page.get_by_label("Display name").fill("Rita Reset")
+        await page.get_by_role("button", name="Create account").click()
+        await expect(heading).to_have_text("My notifications")
+        await expect(heading).to_be_focused()
+        await mails(shop.notify, email, "Welcome to the marketplace, Rita Reset")
+        await page.reload()
+        sent = page.get_by_test_id("notifications")
+        await expect(sent).to_contain_text("Welcome to the marketplace, Rita Reset")
+        await expect(sent.get_by_role("row").nth(1)).to_contain_text("Sent")
 
-            # Signed out, the sign-in page offers the reset; the answer says nothing about the account.
-            await page.get_by_role("button", name="Sign out").click()
-            await page.get_by_role("link", name="Sign in").click()
-            await page.get_by_role("link", name="Forgot your password?").click()
-            await expect(heading).to_have_text("Forgot your password?")
-            await page.get_by_label("Email").fill(email)
-            await page.get_by_role("button", name="Email me a reset link").click()
-            neutral = page.get_by_role("status")
-            await expect(neutral).to_have_text(NEUTRAL)
-            said = await neutral.text_content()
-            await shot(page, "01-forgot")
+        # Signed out, the sign-in page offers the reset; the answer says nothing about the account.
+        await page.get_by_role("button", name="Sign out").click()
+        await page.get_by_role("link", name="Sign in").click()
+        await page.get_by_role("link", name="Forgot your password?").click()
+        await expect(heading).to_have_text("Forgot your password?")
+        await page.get_by_label("Email").fill(email)
+        await page.get_by_role("button", name="Email me a reset link").click()
+        neutral = page.get_by_role("status")
+        await expect(neutral).to_have_text(NEUTRAL)
+        said = await neutral.text_content()
+        await shot(page, "reset-01-forgot")
 
-            # The local mailbox: the newest message is the reset; its plain text has the link, clickable.
-            await mails(shop.notify, email, "Reset your password")
-            await page.goto(shop.viewer.url)
-            await expect(heading).to_have_text("Local mailbox")
-            rows = page.get_by_role("row")
-            await expect(rows.nth(1)).to_contain_text("Reset your password")
-            await expect(rows.nth(2)).to_contain_text("Welcome to the marketplace")
-            await rows.nth(1).get_by_role("link").click()
-            await expect(heading).to_have_text("Reset your password")
-            await expect(page.frame_locator("iframe").get_by_role("link")).to_have_attribute(
-                "href", re.compile(r"/#/reset-password\?token=")
-            )
-            await shot(page, "02-mailbox")
-            link = page.locator("pre").get_by_role("link")
-            reset_link = await link.get_attribute("href")
-            assert reset_link is not None and reset_link.startswith(shop.url + "/#/reset-password?token=")
-            token = reset_link.rsplit("token=", 1)[1]
-            await link.click()
+        # The local mailbox: the newest message is the reset; its plain text has the link, clickable.
+        await mails(shop.notify, email, "Reset your password")
+        await page.goto(shop.viewer.url)
+        await expect(heading).to_have_text("Local mailbox")
+        rows = page.get_by_role("row")
+        await expect(rows.nth(1)).to_contain_text("Reset your password")
+        await expect(rows.nth(2)).to_contain_text("Welcome to the marketplace")
+        await rows.nth(1).get_by_role("link").click()
+        await expect(heading).to_have_text("Reset your password")
+        await expect(page.frame_locator("iframe").get_by_role("link")).to_have_attribute(
+            "href", re.compile(r"/#/reset-password\?token=")
+        )
+        await shot(page, "reset-02-mailbox")
+        link = page.locator("pre").get_by_role("link")
+        reset_link = await link.get_attribute("href")
+        assert reset_link is not None and reset_link.startswith(shop.url + "/#/reset-password?token=")
+        token = reset_link.rsplit("token=", 1)[1]
+        await link.click()
 
-            # The reset page: the token leaves the address bar as soon as it is read.
-            await expect(heading).to_have_text("Choose a new password")
-            await expect(page).to_have_url(shop.url + "/#/reset-password")
-            await page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
-            await page.get_by_label("Repeat the new password").fill(NEW_PASSWORD + "x")
-            await page.get_by_role("button", name="Set the new password").click()
-            await expect(page.get_by_role("alert")).to_contain_text("The two passwords differ")
-            await page.get_by_label("Repeat the new password").fill(NEW_PASSWORD)
-            await shot(page, "03-new-password")
-            await page.get_by_role("button", name="Set the new password").click()
-            await expect(heading).to_have_text("Sign in")
-            await expect(page.get_by_role("status")).to_contain_text("Your password was changed")
+        # The reset page: the token leaves the address bar as soon as it is read.
+        await expect(heading).to_have_text("Choose a new password")
+        await expect(page).to_have_url(shop.url + "/#/reset-password")
+        await page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+        await page.get_by_label("Repeat the new password").fill(NEW_PASSWORD + "x")
+        await page.get_by_role("button", name="Set the new password").click()
+        await expect(page.get_by_role("alert")).to_contain_text("The two passwords differ")
+        await page.get_by_label("Repeat the new password").fill(NEW_PASSWORD)
+        await shot(page, "reset-03-new-password")
+        await page.get_by_role("button", name="Set the new password").click()
+        await expect(heading).to_have_text("Sign in")
+        await expect(page.get_by_role("status")).to_contain_text("Your password was changed")
 
-            # The old password is refused, the new one signs in.
-            await sign_in(page, name, OLD_PASSWORD)
-            await expect(page.get_by_role("alert")).to_be_visible()
-            await expect(page.get_by_test_id("signed-in-as")).to_have_count(0)
-            await sign_in(page, email, NEW_PASSWORD)
-            await expect(page.get_by_test_id("signed-in-as")).to_have_text("Signed in as Rita Reset")
+        # The old password is refused, the new one signs in.
+        await sign_in(page, name, OLD_PASSWORD)
+        await expect(page.get_by_role("alert")).to_be_visible()
+        await expect(page.get_by_test_id("signed-in-as")).to_have_count(0)
+        await sign_in(page, email, NEW_PASSWORD)
+        await expect(page.get_by_test_id("signed-in-as")).to_have_text("Signed in as Rita Reset")
 
-            # My notifications: both emails, and a preference change that is kept.
-            await page.get_by_role("navigation", name="Main").get_by_role("link", name="My notifications").click()
-            await expect(heading).to_have_text("My notifications")
-            await expect(sent.get_by_role("row").nth(1)).to_contain_text("Reset your password")
-            await expect(sent.get_by_role("row").nth(1)).to_contain_text("Password reset")
-            await expect(sent.get_by_role("row").nth(2)).to_contain_text("Welcome to the marketplace, Rita Reset")
-            orders = page.get_by_label("Order updates")
-            await expect(orders).to_be_checked()
-            await expect(orders).to_be_enabled()
-            await orders.uncheck()
-            await page.get_by_role("button", name="Save preferences").click()
-            await expect(page.get_by_role("status")).to_have_text("Saved.")
-            await shot(page, "04-notifications")
-            await page.reload()
-            await expect(page.get_by_label("Order updates")).to_be_enabled()
-            await expect(page.get_by_label("Order updates")).not_to_be_checked()
-            await expect(page.get_by_label("Account emails")).to_be_checked()
+        # My notifications: both emails, and a preference change that is kept.
+        await page.get_by_role("navigation", name="Main").get_by_role("link", name="My notifications").click()
+        await expect(heading).to_have_text("My notifications")
+        await expect(sent.get_by_role("row").nth(1)).to_contain_text("Reset your password")
+        await expect(sent.get_by_role("row").nth(1)).to_contain_text("Password reset")
+        await expect(sent.get_by_role("row").nth(2)).to_contain_text("Welcome to the marketplace, Rita Reset")
+        orders = page.get_by_label("Order updates")
+        await expect(orders).to_be_checked()
+        await expect(orders).to_be_enabled()
+        await orders.uncheck()
+        await page.get_by_role("button", name="Save preferences").click()
+        await expect(page.get_by_role("status")).to_have_text("Saved.")
+        await shot(page, "reset-04-notifications")
+        await page.reload()
+        await expect(page.get_by_label("Order updates")).to_be_enabled()
+        await expect(page.get_by_label("Order updates")).not_to_be_checked()
+        await expect(page.get_by_label("Account emails")).to_be_checked()
 
-            # The link works once.
-            await page.goto(reset_link)
-            await expect(heading).to_have_text("Choose a new password")
-            await page.get_by_label("New password", exact=True).fill("yet another passphrase")
-            await page.get_by_label("Repeat the new password").fill("yet another passphrase")
-            await page.get_by_role("button", name="Set the new password").click()
-            await expect(page.get_by_role("alert")).to_contain_text("expired or was already used")
-            await expect(page.get_by_role("link", name="Ask for a new reset link")).to_be_visible()
+        # The link works once.
+        await page.goto(reset_link)
+        await expect(heading).to_have_text("Choose a new password")
+        await page.get_by_label("New password", exact=True).fill("yet another passphrase")
+        await page.get_by_label("Repeat the new password").fill("yet another passphrase")
+        await page.get_by_role("button", name="Set the new password").click()
+        await expect(page.get_by_role("alert")).to_contain_text("expired or was already used")
+        await expect(page.get_by_role("link", name="Ask for a new reset link")).to_be_visible()
 
-            # An unknown address gets the same words; past the edge's limit, the page says to wait.
-            await page.goto(shop.url + "/#/forgot-password")
-            await page.get_by_label("Email").fill(f"nobody_{uuid.uuid4().hex[:8]}@example.com")
-            await page.get_by_role("button", name="Email me a reset link").click()
-            await expect(page.get_by_role("status")).to_have_text(said or "")
-            await page.get_by_role("button", name="Email me a reset link").click()
-            await expect(page.get_by_role("alert")).to_have_text(
-                "Too many attempts from here. Please wait about 60 seconds and try again."
-            )
-            await shot(page, "05-rate-limited")
-            assert not errors, errors
-        finally:
-            await browser.close()
+        # An unknown address gets the same words; past the edge's limit, the page says to wait.
+        await page.goto(shop.url + "/#/forgot-password")
+        await page.get_by_label("Email").fill(f"nobody_{uuid.uuid4().hex[:8]}@example.com")
+        await page.get_by_role("button", name="Email me a reset link").click()
+        await expect(page.get_by_role("status")).to_have_text(said or "")
+        await page.get_by_role("button", name="Email me a reset link").click()
+        await expect(page.get_by_role("alert")).to_have_text(
+            "Too many attempts from here. Please wait about 60 seconds and try again."
+        )
+        await shot(page, "reset-05-rate-limited")
 
     # The token went nowhere but the reset call's body: no address the browser asked for holds it.
     assert not [request.url for request in requests if token in request.url]
