@@ -195,7 +195,8 @@ class AuthApi(auth_pb2_grpc.AuthServiceServicer):  # type: ignore[misc]  # gener
     async def RotateSigningKey(
         self, request: auth_pb2.RotateSigningKeyRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> auth_pb2.RotateSigningKeyResponse:
-        return auth_pb2.RotateSigningKeyResponse(kid=await signing_keys.rotate_signing_key(self._deps))
+        kid, signs_from = await signing_keys.rotate_signing_key(self._deps)
+        return auth_pb2.RotateSigningKeyResponse(kid=kid, sign_time=timestamp(signs_from))
 
     async def IssueServiceToken(
         self, request: auth_pb2.IssueServiceTokenRequest, context: grpc.aio.ServicerContext[Any, Any]

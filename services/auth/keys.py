@@ -69,17 +69,23 @@ class SigningKey:
 
 
 class KeyRing:
-    """The current signing key plus retired keys whose tokens may still be alive."""
+    """The signing keys: the one that signs now, the ones already published to sign next, and retired ones whose
+    tokens may still be alive.
+
+    A key's `retired_at` is when it stops signing. A rotation sets it ahead for the key it replaces, and the
+    oldest key not yet retired is the one that signs: so a new key is published from its creation but signs
+    only from the moment the key before it retires.
+    """
 
     def __init__(self, keys: Iterable[SigningKey], *, retired_lifetime: timedelta):
-        self._keys = list(keys)
+        self._keys = sorted(keys, key=lambda key: key.created_at)
         self._retired_lifetime = retired_lifetime
-        active = [key for key in self._keys if key.retired_at is None]
-        if not active:
+        if not any(key.retired_at is None for key in self._keys):
             raise ValueError("no active signing key")
-        self.current = max(active, key=lambda key: key.created_at)
-        self._private = _load_private(self.current.private_pem)
         self._jwks = {key.kid: key.jwk() for key in self._keys}
+
+    def signing_key(self, now: datetime) -> SigningKey:
+        return next(key for key in self._keys if key.retired_at is None or key.retired_at > now)
 
     def published(self, now: datetime) -> list[SigningKey]:
         """Keys in the JWKS: active ones and those retired less than a token lifetime (+ margin) ago."""
@@ -88,5 +94,6 @@ class KeyRing:
     def jwks(self, now: datetime) -> dict[str, list[dict[str, str]]]:
         return {"keys": [self._jwks[key.kid] for key in self.published(now)]}
 
-    def sign(self, claims: dict[str, Any]) -> str:
-        return jwt.encode(claims, self._private, algorithm=ALGORITHM, headers={"kid": self.current.kid})
+    def sign(self, claims: dict[str, Any], now: datetime) -> str:
+        key = self.signing_key(now)
+        return jwt.encode(claims, _load_private(key.private_pem), algorithm=ALGORITHM, headers={"kid": key.kid})

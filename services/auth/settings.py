@@ -18,6 +18,10 @@ class AuthSettings(ServiceSettings):
 
     # An RSA private key (PEM). Empty: a key is generated on first start and kept in the database.
     auth_signing_key_pem: str = ""
+    # After RotateSigningKey the new key is published at once but signs only this much later, so that every
+    # verifier has it before the first token it signed arrives: longer than the edge's JWKS cache (30 s,
+    # `EdgeSettings.jwks_cache_seconds`).
+    auth_key_rotation_lead_seconds: float = 40.0
     # The key service client secrets derive from: secret = HMAC-SHA256(key, client_id) hex. Empty: no service
     # can obtain a token.
     service_credentials_key: str = ""

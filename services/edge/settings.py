@@ -63,8 +63,8 @@ class EdgeSettings:
     # Streams stay open while the client watches; an idle one is closed after this long.
     stream_idle_timeout_seconds: int = 3600
     max_request_bytes: int = 1024 * 1024
-    # Auth signs with a new key as soon as it rotates, and Envoy only learns the key when it refetches: new
-    # tokens are refused at the edge for at most this long after a rotation, so it stays short.
+    # Envoy learns a new key only when it refetches. Auth publishes a rotated key AUTH_KEY_ROTATION_LEAD_SECONDS
+    # (40) before it signs with it: keep this below that lead, so no token of a key Envoy lacks reaches it.
     jwks_cache_seconds: int = 30
     # The storefront: the folder as Envoy reads it and its files (relative paths), each served on `/<file>`
     # (index.html also on `/`). None by default: the configs of this machine and Kubernetes list the build.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
@@ -16,7 +18,7 @@ import pytest
 from marketplace.auth.v1 import auth_pb2
 from services.auth.handlers.deps import retired_key_lifetime
 from services.auth.keys import generate_private_pem, public_jwk
-from tests.auth.conftest import Auth, bearer
+from tests.auth.conftest import Auth, StartAuth, bearer
 from tests.support.auth import service_secret
 
 
@@ -143,7 +145,9 @@ async def test_exchange_token_only_for_services_with_allowed_scopes(auth: Auth) 
     assert bad_subject.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
-async def test_key_rotation_keeps_old_tokens_valid(auth: Auth) -> None:
+async def test_a_rotated_key_is_published_before_it_signs_and_old_tokens_stay_valid(start_auth: StartAuth) -> None:
+    lead = 1.0
+    auth = await start_auth(auth_key_rotation_lead_seconds=lead)
     registered, _ = await auth.register()
     old_token = registered.tokens.access_token
     old_kid = jwt.get_unverified_header(old_token)["kid"]
@@ -151,17 +155,23 @@ async def test_key_rotation_keeps_old_tokens_valid(auth: Auth) -> None:
 
     rotated = await auth.stub.RotateSigningKey(auth_pb2.RotateSigningKeyRequest(), metadata=bearer(admin))
     assert rotated.kid != old_kid
+    assert rotated.sign_time.ToDatetime(UTC) > datetime.now(UTC)
+    # Published at once, so every verifier can fetch it before it meets a token it signed...
     jwks = await auth.stub.GetJwks(auth_pb2.GetJwksRequest())
     assert {key.kid for key in jwks.keys} >= {old_kid, rotated.kid}
     assert all(key.kty == "RSA" and key.alg == "RS256" and key.use == "sig" for key in jwks.keys)
-
-    me = await auth.stub.GetMe(auth_pb2.GetMeRequest(), metadata=bearer(old_token))
-    assert me.user.id == registered.user.id
+    # ...while the old key still signs.
     refreshed = await auth.stub.RefreshToken(
         auth_pb2.RefreshTokenRequest(refresh_token=registered.tokens.refresh_token)
     )
+    assert jwt.get_unverified_header(refreshed.tokens.access_token)["kid"] == old_kid
+
+    await asyncio.sleep(max(0.0, (rotated.sign_time.ToDatetime(UTC) - datetime.now(UTC)).total_seconds()) + 0.1)
+    refreshed = await auth.stub.RefreshToken(auth_pb2.RefreshTokenRequest(refresh_token=refreshed.tokens.refresh_token))
     assert jwt.get_unverified_header(refreshed.tokens.access_token)["kid"] == rotated.kid
     await auth.stub.GetMe(auth_pb2.GetMeRequest(), metadata=bearer(refreshed.tokens.access_token))
+    me = await auth.stub.GetMe(auth_pb2.GetMeRequest(), metadata=bearer(old_token))
+    assert me.user.id == registered.user.id
 
 
 async def test_a_buyer_cannot_rotate_keys(auth: Auth) -> None:

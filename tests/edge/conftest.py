@@ -40,8 +40,10 @@ from tests.support.serving import migrate_service, serving
 WEB_ORIGIN = "https://shop.example.com"
 # Small enough to reach in a test, on an RPC no other test of the module calls.
 RESET_LIMIT = RateLimit(3, 60)
-# Short, so a key rotation reaches the edge within a test.
+# Short, so a key rotation reaches the edge within a test; auth publishes a rotated key longer than that before
+# it signs with it, as in production (40 s against 30).
 JWKS_CACHE_SECONDS = 2
+KEY_ROTATION_LEAD_SECONDS = JWKS_CACHE_SECONDS + 2
 
 
 def free_port() -> int:
@@ -91,7 +93,9 @@ async def stack(infra: Any) -> AsyncIterator[Stack]:
         try:
             url = await database("auth")
             await migrate_service(AUTH, url)
-            settings = auth_settings(infra.database_url, infra.redis_url, url)
+            settings = auth_settings(
+                infra.database_url, infra.redis_url, url, auth_key_rotation_lead_seconds=KEY_ROTATION_LEAD_SECONDS
+            )
             running, channel = await exits.enter_async_context(serving(AUTH, settings))
             auth = Auth(running, channel, auth_pb2_grpc.AuthServiceStub(channel), settings)
 

@@ -18,7 +18,7 @@ import pytest
 from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
 from services.auth.keys import generate_private_pem
 from services.edge.envoy_config import USER_HEADER
-from tests.edge.conftest import JWKS_CACHE_SECONDS, RESET_LIMIT, WEB_ORIGIN, Stack
+from tests.edge.conftest import KEY_ROTATION_LEAD_SECONDS, RESET_LIMIT, WEB_ORIGIN, Stack
 from tests.edge.grpc_web import grpc_web_call
 
 pytestmark = pytest.mark.timeout(180)
@@ -192,21 +192,25 @@ async def test_password_reset_is_rate_limited(stack: Stack) -> None:
     assert (other.status_code, other_status) == (200, "0")
 
 
-async def test_a_rotated_key_reaches_the_edge(stack: Stack) -> None:
+async def test_a_rotated_key_reaches_the_edge_before_it_signs(stack: Stack) -> None:
     before, _ = await stack.auth.user_token()
     admin, _ = await stack.auth.admin()
     rotated = await stack.http.post("/v1/signingKeys:rotate", json={}, headers={"authorization": f"Bearer {admin}"})
     assert rotated.status_code == 200, rotated.text
-    after, _ = await stack.auth.user_token()
-    assert jwt.get_unverified_header(after)["kid"] != jwt.get_unverified_header(before)["kid"]
+    new_kid = rotated.json()["kid"]
+    assert new_kid != jwt.get_unverified_header(before)["kid"]
 
-    # Envoy learns the new key at its next JWKS refresh; the retired key keeps verifying the older tokens.
+    # The old key signs until the new one has been published for longer than Envoy caches the JWKS...
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + JWKS_CACHE_SECONDS + 10
+    deadline = loop.time() + KEY_ROTATION_LEAD_SECONDS + 5
     while True:
-        reply = await stack.http.get("/v1/users/me", headers={"authorization": f"Bearer {after}"})
-        if reply.status_code == 200 or loop.time() > deadline:
+        after, _ = await stack.auth.user_token()
+        if jwt.get_unverified_header(after)["kid"] == new_kid or loop.time() > deadline:
             break
         await asyncio.sleep(0.2)
+    assert jwt.get_unverified_header(after)["kid"] == new_kid
+    # ...so the edge knows the new key the moment a token it signed arrives: there is no window of refusals.
+    reply = await stack.http.get("/v1/users/me", headers={"authorization": f"Bearer {after}"})
     assert reply.status_code == 200, reply.text
+    # The retired key keeps verifying the older tokens.
     assert (await stack.http.get("/v1/users/me", headers={"authorization": f"Bearer {before}"})).status_code == 200

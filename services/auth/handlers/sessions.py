@@ -33,7 +33,8 @@ class SessionTokens:
 def sign_token(deps: Deps, **claims: Any) -> str:
     settings = deps.settings
     return deps.keys.ring.sign(
-        domain.token_claims(issuer=settings.jwt_issuer, audience=settings.jwt_audience, token_id=new_id(), **claims)
+        domain.token_claims(issuer=settings.jwt_issuer, audience=settings.jwt_audience, token_id=new_id(), **claims),
+        deps.clock(),
     )
 
 

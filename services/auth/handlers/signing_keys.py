@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.auth.handlers.deps import Deps
@@ -43,18 +43,23 @@ async def reload_signing_keys(deps: Deps) -> None:
     deps.keys.load(keys)
 
 
-async def rotate_signing_key(deps: Deps) -> str:
-    """A new signing key; the previous one stays in the JWKS until the tokens it signed have expired."""
+async def rotate_signing_key(deps: Deps) -> tuple[str, datetime]:
+    """A new signing key, published at once; (its kid, when it starts signing). Until then the key it replaces
+    signs (`AUTH_KEY_ROTATION_LEAD_SECONDS`), so every verifier can fetch the new key first; the old one stays in
+    the JWKS until the tokens it signed have expired."""
     now = deps.clock()
     key = SigningKey.from_pem(await asyncio.to_thread(generate_private_pem), now)
+    signs_from = now + timedelta(seconds=deps.settings.auth_key_rotation_lead_seconds)
     async with deps.sessions() as session, session.begin():
         store = SigningKeys(session)
         await store.lock()
         await store.add(key)
-        await store.retire_all_except(key.kid, now)
+        # Keys that are retiring already (an earlier rotation's) keep their moment.
+        await store.retire_all_except(key.kid, signs_from)
         await _prune(deps, store, now)
+        keys = await store.all()
     await reload_signing_keys(deps)
-    return key.kid
+    return key.kid, max(signs_from, *(k.retired_at for k in keys if k.retired_at is not None and k.kid != key.kid))
 
 
 async def _prune(deps: Deps, store: SigningKeys, now: datetime) -> None:

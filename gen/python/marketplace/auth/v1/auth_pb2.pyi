@@ -302,10 +302,12 @@ class RotateSigningKeyRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class RotateSigningKeyResponse(_message.Message):
-    __slots__ = ("kid",)
+    __slots__ = ("kid", "sign_time")
     KID_FIELD_NUMBER: _ClassVar[int]
+    SIGN_TIME_FIELD_NUMBER: _ClassVar[int]
     kid: str
-    def __init__(self, kid: _Optional[str] = ...) -> None: ...
+    sign_time: _timestamp_pb2.Timestamp
+    def __init__(self, kid: _Optional[str] = ..., sign_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class IssueServiceTokenRequest(_message.Message):
     __slots__ = ("client_id", "client_secret")

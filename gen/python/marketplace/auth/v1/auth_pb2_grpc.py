@@ -282,7 +282,9 @@ class AuthServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RotateSigningKey(self, request, context):
-        """Starts signing new tokens with a fresh key. The previous key stays in the JWKS until the tokens it signed
+        """Makes a fresh signing key. It is in the JWKS at once and signs new tokens from `sign_time`
+        (AUTH_KEY_ROTATION_LEAD_SECONDS later), so that every verifier has fetched it before it meets a token it
+        signed; until then the previous key signs. The previous key stays in the JWKS until the tokens it signed
         have expired. Admins only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
