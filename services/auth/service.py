@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 from marketplace.auth.v1 import auth_pb2, auth_pb2_grpc
@@ -15,6 +16,8 @@ from services.auth.settings import AuthSettings
 from services.kit.loops import wait_for_stop
 from services.kit.server import Runtime, ServiceDefinition
 from services.kit.tokens import RevocationList, TokenVerifier
+
+log = logging.getLogger(__name__)
 
 # Other auth processes may rotate the key; each reloads the ring this often.
 KEY_RELOAD_SECONDS = 30.0
@@ -64,7 +67,18 @@ async def setup(runtime: Runtime) -> None:
         while not await wait_for_stop(stop, KEY_RELOAD_SECONDS):
             await signing_keys.reload_signing_keys(deps)
 
+    async def keep_revocations(stop: asyncio.Event) -> None:
+        # A Redis that loses its data while auth runs would let revoked tokens through until the next start.
+        while not await wait_for_stop(stop, settings.auth_revocation_check_seconds):
+            try:
+                if not await deps.revocations.restored():
+                    log.warning("Redis lost the revocations; restoring them")
+                    await restore_revocations(deps)
+            except Exception:
+                log.exception("could not check or restore the revocations in Redis; trying again")
+
     runtime.add_task("signing-keys", reload_keys)
+    runtime.add_task("revocations", keep_revocations)
     auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthApi(deps), runtime.server)
 
 

@@ -22,6 +22,8 @@ class AuthSettings(ServiceSettings):
     # verifier has it before the first token it signed arrives: longer than the edge's JWKS cache (30 s,
     # `EdgeSettings.jwks_cache_seconds`).
     auth_key_rotation_lead_seconds: float = 40.0
+    # How often auth checks that Redis still holds the revocations it restored (gone: it restores them again).
+    auth_revocation_check_seconds: float = 5.0
     # The key service client secrets derive from: secret = HMAC-SHA256(key, client_id) hex. Empty: no service
     # can obtain a token.
     service_credentials_key: str = ""

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 ALGORITHM = "RS256"
 REVOKED_KEY_PREFIX = "auth:revoked:"
 REVOKED_SESSION_KEY_PREFIX = "auth:revoked-session:"
+# Set by every restore and never expiring: its absence means Redis lost what auth gave it.
+RESTORED_MARKER_KEY = "auth:revocations-restored"
 # Keys written per round trip when revocations are restored.
 RESTORE_BATCH = 1000
 # Verified tokens remembered per process (least recently used dropped first): the active sessions of a busy
@@ -63,7 +65,7 @@ class RevocationList:
         self, *, sessions: Iterable[tuple[str, int]] = (), tokens: Iterable[tuple[str, int]] = ()
     ) -> None:
         """Writes revocations again, each `(session id or token id, seconds it still matters)`: what auth
-        restores from its database after Redis lost its data."""
+        restores from its database after Redis lost its data; then marks Redis as holding them (`restored`)."""
         entries = [(f"{REVOKED_SESSION_KEY_PREFIX}{sid}", ttl) for sid, ttl in sessions if sid and ttl > 0]
         entries += [(f"{REVOKED_KEY_PREFIX}{jti}", ttl) for jti, ttl in tokens if jti and ttl > 0]
         for start in range(0, len(entries), RESTORE_BATCH):
@@ -71,6 +73,12 @@ class RevocationList:
                 for key, ttl in entries[start : start + RESTORE_BATCH]:
                     pipe.set(key, b"1", ex=ttl)
                 await pipe.execute()
+        await self._redis.set(RESTORED_MARKER_KEY, b"1")
+
+    async def restored(self) -> bool:
+        """Whether Redis still holds what the last `restore` wrote: a Redis restarted without its data, flushed or
+        failed over to an empty replica has lost the marker with the revocations."""
+        return bool(await self._redis.exists(RESTORED_MARKER_KEY))
 
     async def is_revoked(self, jti: str, session_id: str = "") -> bool:
         keys = [f"{REVOKED_KEY_PREFIX}{jti}"]

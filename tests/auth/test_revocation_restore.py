@@ -11,10 +11,11 @@ import pytest
 
 from marketplace.auth.v1 import auth_pb2
 from services.auth.handlers.sessions import SESSION_REVOCATION_MARGIN_SECONDS
-from services.kit.tokens import REVOKED_KEY_PREFIX, REVOKED_SESSION_KEY_PREFIX
+from services.kit.tokens import RESTORED_MARKER_KEY, REVOKED_KEY_PREFIX, REVOKED_SESSION_KEY_PREFIX
 from tests.auth.conftest import PASSWORD, Auth, StartAuth, bearer
 from tests.auth.test_login_security import _reset_token_from_outbox
 from tests.auth.test_session_revocation import NEW_PASSWORD, _login, _works
+from tests.support.polling import eventually
 
 Revoke = Callable[[Auth, str], Awaitable[str]]  # (auth, username) -> an access token the cause revoked
 
@@ -105,3 +106,23 @@ async def test_restored_revocations_keep_their_remaining_lifetime_and_expired_on
     assert await restarted.sql("SELECT id FROM revocations WHERE id = 'long-gone'") == []
     kinds = {row.kind for row in await restarted.sql("SELECT kind FROM revocations WHERE id = :sid", sid=sid)}
     assert kinds == {"session"}
+
+
+async def test_a_revoked_session_stays_revoked_when_redis_loses_it_while_auth_runs(start_auth: StartAuth) -> None:
+    auth = await start_auth(auth_revocation_check_seconds=0.1)
+    _, name = await auth.register()
+    revoked = await _by_logout(auth, name)
+    assert not await _works(auth, revoked)
+
+    # Flushed, or restarted without its data: the revocations and the marker of their restore go together.
+    await _forget_in_redis(auth, revoked)
+    redis = auth.running.runtime.redis
+    assert redis is not None
+    await redis.delete(RESTORED_MARKER_KEY)
+
+    # Auth notices at its next check and gives Redis the revocations again, without a restart.
+    async def refused_again() -> bool:
+        return not await _works(auth, revoked)
+
+    await eventually(refused_again, timeout=5)
+    assert await redis.exists(RESTORED_MARKER_KEY)
